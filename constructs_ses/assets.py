@@ -1,0 +1,35 @@
+"""Where the packaged Lambda code lives, and the Code objects built from it.
+
+Paths come from the installed package (importlib.resources), never from the working directory,
+so the asset is found from any app, whether the package is installed from a wheel or editable.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from aws_cdk import aws_lambda as lambda_
+
+__all__ = [
+    "ASSET_EXCLUDE",
+    "HANDLER_TEMPLATE_HANDLER",
+    "handler_template_code",
+    "handler_template_directory",
+]
+
+HANDLER_TEMPLATE_PACKAGE = "constructs_ses.lambda_src"
+HANDLER_TEMPLATE_HANDLER = "handler.handler"
+"""The Lambda ``handler`` setting for the template: module ``handler``, function ``handler``."""
+ASSET_EXCLUDE = ("__pycache__", "*.pyc", "*.pyo")
+"""Left out of every asset: bytecode would change the asset hash from one machine to the next."""
+
+
+def handler_template_directory() -> Path:
+    """The directory of the packaged handler template (``lambda_src/`` in the repository)."""
+    return Path(str(files(HANDLER_TEMPLATE_PACKAGE)))
+
+
+def handler_template_code() -> lambda_.Code:
+    """The handler template as Lambda code, without bytecode."""
+    return lambda_.Code.from_asset(str(handler_template_directory()), exclude=list(ASSET_EXCLUDE))

@@ -1,0 +1,164 @@
+"""InboundEmail: a receipt rule set whose rules hand incoming email to Lambda functions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Aspects, Names
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from constructs_ses.enums import InvocationType, TlsPolicy, coerce_enum
+from constructs_ses.errors import at_construct, child_path
+from constructs_ses.lambda_rule import LambdaRule
+from constructs_ses.limits import (
+    MAX_NAME_LENGTH,
+    MAX_RULES_PER_RULE_SET,
+    check_recipients,
+    check_rule_name,
+    check_rule_set_name,
+    sanitize_name,
+)
+from constructs_ses.region_check import SameRegionCheck
+from constructs_ses.regions import resolve_receiving_regions
+
+__all__ = ["InboundEmail"]
+
+
+class InboundEmail(Construct):
+    """An SES receipt rule set for inbound email, with rules that invoke Lambda functions.
+
+    Rules run in the order they are added. Synthesis fails when the stack's region does not
+    receive email or when a rule uses a function, topic or key of another region (see
+    ``SameRegionCheck``).
+
+    :param scope: the parent construct.
+    :param construct_id: the construct id.
+    :param rule_set_name: the rule set's name: ASCII letters, digits, ``_`` and ``-``, at most 64.
+        Default: a deterministic name derived from the construct path, such as
+        ``MyStack-Inbound-1A2B3C4D``.
+    :param receiving_regions: the regions where SES receives email. Default: the package's list
+        (``default_receiving_regions()``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        rule_set_name: str | None = None,
+        receiving_regions: Sequence[str] | None = None,
+    ) -> None:
+        with at_construct(child_path(scope.node.path, construct_id)):
+            if rule_set_name is not None:
+                check_rule_set_name(rule_set_name)
+            regions = resolve_receiving_regions(receiving_regions)
+        super().__init__(scope, construct_id)
+        self.rule_set_name = rule_set_name or _default_rule_set_name(self)
+        """The rule set's name in SES."""
+        self.rule_set = ses.ReceiptRuleSet(
+            self, "RuleSet", receipt_rule_set_name=self.rule_set_name
+        )
+        """The ``aws_ses.ReceiptRuleSet``."""
+        self.rules: list[LambdaRule] = []
+        """The rules, in the order SES runs them."""
+        self.receiving_regions = regions
+        """The regions this rule set may be deployed to."""
+        Aspects.of(self).add(SameRegionCheck(receiving_regions=regions))
+
+    def add_lambda_rule(
+        self,
+        construct_id: str,
+        *,
+        recipients: Sequence[str] | None = None,
+        function: lambda_.IFunction | None = None,
+        invocation_type: InvocationType | str = InvocationType.EVENT,
+        topic: sns.ITopic | None = None,
+        notify: bool = False,
+        scan_enabled: bool = True,
+        tls_policy: TlsPolicy | str = TlsPolicy.OPTIONAL,
+        enabled: bool = True,
+        rule_name: str | None = None,
+    ) -> LambdaRule:
+        """Add a rule, run after the rules added before it, that invokes a Lambda function.
+
+        :param construct_id: the rule's construct id.
+        :param recipients: addresses (``support@example.com``, also matching
+            ``support+tag@example.com``), domains (``example.com``) or ``.example.com`` for all of
+            its subdomains; 1 to 500. Default: every recipient of every verified domain.
+        :param function: the function to invoke. Default: a new function running the packaged
+            handler template (Python, 10-second timeout), which stops the rule set for spam and
+            viruses.
+        :param invocation_type: ``InvocationType.EVENT`` (default: asynchronous, the answer is
+            ignored) or ``InvocationType.REQUEST_RESPONSE`` (the function's disposition controls
+            the mail flow; its timeout must be 30 seconds or less).
+        :param topic: an SNS topic to notify when the function is triggered. Default: none.
+        :param notify: True to create a topic for this rule (not together with ``topic``).
+            Default: False.
+        :param scan_enabled: have SES scan for spam and viruses; without it the event carries no
+            spam or virus verdicts. Default: True.
+        :param tls_policy: ``TlsPolicy.REQUIRE`` to bounce messages not sent over TLS.
+            Default: ``TlsPolicy.OPTIONAL``.
+        :param enabled: whether the rule is active. Default: True.
+        :param rule_name: the rule's name in SES: ASCII letters, digits, ``_``, ``-`` and ``.``,
+            at most 64, unique in the rule set. Default: the construct id, stripped of other
+            characters.
+        :returns: the rule, with its ``function``, ``topic`` and ``rule``.
+        """
+        with at_construct(child_path(self.node.path, construct_id)):
+            if len(self.rules) >= MAX_RULES_PER_RULE_SET:
+                raise ValueError(
+                    f"this rule would be number {len(self.rules) + 1}; SES allows at most "
+                    f"{MAX_RULES_PER_RULE_SET} rules in a rule set: use a second InboundEmail"
+                )
+            name = self._rule_name(construct_id, rule_name)
+            check_recipients(recipients)
+            if topic is not None and notify:
+                raise ValueError(
+                    f"topic={topic.node.path} and notify=True were both given: notify=True "
+                    "creates a topic for the rule; pass one or the other"
+                )
+            invocation = coerce_enum(InvocationType, invocation_type, "invocation_type")
+            tls = coerce_enum(TlsPolicy, tls_policy, "tls_policy")
+            rule = LambdaRule(
+                self,
+                construct_id,
+                rule_set=self.rule_set,
+                rule_name=name,
+                after=self.rules[-1].rule if self.rules else None,
+                recipients=recipients,
+                function=function,
+                invocation_type=invocation,
+                topic=topic,
+                notify=notify,
+                scan_enabled=scan_enabled,
+                tls_policy=tls,
+                enabled=enabled,
+            )
+        self.rules.append(rule)
+        return rule
+
+    def _rule_name(self, construct_id: str, rule_name: str | None) -> str:
+        name = rule_name if rule_name is not None else sanitize_name(construct_id, "_-.")
+        if rule_name is None and not name:
+            raise ValueError(
+                f"construct id {construct_id!r} has no letters or digits to name the rule: "
+                "pass rule_name"
+            )
+        check_rule_name(name)
+        taken = {rule.rule_name for rule in self.rules}
+        if name in taken:
+            raise ValueError(
+                f"rule_name={name!r} is already used by another rule of this rule set; "
+                "rule names must be unique within a rule set"
+            )
+        return name
+
+
+def _default_rule_set_name(construct: Construct) -> str:
+    unique = Names.unique_resource_name(
+        construct, max_length=MAX_NAME_LENGTH, separator="-", allowed_special_characters="_-"
+    )
+    return sanitize_name(unique, "_-")

@@ -1,0 +1,138 @@
+"""A receipt rule action that invokes a Lambda function, with the invocation type stated."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import cast
+
+import jsii
+from aws_cdk import Annotations, Duration, Stack, Token
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
+from aws_cdk.interfaces.aws_ses import IReceiptRuleRef
+from constructs import Construct, IConstruct
+
+from constructs_ses.enums import InvocationType, coerce_enum
+from constructs_ses.limits import REQUEST_RESPONSE_TIMEOUT_SECONDS
+from constructs_ses.region_check import add_findings_validation
+from constructs_ses.regions import Placement, judge_placements
+
+__all__ = ["LambdaAction"]
+
+SES_PRINCIPAL = "ses.amazonaws.com"
+
+
+def _is_concrete(value: str | None) -> bool:
+    return value is not None and not Token.is_unresolved(value)
+
+
+@jsii.implements(ses.IReceiptRuleAction)
+class LambdaAction:
+    """Invokes a Lambda function from a receipt rule, and optionally notifies an SNS topic.
+
+    Unlike ``aws_ses_actions.Lambda``, the rendered action always states its ``InvocationType``,
+    and the permission for SES to invoke the function is this action's own: one
+    ``AWS::Lambda::Permission`` per function and rule set (principal ses.amazonaws.com, condition
+    SourceAccount), which the rule ``DependsOn`` because SES tests it when the rule is created.
+
+    :param function: the function to invoke.
+    :param invocation_type: ``InvocationType.EVENT`` (default: SES does not wait; the answer is
+        ignored) or ``InvocationType.REQUEST_RESPONSE`` (the answer's disposition controls the
+        mail flow; the function must finish within 30 seconds).
+    :param topic: an SNS topic to notify when the function is triggered. Default: none.
+    """
+
+    def __init__(
+        self,
+        *,
+        function: lambda_.IFunction,
+        invocation_type: InvocationType | str = InvocationType.EVENT,
+        topic: sns.ITopic | None = None,
+    ) -> None:
+        self.function = function
+        self.invocation_type = coerce_enum(InvocationType, invocation_type, "invocation_type")
+        self.topic = topic
+        if self.invocation_type is InvocationType.REQUEST_RESPONSE:
+            _check_request_response_timeout(function)
+
+    def bind(self, receipt_rule: IReceiptRuleRef) -> ses.ReceiptRuleActionConfig:
+        """Grant SES the invoke permission, order the rule after it and render the action."""
+        cfn_rule = receipt_rule.node.default_child
+        permission = self._invoke_permission(receipt_rule, cfn_rule)
+        if permission is not None and cfn_rule is not None:
+            cfn_rule.node.add_dependency(permission)
+        self._check_imported_topic_key(receipt_rule)
+        return ses.ReceiptRuleActionConfig(
+            lambda_action=ses.LambdaActionConfig(
+                function_arn=self.function.function_arn,
+                invocation_type=self.invocation_type.value,
+                topic_arn=self.topic.topic_arn if self.topic else None,
+            )
+        )
+
+    def _invoke_permission(
+        self, rule: IReceiptRuleRef, cfn_rule: IConstruct | None
+    ) -> lambda_.CfnPermission | None:
+        """The function's permission for SES, shared by the rules of one rule set."""
+        rule_account = Stack.of(rule).account
+        function_account = self.function.env.account
+        if (
+            _is_concrete(rule_account)
+            and _is_concrete(function_account)
+            and rule_account != function_account
+        ):
+            Annotations.of(rule).add_warning_v2(
+                "constructs-ses:crossAccountFunction",
+                f"Lambda function {self.function.node.path} is in account {function_account}, "
+                f"not {rule_account}: its owner must allow {SES_PRINCIPAL} to invoke it "
+                f"(lambda:InvokeFunction, SourceAccount {rule_account}) before this rule deploys.",
+            )
+            return None
+        rule_set_key = (
+            str(cfn_rule.rule_set_name)
+            if isinstance(cfn_rule, ses.CfnReceiptRule)
+            else rule.node.path
+        )
+        digest = hashlib.sha256(f"{Stack.of(rule).node.path}|{rule_set_key}".encode()).hexdigest()
+        permission_id = f"InvokedBySes{digest[:8].upper()}"
+        existing = self.function.node.try_find_child(permission_id)
+        if isinstance(existing, lambda_.CfnPermission):
+            return existing
+        return lambda_.CfnPermission(
+            cast(Construct, self.function),  # every IFunction is a construct
+            permission_id,
+            action="lambda:InvokeFunction",
+            function_name=self.function.function_arn,
+            principal=iam.ServicePrincipal(SES_PRINCIPAL).service,
+            source_account=rule_account,
+        )
+
+    def _check_imported_topic_key(self, rule: IReceiptRuleRef) -> None:
+        """Region-check the KMS key of an imported topic, which the template does not show."""
+        topic = self.topic
+        if topic is None or topic.master_key is None:
+            return
+        if isinstance(topic.node.default_child, sns.CfnTopic):
+            return  # an owned topic's key is in its template; SameRegionCheck sees it there
+        key = Placement(
+            f"KMS key of SNS topic {topic.node.path}",
+            topic.master_key.key_arn,
+            topic.master_key.env.region,
+        )
+        add_findings_validation(rule, lambda: judge_placements(Stack.of(rule).region, [key]))
+
+
+def _check_request_response_timeout(function: lambda_.IFunction) -> None:
+    timeout = getattr(function, "timeout", None)
+    if not isinstance(timeout, Duration) or Token.is_unresolved(timeout.to_string()):
+        return
+    seconds = timeout.to_seconds()
+    if seconds > REQUEST_RESPONSE_TIMEOUT_SECONDS:
+        raise ValueError(
+            f"function={function.node.path} has a timeout of {seconds:g} seconds, but SES waits "
+            f"at most {REQUEST_RESPONSE_TIMEOUT_SECONDS} seconds for a RequestResponse "
+            f"invocation: set its timeout to {REQUEST_RESPONSE_TIMEOUT_SECONDS} seconds or less, "
+            "or use InvocationType.EVENT"
+        )

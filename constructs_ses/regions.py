@@ -1,0 +1,143 @@
+"""Where SES receives email, and the rule that everything a receipt rule uses shares its region.
+
+Pure functions over region strings: the constructs and the aspect collect what a rule touches,
+this module decides what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+
+from aws_cdk import Token
+
+__all__ = [
+    "Placement",
+    "RegionFindings",
+    "default_receiving_regions",
+    "judge_placements",
+    "judge_receiving_region",
+    "region_of_arn",
+    "resolve_receiving_regions",
+]
+
+
+@cache
+def _region_data() -> dict[str, str]:
+    text = files("constructs_ses").joinpath("data/receiving_regions.json").read_text("utf-8")
+    regions: dict[str, str] = json.loads(text)["regions"]
+    return regions
+
+
+def default_receiving_regions() -> tuple[str, ...]:
+    """The regions this package knows to receive email, sorted."""
+    return tuple(sorted(_region_data()))
+
+
+def resolve_receiving_regions(
+    receiving_regions: Iterable[str] | None, argument: str = "receiving_regions"
+) -> tuple[str, ...]:
+    """The user's override, checked, or the packaged list when None."""
+    if receiving_regions is None:
+        return default_receiving_regions()
+    if isinstance(receiving_regions, str):
+        raise ValueError(
+            f"{argument}={receiving_regions!r} must be a list of region names, "
+            f"not a string: write [{receiving_regions!r}]"
+        )
+    regions = tuple(receiving_regions)
+    if not regions:
+        raise ValueError(f"{argument}=[] names no region: give at least one, e.g. ['us-east-1']")
+    for index, region in enumerate(regions):
+        if not isinstance(region, str) or Token.is_unresolved(region) or region.count("-") < 2:
+            raise ValueError(
+                f"{argument}[{index}]={region!r} is not a region name such as 'us-east-1'"
+            )
+    return tuple(sorted(set(regions)))
+
+
+def region_of_arn(arn: str) -> str | None:
+    """The region field of a literal ARN; None when ``arn`` is not an ARN or has no region."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn" or not parts[3]:
+        return None
+    return parts[3]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Something a receipt rule uses and the region it lives in (None when not known)."""
+
+    kind: str
+    """What it is, e.g. "Lambda function"."""
+    name: str
+    """Its construct path or ARN."""
+    region: str | None
+
+
+@dataclass(frozen=True)
+class RegionFindings:
+    """What the same-region check found: errors fail synthesis, warnings do not."""
+
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def __add__(self, other: RegionFindings) -> RegionFindings:
+        return RegionFindings(self.errors + other.errors, self.warnings + other.warnings)
+
+
+def judge_receiving_region(region: str, receiving_regions: Sequence[str]) -> RegionFindings:
+    """An error when ``region`` does not receive email; a warning when it is not known."""
+    if Token.is_unresolved(region):
+        return RegionFindings(
+            warnings=(
+                "the check that the region receives email could not run: the stack has no "
+                "concrete region (environment-agnostic). Set env=Environment(region=...) on the "
+                f"stack; SES receives email in: {', '.join(receiving_regions)}.",
+            )
+        )
+    if region in receiving_regions:
+        return RegionFindings()
+    return RegionFindings(
+        errors=(
+            f"region {region!r} does not receive email with Amazon SES, so these receipt rules "
+            f"could not be deployed there; use one of: {', '.join(receiving_regions)}",
+        )
+    )
+
+
+def judge_placements(rule_set_region: str, placements: Iterable[Placement]) -> RegionFindings:
+    """Errors for every placement outside ``rule_set_region``; warnings where none can be known."""
+    placements = tuple(dict.fromkeys(placements))
+    if Token.is_unresolved(rule_set_region):
+        if not placements:
+            return RegionFindings()
+        return RegionFindings(
+            warnings=(
+                "the same-region check could not run: the rule set's stack has no concrete "
+                "region (environment-agnostic). Set env=Environment(region=...) on the stack "
+                "so that synthesis can check that "
+                + ", ".join(f"{p.kind} {p.name}" for p in placements)
+                + " share its region.",
+            )
+        )
+    errors: list[str] = []
+    warnings: list[str] = []
+    for placement in placements:
+        if placement.region is None or Token.is_unresolved(placement.region):
+            warnings.append(
+                f"the same-region check could not run for {placement.kind} {placement.name}: "
+                "its region is only known at deploy time. It must be "
+                f"{rule_set_region}, the region of the rule set."
+            )
+        elif placement.region != rule_set_region:
+            errors.append(
+                f"{placement.kind} {placement.name} is in {placement.region}, but the receipt "
+                f"rule set is in {rule_set_region}: SES uses only resources in the region of its "
+                f"receiving endpoint. Move it to {rule_set_region} or the rule set to "
+                f"{placement.region}."
+            )
+    return RegionFindings(tuple(errors), tuple(warnings))
