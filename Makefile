@@ -9,7 +9,6 @@ PY := $(BIN)/python
 
 export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
-export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup run synth test lint deploy clean
 

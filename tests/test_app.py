@@ -1,0 +1,91 @@
+"""The example app, synthesized by the pinned CDK CLI exactly as `make synth` does."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from conftest import REPO, cdk_json_context
+
+
+@pytest.fixture(scope="module")
+def cli_synth(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    out = tmp_path_factory.mktemp("cdk.out")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDK_DEFAULT_")}
+    env["CDK_DISABLE_CLI_TELEMETRY"] = "true"
+    result = subprocess.run(
+        [str(REPO / "node_modules" / ".bin" / "cdk"), "synth", "--quiet", "--output", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return result, out
+
+
+@pytest.fixture(scope="module")
+def template(cli_synth: tuple[subprocess.CompletedProcess[str], Path]) -> dict[str, Any]:
+    result, out = cli_synth
+    assert result.returncode == 0, result.stderr
+    document: dict[str, Any] = json.loads((out / "InboundMail.template.json").read_text())
+    return document
+
+
+def test_cdk_synth_succeeds_without_node_end_of_life_banner(
+    cli_synth: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    result, _ = cli_synth
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "end-of-life" not in output
+    assert "not supported" not in output
+
+
+def test_example_has_a_filtering_rule_then_a_notifying_rule(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    rules = {k: v for k, v in resources.items() if v["Type"] == "AWS::SES::ReceiptRule"}
+    by_name = {v["Properties"]["Rule"]["Name"]: (k, v["Properties"]) for k, v in rules.items()}
+    assert set(by_name) == {"Filter", "Support"}
+    filter_id, filter_rule = by_name["Filter"]
+    _, support_rule = by_name["Support"]
+    (filter_action,) = filter_rule["Rule"]["Actions"]
+    (support_action,) = support_rule["Rule"]["Actions"]
+    assert filter_action["LambdaAction"]["InvocationType"] == "RequestResponse"
+    assert support_action["LambdaAction"]["InvocationType"] == "Event"
+    assert "TopicArn" in support_action["LambdaAction"]
+    assert support_rule["After"] == {"Ref": filter_id}
+    assert [v["Type"] for v in resources.values()].count("AWS::SES::ReceiptRuleSet") == 1
+
+
+def load_app_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("example_app", REPO / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_example_stack_takes_region_and_domain_from_arguments() -> None:
+    app_module = load_app_module()
+    app = cdk.App(context=cdk_json_context())
+    stack = app_module.InboundMailStack(
+        app, "InboundMail", domain="mail.example.org", env=cdk.Environment(region="eu-west-1")
+    )
+    assert stack.region == "eu-west-1"
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::SES::ReceiptRule", {"Rule": {"Recipients": ["support@mail.example.org"]}}
+    )
+    assert app_module.DEFAULT_REGION == "us-east-1"
