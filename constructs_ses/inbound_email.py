@@ -16,6 +16,8 @@ from constructs_ses.lambda_rule import LambdaRule
 from constructs_ses.limits import (
     MAX_NAME_LENGTH,
     MAX_RULES_PER_RULE_SET,
+    check_flag,
+    check_interface,
     check_recipients,
     check_rule_name,
     check_rule_set_name,
@@ -115,6 +117,26 @@ class InboundEmail(Construct):
                 )
             name = self._rule_name(construct_id, rule_name)
             check_recipients(recipients)
+            check_interface(
+                function,
+                "function",
+                "function_arn",
+                "an aws_lambda.IFunction",
+                "import an existing function with Function.from_function_arn(...)",
+            )
+            check_interface(
+                topic,
+                "topic",
+                "topic_arn",
+                "an aws_sns.ITopic",
+                "import an existing topic with Topic.from_topic_arn(...)",
+            )
+            for flag, value in (
+                ("notify", notify),
+                ("scan_enabled", scan_enabled),
+                ("enabled", enabled),
+            ):
+                check_flag(value, flag)
             if topic is not None and notify:
                 raise ValueError(
                     f"topic={topic.node.path} and notify=True were both given: notify=True "

@@ -126,7 +126,7 @@ class LambdaAction:
 
 def _check_request_response_timeout(function: lambda_.IFunction) -> None:
     timeout = getattr(function, "timeout", None)
-    if not isinstance(timeout, Duration) or Token.is_unresolved(timeout.to_string()):
+    if not isinstance(timeout, Duration) or timeout.is_unresolved():
         return
     seconds = timeout.to_seconds()
     if seconds > REQUEST_RESPONSE_TIMEOUT_SECONDS:

@@ -18,6 +18,8 @@ __all__ = [
     "MAX_RULES_PER_RULE_SET",
     "MAX_RULE_SETS_PER_REGION",
     "REQUEST_RESPONSE_TIMEOUT_SECONDS",
+    "check_flag",
+    "check_interface",
     "check_recipients",
     "check_rule_name",
     "check_rule_set_name",
@@ -126,3 +128,15 @@ def check_recipients(recipients: Sequence[str] | None, argument: str = "recipien
                 f"={recipients[seen[key]]!r}: each recipient may be given once"
             )
         seen[key] = index
+
+
+def check_flag(value: object, argument: str) -> None:
+    """A True/False argument; anything else (such as the string "false") is refused."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{argument}={value!r} must be True or False")
+
+
+def check_interface(value: object, argument: str, attribute: str, expected: str, hint: str) -> None:
+    """A construct argument: ``value`` must look like ``expected`` (it has ``attribute``)."""
+    if value is not None and not hasattr(value, attribute):
+        raise ValueError(f"{argument}={value!r} is not {expected}: {hint}")

@@ -39,7 +39,7 @@ from constructs_ses.regions import (
     resolve_receiving_regions,
 )
 
-__all__ = ["SameRegionCheck", "add_findings_validation", "display_path"]
+__all__ = ["SameRegionCheck", "add_findings_validation", "display_path", "display_scope"]
 
 WARNING_ID = "constructs-ses:sameRegionUnchecked"
 
@@ -57,12 +57,17 @@ exempt from the same-region rule and left out)."""
 _HERE = "<<this-region>>"
 
 
-def display_path(construct: IConstruct) -> str:
-    """The path users know a construct by: an L1 ``Resource`` is shown as its L2 parent."""
+def display_scope(construct: IConstruct) -> IConstruct:
+    """The construct users know: an L1 ``Resource`` is represented by its L2 parent."""
     node = construct.node
     if node.id == "Resource" and node.scope is not None:
-        return node.scope.node.path
-    return node.path
+        return node.scope
+    return construct
+
+
+def display_path(construct: IConstruct) -> str:
+    """The path of the construct users know (see ``display_scope``)."""
+    return display_scope(construct).node.path
 
 
 @jsii.implements(IValidation)
@@ -128,9 +133,10 @@ class _RulePlacements:
         return Tokenization.resolve(value, scope=self._rule, resolver=self._marker)
 
     def _placements_of(self, kind: str, value: Any) -> Iterator[Placement]:
-        flat = _flatten(self._resolve(value))
+        resolved = self._resolve(value)
+        flat = _flatten(resolved)
         if flat is None:
-            yield Placement(kind, json.dumps(self._resolve(value)), None)
+            yield Placement(kind, json.dumps(resolved), None)
             return
         region = region_of_arn(flat)
         if region is not None and "<<" not in region:
@@ -198,8 +204,7 @@ class SameRegionCheck:
             return
         if _nearest_check(node) is not self:
             return
-        scope = node.node.scope if node.node.id == "Resource" and node.node.scope else node
-        add_findings_validation(scope, lambda: self._findings(node))
+        add_findings_validation(display_scope(node), lambda: self._findings(node))
 
     def _findings(self, node: ses.CfnReceiptRule | ses.CfnReceiptRuleSet) -> RegionFindings:
         region = Stack.of(node).region

@@ -8,6 +8,7 @@ import pytest
 
 from constructs_ses import Disposition
 from constructs_ses.lambda_src.handler import handler
+
 from events import ses_event
 
 

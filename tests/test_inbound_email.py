@@ -12,10 +12,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Capture, Match, Template
-from conftest import new_stack
 
 from constructs_ses import InboundEmail, InvocationType, LambdaRule, TlsPolicy
 from constructs_ses.limits import check_rule_set_name
+
+from conftest import new_stack
 
 
 def inline_function(scope: cdk.Stack, construct_id: str = "Fn", **kwargs: Any) -> lambda_.Function:
@@ -349,3 +350,35 @@ def test_fails_beyond_200_rules(stack: cdk.Stack) -> None:
         mail.add_lambda_rule(f"R{index}", function=fn)
     with pytest.raises(ValueError, match=r"this rule would be number 201; SES allows at most 200"):
         mail.add_lambda_rule("R200", function=fn)
+
+
+def test_fails_on_function_given_as_an_arn(stack: cdk.Stack) -> None:
+    with pytest.raises(
+        ValueError, match=r"function='arn:aws:lambda:.*' is not an aws_lambda.IFunction: import"
+    ):
+        InboundEmail(stack, "Inbound").add_lambda_rule(
+            "R",
+            function="arn:aws:lambda:us-east-1:111111111111:function:x",  # type: ignore[arg-type]
+        )
+
+
+def test_fails_on_topic_given_as_an_arn(stack: cdk.Stack) -> None:
+    with pytest.raises(ValueError, match=r"topic='arn:aws:sns:.*' is not an aws_sns.ITopic"):
+        InboundEmail(stack, "Inbound").add_lambda_rule(
+            "R",
+            topic="arn:aws:sns:us-east-1:111111111111:t",  # type: ignore[arg-type]
+        )
+
+
+@pytest.mark.parametrize("flag", ["notify", "scan_enabled", "enabled"])
+def test_fails_on_flags_that_are_not_booleans(stack: cdk.Stack, flag: str) -> None:
+    with pytest.raises(ValueError, match=rf"{flag}='false' must be True or False"):
+        InboundEmail(stack, "Inbound").add_lambda_rule("R", **{flag: "false"})  # type: ignore[arg-type]
+
+
+def test_timeout_from_a_parameter_is_not_judged(stack: cdk.Stack) -> None:
+    seconds = cdk.CfnParameter(stack, "Timeout", type="Number").value_as_number
+    fn = inline_function(stack, timeout=cdk.Duration.seconds(seconds))
+    InboundEmail(stack, "Inbound").add_lambda_rule(
+        "R", function=fn, invocation_type=InvocationType.REQUEST_RESPONSE
+    )

@@ -17,9 +17,10 @@ from aws_cdk import aws_ses as ses
 from aws_cdk import aws_ses_actions as ses_actions
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Annotations, Match, Template
-from conftest import ACCOUNT, REPO, new_stack
 
 from constructs_ses import InboundEmail, SameRegionCheck
+
+from conftest import ACCOUNT, REPO, new_stack
 
 FUNCTION_EU = f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:elsewhere"
 FUNCTION_US = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:here"
