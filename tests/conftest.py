@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
 
 REPO = Path(__file__).resolve().parent.parent
 ACCOUNT = "111111111111"
@@ -31,9 +33,6 @@ def cdk_json_context() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def context() -> dict[str, Any]:
     return cdk_json_context()
-
-
-StackFactory = Callable[..., cdk.Stack]
 
 
 def new_stack(
@@ -52,3 +51,32 @@ def new_stack(
 @pytest.fixture
 def stack() -> Iterator[cdk.Stack]:
     yield new_stack()
+
+
+def inline_function(scope: cdk.Stack, construct_id: str = "Fn", **kwargs: Any) -> lambda_.Function:
+    """A small Python function with inline code, for rules that need one."""
+    return lambda_.Function(
+        scope,
+        construct_id,
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
+        **kwargs,
+    )
+
+
+def run(
+    command: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command to the end and capture its text output; the caller checks the result."""
+    return subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def cdk_cli(*arguments: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    """The pinned CDK CLI, without telemetry or notices and ignoring CDK_DEFAULT_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDK_DEFAULT_")}
+    env["CDK_DISABLE_CLI_TELEMETRY"] = "true"
+    cli = str(REPO / "node_modules" / ".bin" / "cdk")
+    return run([cli, *arguments, "--no-notices"], cwd=cwd, env=env)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import subprocess
 from pathlib import Path
 from types import ModuleType
@@ -14,7 +13,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from conftest import REPO, cdk_json_context
+from conftest import REPO, cdk_cli, cdk_json_context
 
 
 @pytest.fixture(scope="module")
@@ -22,17 +21,7 @@ def cli_synth(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
     out = tmp_path_factory.mktemp("cdk.out")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CDK_DEFAULT_")}
-    env["CDK_DISABLE_CLI_TELEMETRY"] = "true"
-    result = subprocess.run(
-        [str(REPO / "node_modules" / ".bin" / "cdk"), "synth", "--quiet", "--output", str(out)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = cdk_cli("synth", "--quiet", "--output", str(out))
     return result, out
 
 

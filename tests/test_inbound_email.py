@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -16,18 +15,7 @@ from aws_cdk.assertions import Capture, Match, Template
 from constructs_ses import InboundEmail, InvocationType, LambdaRule, TlsPolicy
 from constructs_ses.limits import check_rule_set_name
 
-from conftest import new_stack
-
-
-def inline_function(scope: cdk.Stack, construct_id: str = "Fn", **kwargs: Any) -> lambda_.Function:
-    return lambda_.Function(
-        scope,
-        construct_id,
-        runtime=lambda_.Runtime.PYTHON_3_13,
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
-        **kwargs,
-    )
+from conftest import inline_function, new_stack
 
 
 class Scenario:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run
 
 
 @pytest.fixture(scope="module")
@@ -99,15 +99,7 @@ def test_wheel_installs_and_an_outside_app_synthesizes_the_default_function(
     )
     out = tmp_path / "cdk.out"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    result = subprocess.run(
-        [str(python), "app.py", str(out)],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run([str(python), "app.py", str(out)], cwd=project, env=env)
     assert result.returncode == 0, result.stderr
     package = Path(json.loads(result.stdout.strip().splitlines()[-1])["package"])
     assert package.is_relative_to(venv), package

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -20,7 +19,7 @@ from aws_cdk.assertions import Annotations, Match, Template
 
 from constructs_ses import InboundEmail, SameRegionCheck
 
-from conftest import ACCOUNT, REPO, new_stack
+from conftest import ACCOUNT, cdk_cli, inline_function, new_stack
 
 FUNCTION_EU = f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:elsewhere"
 FUNCTION_US = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:here"
@@ -33,17 +32,6 @@ def synth_errors(stack: cdk.Stack) -> str:
     with pytest.raises(RuntimeError, match="Validation failed") as error:
         Template.from_stack(stack)
     return str(error.value)
-
-
-def inline_function(scope: cdk.Stack, construct_id: str, **kwargs: object) -> lambda_.Function:
-    return lambda_.Function(
-        scope,
-        construct_id,
-        runtime=lambda_.Runtime.PYTHON_3_13,
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 def test_fails_on_imported_function_of_another_region(stack: cdk.Stack) -> None:
@@ -257,21 +245,13 @@ def test_cdk_synth_fails_with_the_message(tmp_path: Path) -> None:
             """
         )
     )
-    result = subprocess.run(
-        [
-            str(REPO / "node_modules" / ".bin" / "cdk"),
-            "synth",
-            "--app",
-            f"{sys.executable} {app_file}",
-            "--output",
-            str(tmp_path / "cdk.out"),
-            "--no-notices",
-        ],
+    result = cdk_cli(
+        "synth",
+        "--app",
+        f"{sys.executable} {app_file}",
+        "--output",
+        str(tmp_path / "cdk.out"),
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
     )
     assert result.returncode != 0
     assert (
