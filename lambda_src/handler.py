@@ -7,22 +7,59 @@ invocation type the returned ``{"disposition": ...}`` controls the mail flow:
 - ``STOP_RULE_SET``: no further actions and no further rules run.
 - ``CONTINUE`` (or anything SES does not recognise): the mail flow goes on.
 
-Under the Event invocation type SES ignores the answer; the function still runs and logs.
+Under the Event invocation type SES ignores the answer; the function still decides and logs.
+Deciding has no side effects, so a second delivery of the same event (which asynchronous
+invocation can bring) gives the same answer and the same log line.
 
-This file imports nothing outside the standard library, so it deploys as it is.
+What stops mail is set without code through environment variables (see ``Policy``), and in code by
+passing your own decision function to ``make_handler``::
+
+    def decide(record: SesRecord, policy: Policy) -> Decision | None:
+        if record.mail.common_headers.subject == "unsubscribe":
+            return Decision(Disposition.STOP_RULE_SET, "unsubscribe request")
+        return None  # let the policy decide
+
+    handler = make_handler(decide)
+
+This file imports nothing outside the standard library, so it deploys as it is. Its one helper
+that reads the message body from S3 (``fetch_message``) uses boto3, which Lambda provides.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-__all__ = ["Disposition", "decide", "handler"]
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
-LOGGER = logging.getLogger(__name__)
+__all__ = [
+    "CommonHeaders",
+    "Decider",
+    "Decision",
+    "Disposition",
+    "Header",
+    "Policy",
+    "PolicyError",
+    "ReceiptAction",
+    "SesEvent",
+    "SesMail",
+    "SesReceipt",
+    "SesRecord",
+    "StopVerdict",
+    "Verdict",
+    "decide_by_policy",
+    "fetch_message",
+    "handler",
+    "make_handler",
+]
+
+LOGGER = logging.getLogger("ses_handler")
 LOGGER.setLevel(logging.INFO)
 
 
@@ -37,48 +74,613 @@ class Disposition(str, Enum):
     """Run no further actions and no further rules."""
 
 
-STOPPING_VERDICTS = ("spamVerdict", "virusVerdict")
-"""Receipt verdicts whose FAIL status stops the rule set."""
+# ---------------------------------------------------------------------------------------------
+# The event: typed, read-only views. Absent or malformed fields read as None or [].
+# ---------------------------------------------------------------------------------------------
 
 
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+class _View:
+    """A read-only view of one JSON object of the event; anything but an object reads as {}."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: object) -> None:
+        self._data: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """The underlying JSON object."""
+        return self._data
+
+    def _str(self, key: str) -> str | None:
+        value = self._data.get(key)
+        return value if isinstance(value, str) else None
+
+    def _strs(self, key: str) -> list[str]:
+        value = self._data.get(key)
+        return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+    def _objects(self, key: str) -> list[Any]:
+        value = self._data.get(key)
+        return value if isinstance(value, list) else []
+
+    def _bool(self, key: str) -> bool | None:
+        value = self._data.get(key)
+        return value if isinstance(value, bool) else None
+
+    def _int(self, key: str) -> int | None:
+        value = self._data.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def decide(record: Mapping[str, Any]) -> tuple[Disposition, str]:
-    """Return the disposition for one SES event record and the reason for it."""
-    receipt = _mapping(_mapping(record.get("ses")).get("receipt"))
-    for verdict in STOPPING_VERDICTS:
-        status = _mapping(receipt.get(verdict)).get("status")
-        if isinstance(status, str) and status.upper() == "FAIL":
-            return Disposition.STOP_RULE_SET, f"{verdict} is FAIL"
-    return Disposition.CONTINUE, "no verdict failed"
+class Header(_View):
+    """One message header as SES passes it."""
+
+    @property
+    def name(self) -> str | None:
+        """The header's name, e.g. ``Subject``."""
+        return self._str("name")
+
+    @property
+    def value(self) -> str | None:
+        """The header's value."""
+        return self._str("value")
 
 
-def handler(event: object, context: object = None) -> dict[str, str]:
-    """Lambda entry point: ``{"disposition": "STOP_RULE" | "STOP_RULE_SET" | "CONTINUE"}``.
+class CommonHeaders(_View):
+    """The headers SES parses for every message. Any of them may be missing."""
 
-    Never raises: input it cannot read is logged and answered with CONTINUE, which is also what
-    SES does with an answer it cannot read.
-    """
-    try:
-        records = _mapping(event).get("Records")
-        if not isinstance(records, list) or not records:
-            LOGGER.warning(json.dumps({"problem": "event has no Records"}))
-            return {"disposition": Disposition.CONTINUE.value}
-        record = _mapping(records[0])
-        disposition, reason = decide(record)
-        mail = _mapping(_mapping(record.get("ses")).get("mail"))
-        LOGGER.info(
-            json.dumps(
-                {
-                    "messageId": mail.get("messageId"),
-                    "disposition": disposition.value,
-                    "reason": reason,
-                }
-            )
+    @property
+    def return_path(self) -> str | None:
+        """The Return-Path header."""
+        return self._str("returnPath")
+
+    @property
+    def from_(self) -> list[str]:
+        """The From header's addresses, e.g. ``["Jane Doe <janedoe@example.com>"]``."""
+        return self._strs("from")
+
+    @property
+    def date(self) -> str | None:
+        """The Date header."""
+        return self._str("date")
+
+    @property
+    def to(self) -> list[str]:
+        """The To header's addresses."""
+        return self._strs("to")
+
+    @property
+    def cc(self) -> list[str]:
+        """The Cc header's addresses."""
+        return self._strs("cc")
+
+    @property
+    def bcc(self) -> list[str]:
+        """The Bcc header's addresses."""
+        return self._strs("bcc")
+
+    @property
+    def sender(self) -> list[str]:
+        """The Sender header's addresses."""
+        return self._strs("sender")
+
+    @property
+    def reply_to(self) -> list[str]:
+        """The Reply-To header's addresses."""
+        return self._strs("replyTo")
+
+    @property
+    def message_id(self) -> str | None:
+        """The Message-ID header (not SES's messageId)."""
+        return self._str("messageId")
+
+    @property
+    def subject(self) -> str | None:
+        """The Subject header."""
+        return self._str("subject")
+
+
+class SesMail(_View):
+    """The ``mail`` object: information about the message."""
+
+    @property
+    def timestamp(self) -> str | None:
+        """When the message was received, in ISO 8601 format."""
+        return self._str("timestamp")
+
+    @property
+    def source(self) -> str | None:
+        """The envelope MAIL FROM address."""
+        return self._str("source")
+
+    @property
+    def message_id(self) -> str | None:
+        """SES's unique id of the message; also its S3 object name after an S3 action."""
+        return self._str("messageId")
+
+    @property
+    def destination(self) -> list[str]:
+        """All recipients of the message (envelope RCPT TO addresses)."""
+        return self._strs("destination")
+
+    @property
+    def headers_truncated(self) -> bool | None:
+        """Whether SES truncated the headers in the notification (above 10 KB)."""
+        return self._bool("headersTruncated")
+
+    @property
+    def headers(self) -> list[Header]:
+        """The message's headers, in order."""
+        return [Header(h) for h in self._objects("headers")]
+
+    def header(self, name: str) -> str | None:
+        """The value of the first header called ``name`` (case-insensitive), or None."""
+        wanted = name.lower()
+        for header in self.headers:
+            if header.name is not None and header.name.lower() == wanted:
+                return header.value
+        return None
+
+    @property
+    def common_headers(self) -> CommonHeaders:
+        """The headers SES parses for every message."""
+        return CommonHeaders(self._data.get("commonHeaders"))
+
+
+class Verdict(_View):
+    """The result of one of SES's checks."""
+
+    @property
+    def status(self) -> str | None:
+        """``PASS``, ``FAIL``, ``GRAY`` or ``PROCESSING_FAILED`` (upper case), or None."""
+        status = self._str("status")
+        return status.upper() if status is not None else None
+
+    @property
+    def failed(self) -> bool:
+        """True when the status is ``FAIL``."""
+        return self.status == "FAIL"
+
+    @property
+    def passed(self) -> bool:
+        """True when the status is ``PASS``."""
+        return self.status == "PASS"
+
+
+class ReceiptAction(_View):
+    """The action that invoked this function."""
+
+    @property
+    def type(self) -> str | None:
+        """The action type: ``Lambda``."""
+        return self._str("type")
+
+    @property
+    def function_arn(self) -> str | None:
+        """The ARN of the invoked function."""
+        return self._str("functionArn")
+
+    @property
+    def invocation_type(self) -> str | None:
+        """``RequestResponse`` (SES waits for the disposition) or ``Event`` (it does not)."""
+        return self._str("invocationType")
+
+
+class SesReceipt(_View):
+    """The ``receipt`` object: what SES found when it received the message."""
+
+    @property
+    def timestamp(self) -> str | None:
+        """When the action was triggered, in ISO 8601 format."""
+        return self._str("timestamp")
+
+    @property
+    def processing_time_millis(self) -> int | None:
+        """Milliseconds from receiving the message to triggering the action."""
+        return self._int("processingTimeMillis")
+
+    @property
+    def recipients(self) -> list[str]:
+        """The recipients matched by the receipt rule (a subset of the destination)."""
+        return self._strs("recipients")
+
+    @property
+    def spam_verdict(self) -> Verdict:
+        """Whether the message is spam."""
+        return Verdict(self._data.get("spamVerdict"))
+
+    @property
+    def virus_verdict(self) -> Verdict:
+        """Whether the message contains a virus."""
+        return Verdict(self._data.get("virusVerdict"))
+
+    @property
+    def spf_verdict(self) -> Verdict:
+        """Whether the Sender Policy Framework (SPF) check passed."""
+        return Verdict(self._data.get("spfVerdict"))
+
+    @property
+    def dkim_verdict(self) -> Verdict:
+        """Whether the DomainKeys Identified Mail (DKIM) check passed."""
+        return Verdict(self._data.get("dkimVerdict"))
+
+    @property
+    def dmarc_verdict(self) -> Verdict:
+        """Whether the DMARC check passed."""
+        return Verdict(self._data.get("dmarcVerdict"))
+
+    @property
+    def dmarc_policy(self) -> str | None:
+        """The sending domain's DMARC policy when DMARC failed: ``none``, ``quarantine`` or
+        ``reject`` (lower case). SES sends it as a plain string, only when DMARC fails."""
+        policy = self._data.get("dmarcPolicy")
+        if isinstance(policy, Mapping):  # tolerate the object form of AWS's own example
+            policy = policy.get("status")
+        return policy.lower() if isinstance(policy, str) else None
+
+    @property
+    def action(self) -> ReceiptAction:
+        """The action that invoked this function."""
+        return ReceiptAction(self._data.get("action"))
+
+
+class SesRecord(_View):
+    """One record of the event: a message and its receipt."""
+
+    @property
+    def event_source(self) -> str | None:
+        """``aws:ses``."""
+        return self._str("eventSource")
+
+    @property
+    def event_version(self) -> str | None:
+        """``1.0``."""
+        return self._str("eventVersion")
+
+    @property
+    def mail(self) -> SesMail:
+        """Information about the message."""
+        return SesMail(_View(self._data.get("ses")).raw.get("mail"))
+
+    @property
+    def receipt(self) -> SesReceipt:
+        """What SES found when it received the message."""
+        return SesReceipt(_View(self._data.get("ses")).raw.get("receipt"))
+
+
+class SesEvent(_View):
+    """The event SES passes to a Lambda action: ``{"Records": [...]}``."""
+
+    @property
+    def records(self) -> list[SesRecord]:
+        """The records; SES sends one message per invocation."""
+        return [SesRecord(r) for r in self._objects("Records") if isinstance(r, Mapping)]
+
+    @property
+    def record(self) -> SesRecord | None:
+        """The first record, or None when there is none."""
+        records = self.records
+        return records[0] if records else None
+
+
+# ---------------------------------------------------------------------------------------------
+# The policy: what stops mail, configured through environment variables.
+# ---------------------------------------------------------------------------------------------
+
+
+class StopVerdict(str, Enum):
+    """A finding of SES that can stop a message."""
+
+    SPAM = "spam"
+    """SES's spam verdict is FAIL."""
+    VIRUS = "virus"
+    """SES's virus verdict is FAIL."""
+    SPF = "spf"
+    """The SPF check failed."""
+    DKIM = "dkim"
+    """The DKIM check failed."""
+    DMARC_REJECT = "dmarc_reject"
+    """DMARC failed and the sending domain's policy is ``reject``."""
+    DMARC_QUARANTINE = "dmarc_quarantine"
+    """DMARC failed and the sending domain's policy is ``quarantine``."""
+
+
+class PolicyError(ValueError):
+    """A policy setting that is not valid."""
+
+
+ENV_STOP_ON = "SES_STOP_ON"
+ENV_ON_STOP = "SES_ON_STOP"
+ENV_ALLOW_SENDERS = "SES_ALLOW_SENDERS"
+ENV_DENY_SENDERS = "SES_DENY_SENDERS"
+ENV_ON_ERROR = "SES_ON_ERROR"
+ENV_MESSAGE_BUCKET = "SES_MESSAGE_BUCKET"
+ENV_MESSAGE_PREFIX = "SES_MESSAGE_PREFIX"
+
+DEFAULT_STOP_ON = (StopVerdict.SPAM, StopVerdict.VIRUS, StopVerdict.DMARC_REJECT)
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def _enum_value(enum_type: type[E], value: object, setting: str) -> E:
+    """The member ``value`` is, or whose value or name it is; PolicyError otherwise."""
+    if isinstance(value, enum_type):
+        return value
+    for member in enum_type:
+        if value in (member.value, member.name):
+            return member
+    allowed = ", ".join(str(member.value) for member in enum_type)
+    raise PolicyError(f"{setting}={value!r} is not allowed; use one of: {allowed}")
+
+
+def _sender_pattern(entry: str, setting: str) -> str:
+    pattern = entry.strip().lower()
+    local, _, domain = pattern.rpartition("@")
+    bare = domain.removeprefix(".")
+    if not bare or "." not in bare or " " in pattern or "@" in local:
+        raise PolicyError(
+            f"{setting} entry {entry!r} is not an address (user@example.com), a domain "
+            "(example.com) or '.example.com' for its subdomains"
         )
-        return {"disposition": disposition.value}
-    except Exception:  # the mail flow must go on whatever the input was
-        LOGGER.exception("unexpected error; answering CONTINUE")
-        return {"disposition": Disposition.CONTINUE.value}
+    return pattern
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What stops a message, and what the function answers then.
+
+    Read from the environment by ``Policy.from_environment()`` (the constructs write it with
+    ``to_environment()``), so it is set without code.
+
+    - ``stop_on`` (``SES_STOP_ON``, comma-separated): the findings that stop a message.
+      Default: spam, virus, dmarc_reject.
+    - ``on_stop`` (``SES_ON_STOP``): the answer when one is found: ``STOP_RULE_SET`` (default)
+      or ``STOP_RULE``.
+    - ``allow_senders`` (``SES_ALLOW_SENDERS``): addresses, domains or ``.domain`` whose mail
+      is never stopped by a finding, once SPF or DKIM has authenticated the sender (otherwise
+      anyone could claim to be them). Default: none.
+    - ``deny_senders`` (``SES_DENY_SENDERS``): senders whose mail is always stopped; this wins
+      over ``allow_senders``. Default: none.
+    - ``on_error`` (``SES_ON_ERROR``): the answer when the event cannot be read or deciding
+      fails. Default: ``CONTINUE``, as SES itself continues on an answer it cannot read.
+
+    A sender matches by its envelope address (MAIL FROM) or any From header address.
+    """
+
+    stop_on: tuple[StopVerdict, ...] = DEFAULT_STOP_ON
+    on_stop: Disposition = Disposition.STOP_RULE_SET
+    allow_senders: tuple[str, ...] = ()
+    deny_senders: tuple[str, ...] = ()
+    on_error: Disposition = Disposition.CONTINUE
+
+    def __post_init__(self) -> None:
+        """Check every setting; names and values may also be given as their strings."""
+        self._set("stop_on", self._verdicts(self.stop_on, "stop_on"))
+        self._set("on_stop", _enum_value(Disposition, self.on_stop, "on_stop"))
+        if self.on_stop is Disposition.CONTINUE:
+            raise PolicyError(
+                "on_stop='CONTINUE' would stop nothing; use STOP_RULE_SET or STOP_RULE"
+            )
+        self._set("on_error", _enum_value(Disposition, self.on_error, "on_error"))
+        for name in ("allow_senders", "deny_senders"):
+            entries = getattr(self, name)
+            if isinstance(entries, str):
+                raise PolicyError(f"{name}={entries!r} must be a list of senders, not a string")
+            self._set(name, tuple(_sender_pattern(entry, name) for entry in entries))
+
+    def _set(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+
+    @staticmethod
+    def _verdicts(values: Iterable[object], setting: str) -> tuple[StopVerdict, ...]:
+        if isinstance(values, str):
+            raise PolicyError(f"{setting}={values!r} must be a list of findings, not a string")
+        verdicts = (_enum_value(StopVerdict, value, setting) for value in values)
+        return tuple(dict.fromkeys(verdicts))
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Policy:
+        """The policy the environment variables describe; defaults where they are unset."""
+        env = os.environ if environ is None else environ
+        stop_on = env.get(ENV_STOP_ON)
+        return cls(
+            stop_on=(
+                cls._verdicts(_split(stop_on), ENV_STOP_ON)
+                if stop_on is not None
+                else DEFAULT_STOP_ON
+            ),
+            on_stop=_enum_value(Disposition, env.get(ENV_ON_STOP) or "STOP_RULE_SET", ENV_ON_STOP),
+            allow_senders=tuple(_split(env.get(ENV_ALLOW_SENDERS))),
+            deny_senders=tuple(_split(env.get(ENV_DENY_SENDERS))),
+            on_error=_enum_value(Disposition, env.get(ENV_ON_ERROR) or "CONTINUE", ENV_ON_ERROR),
+        )
+
+    def to_environment(self) -> dict[str, str]:
+        """The environment variables that make ``from_environment()`` return this policy."""
+        return {
+            ENV_STOP_ON: ",".join(v.value for v in self.stop_on),
+            ENV_ON_STOP: self.on_stop.value,
+            ENV_ALLOW_SENDERS: ",".join(self.allow_senders),
+            ENV_DENY_SENDERS: ",".join(self.deny_senders),
+            ENV_ON_ERROR: self.on_error.value,
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A disposition and the reason for it (logged, never sent to SES)."""
+
+    disposition: Disposition
+    reason: str
+
+
+Decider = Callable[["SesRecord", Policy], "Decision | None"]
+"""A decision function: a ``Decision``, or None to leave the message to the policy."""
+
+
+def _address(text: str) -> str | None:
+    """The bare address in ``Name <user@example.com>`` or ``user@example.com``, lower case."""
+    start, end = text.rfind("<"), text.rfind(">")
+    address = text[start + 1 : end] if 0 <= start < end else text
+    address = address.strip().lower()
+    return address if "@" in address else None
+
+
+def _senders(mail: SesMail) -> list[str]:
+    candidates = [mail.source or "", *mail.common_headers.from_]
+    return [a for a in (_address(c) for c in candidates) if a is not None]
+
+
+def _matches(address: str, patterns: Iterable[str]) -> bool:
+    domain = address.rpartition("@")[2]
+    for pattern in patterns:
+        if pattern.startswith("."):
+            if domain.endswith(pattern):
+                return True
+        elif pattern == (address if "@" in pattern else domain):
+            return True
+    return False
+
+
+def _findings(receipt: SesReceipt) -> list[StopVerdict]:
+    dmarc_failed = receipt.dmarc_verdict.failed
+    found = {
+        StopVerdict.SPAM: receipt.spam_verdict.failed,
+        StopVerdict.VIRUS: receipt.virus_verdict.failed,
+        StopVerdict.SPF: receipt.spf_verdict.failed,
+        StopVerdict.DKIM: receipt.dkim_verdict.failed,
+        StopVerdict.DMARC_REJECT: dmarc_failed and receipt.dmarc_policy == "reject",
+        StopVerdict.DMARC_QUARANTINE: dmarc_failed and receipt.dmarc_policy == "quarantine",
+    }
+    return [verdict for verdict, hit in found.items() if hit]
+
+
+def decide_by_policy(record: SesRecord, policy: Policy) -> Decision:
+    """The policy's decision for one record (see ``Policy``)."""
+    senders = _senders(record.mail)
+    if any(_matches(s, policy.deny_senders) for s in senders):
+        return Decision(policy.on_stop, "sender is denied")
+    receipt = record.receipt
+    hits = [v for v in _findings(receipt) if v in policy.stop_on]
+    if not hits:
+        return Decision(Disposition.CONTINUE, "no stopping finding")
+    authenticated = receipt.spf_verdict.passed or receipt.dkim_verdict.passed
+    if authenticated and any(_matches(s, policy.allow_senders) for s in senders):
+        return Decision(Disposition.CONTINUE, "sender is allowed")
+    return Decision(policy.on_stop, "found: " + ", ".join(v.value for v in hits))
+
+
+def _log_line(record: SesRecord, decision: Decision) -> str:
+    """One JSON line: no body and no full sender address (the sender's domain only)."""
+    receipt = record.receipt
+    senders = _senders(record.mail)
+    return json.dumps(
+        {
+            "messageId": record.mail.message_id,
+            "recipients": receipt.recipients,
+            "senderDomain": senders[0].rpartition("@")[2] if senders else None,
+            "invocationType": receipt.action.invocation_type,
+            "verdicts": {
+                "spam": receipt.spam_verdict.status,
+                "virus": receipt.virus_verdict.status,
+                "spf": receipt.spf_verdict.status,
+                "dkim": receipt.dkim_verdict.status,
+                "dmarc": receipt.dmarc_verdict.status,
+                "dmarcPolicy": receipt.dmarc_policy,
+            },
+            "disposition": decision.disposition.value,
+            "reason": decision.reason,
+        }
+    )
+
+
+def make_handler(
+    decide: Decider | None = None, policy: Policy | None = None
+) -> Callable[[object, object], dict[str, str]]:
+    """A Lambda handler that answers with ``decide``'s decision, or else the policy's.
+
+    :param decide: your decision function; it returns a ``Decision``, or None to let the policy
+        decide. Default: the policy alone.
+    :param policy: Default: ``Policy.from_environment()``, read once, at the first invocation.
+    """
+    state: dict[str, Policy | PolicyError] = {}
+
+    def current_policy() -> Policy:
+        if "policy" not in state:
+            try:
+                state["policy"] = policy or Policy.from_environment()
+            except PolicyError as error:
+                state["policy"] = error
+        found = state["policy"]
+        if isinstance(found, PolicyError):
+            raise found
+        return found
+
+    def handle(event: object, context: object = None) -> dict[str, str]:
+        on_error = Disposition.CONTINUE
+        try:
+            active = current_policy()
+            on_error = active.on_error
+            record = SesEvent(event).record
+            if record is None:
+                LOGGER.error(json.dumps({"problem": "the event has no SES record"}))
+                return {"disposition": on_error.value}
+            decision = (decide(record, active) if decide else None) or decide_by_policy(
+                record, active
+            )
+            LOGGER.info(_log_line(record, decision))
+            return {"disposition": decision.disposition.value}
+        except Exception as error:  # the mail flow must go on whatever happened
+            LOGGER.exception(
+                json.dumps(
+                    {"problem": f"{type(error).__name__}: {error}", "answer": on_error.value}
+                )
+            )
+            return {"disposition": on_error.value}
+
+    return handle
+
+
+handler = make_handler()
+"""The Lambda entry point (``handler.handler``): ``{"disposition": ...}``; it never raises."""
+
+
+def fetch_message(
+    mail: SesMail,
+    *,
+    bucket: str | None = None,
+    prefix: str | None = None,
+    s3_client: Any = None,
+) -> EmailMessage:
+    """The message body stored by the rule's S3 action, parsed by the ``email`` package.
+
+    The object is ``prefix + messageId`` in ``bucket``.
+
+    :param bucket: Default: the ``SES_MESSAGE_BUCKET`` environment variable.
+    :param prefix: Default: the ``SES_MESSAGE_PREFIX`` environment variable, or "".
+    :param s3_client: a boto3 S3 client. Default: ``boto3.client("s3")``.
+    :raises LookupError: when there is no bucket or message id to read.
+    """
+    # Imported here, not at the top: reading bodies is optional and these cost cold-start time.
+    from email import policy as email_policy  # noqa: PLC0415
+    from email.message import EmailMessage  # noqa: PLC0415
+    from email.parser import BytesParser  # noqa: PLC0415
+
+    bucket = bucket or os.environ.get(ENV_MESSAGE_BUCKET)
+    prefix = os.environ.get(ENV_MESSAGE_PREFIX, "") if prefix is None else prefix
+    if not bucket:
+        raise LookupError(f"no bucket: pass bucket= or set {ENV_MESSAGE_BUCKET}")
+    if not mail.message_id:
+        raise LookupError("the event's mail has no messageId")
+    if s3_client is None:
+        import boto3  # noqa: PLC0415 (provided by the Lambda runtime)
+
+        s3_client = boto3.client("s3")
+    body = s3_client.get_object(Bucket=bucket, Key=prefix + mail.message_id)["Body"].read()
+    return BytesParser(_class=EmailMessage, policy=email_policy.default).parsebytes(body)

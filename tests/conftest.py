@@ -80,3 +80,11 @@ def cdk_cli(*arguments: str, cwd: Path = REPO) -> subprocess.CompletedProcess[st
     env["CDK_DISABLE_CLI_TELEMETRY"] = "true"
     cli = str(REPO / "node_modules" / ".bin" / "cdk")
     return run([cli, *arguments, "--no-notices"], cwd=cwd, env=env)
+
+
+# Property-based tests explore the same examples on every CI run, so that a result is repeatable.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+_hypothesis_settings.register_profile("dev", deadline=None)
+_hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")

@@ -1,9 +1,10 @@
-"""An SES event factory for handler tests, following the SES Developer Guide's sample event."""
+"""An SES event factory for handler tests, shaped like the SES Developer Guide's sample event."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
+
+DEFAULT_SENDER = "janedoe@example.com"
 
 
 def ses_event(
@@ -13,14 +14,19 @@ def ses_event(
     spf: str | None = "PASS",
     dkim: str | None = "PASS",
     dmarc: str | None = "PASS",
+    dmarc_policy: Any = None,
     invocation_type: str = "RequestResponse",
     message_id: str = "o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g1",
+    source: str | None = DEFAULT_SENDER,
+    from_: list[str] | None = None,
+    subject: str | None = "Test Subject",
+    recipients: tuple[str, ...] = ("johndoe@example.com",),
 ) -> dict[str, Any]:
-    """A one-record SES Lambda event; a verdict of None leaves that verdict out."""
+    """A one-record SES Lambda event; a verdict, source or subject of None is left out."""
     receipt: dict[str, Any] = {
-        "timestamp": "1970-01-01T00:00:00.000Z",
-        "processingTimeMillis": 574,
-        "recipients": ["johndoe@example.com"],
+        "timestamp": "2015-09-11T20:32:33.936Z",
+        "processingTimeMillis": 222,
+        "recipients": list(recipients),
         "action": {
             "type": "Lambda",
             "invocationType": invocation_type,
@@ -36,23 +42,28 @@ def ses_event(
     ):
         if status is not None:
             receipt[field] = {"status": status}
-    mail = {
-        "timestamp": "1970-01-01T00:00:00.000Z",
-        "source": "janedoe@example.com",
-        "messageId": message_id,
-        "destination": ["johndoe@example.com"],
-        "headersTruncated": False,
-        "headers": [{"name": "Subject", "value": "Test Subject"}],
-        "commonHeaders": {
-            "returnPath": "janedoe@example.com",
-            "from": ["Jane Doe <janedoe@example.com>"],
-            "date": "Wed, 7 Oct 2015 12:34:56 -0700",
-            "to": ["Johndoe <johndoe@example.com>"],
-            "messageId": "<0123456789example.com>",
-            "subject": "Test Subject",
-        },
+    if dmarc_policy is not None:
+        receipt["dmarcPolicy"] = dmarc_policy
+    common: dict[str, Any] = {
+        "returnPath": DEFAULT_SENDER,
+        "from": from_ if from_ is not None else [f"Jane Doe <{DEFAULT_SENDER}>"],
+        "date": "Wed, 7 Oct 2015 12:34:56 -0700",
+        "to": ["Johndoe <johndoe@example.com>"],
+        "messageId": "<0123456789example.com>",
     }
-    event = {
+    if subject is not None:
+        common["subject"] = subject
+    mail: dict[str, Any] = {
+        "timestamp": "2015-09-11T20:32:33.936Z",
+        "messageId": message_id,
+        "destination": list(recipients),
+        "headersTruncated": False,
+        "headers": [{"name": "Subject", "value": subject or ""}],
+        "commonHeaders": common,
+    }
+    if source is not None:
+        mail["source"] = source
+    return {
         "Records": [
             {
                 "eventSource": "aws:ses",
@@ -61,4 +72,3 @@ def ses_event(
             }
         ]
     }
-    return copy.deepcopy(event)
