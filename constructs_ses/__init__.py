@@ -10,16 +10,20 @@ from constructs_ses.enums import Disposition, InvocationType, TlsPolicy
 from constructs_ses.inbound_email import InboundEmail
 from constructs_ses.lambda_action import LambdaAction
 from constructs_ses.lambda_rule import LambdaRule
+from constructs_ses.lambda_src.handler import Policy as HandlerPolicy
+from constructs_ses.lambda_src.handler import StopVerdict
 from constructs_ses.region_check import SameRegionCheck
 from constructs_ses.regions import default_receiving_regions
 
 __all__ = [
     "Disposition",
+    "HandlerPolicy",
     "InboundEmail",
     "InvocationType",
     "LambdaAction",
     "LambdaRule",
     "SameRegionCheck",
+    "StopVerdict",
     "TlsPolicy",
     "default_receiving_regions",
     "handler_template_directory",

@@ -13,12 +13,14 @@ from aws_cdk import aws_lambda as lambda_
 
 __all__ = [
     "ASSET_EXCLUDE",
+    "HANDLER_MODULE_FILE",
     "HANDLER_TEMPLATE_HANDLER",
-    "handler_template_code",
+    "handler_code",
     "handler_template_directory",
 ]
 
 HANDLER_TEMPLATE_PACKAGE = "constructs_ses.lambda_src"
+HANDLER_MODULE_FILE = "handler.py"
 HANDLER_TEMPLATE_HANDLER = "handler.handler"
 """The Lambda ``handler`` setting for the template: module ``handler``, function ``handler``."""
 ASSET_EXCLUDE = ("__pycache__", "*.pyc", "*.pyo")
@@ -30,6 +32,7 @@ def handler_template_directory() -> Path:
     return Path(str(files(HANDLER_TEMPLATE_PACKAGE)))
 
 
-def handler_template_code() -> lambda_.Code:
-    """The handler template as Lambda code, without bytecode."""
-    return lambda_.Code.from_asset(str(handler_template_directory()), exclude=list(ASSET_EXCLUDE))
+def handler_code(directory: Path | None = None) -> lambda_.Code:
+    """Lambda code from ``directory`` (default: the packaged template), without bytecode."""
+    source = directory if directory is not None else handler_template_directory()
+    return lambda_.Code.from_asset(str(source), exclude=list(ASSET_EXCLUDE))

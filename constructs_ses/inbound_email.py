@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from aws_cdk import Aspects, Names
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from constructs_ses.assets import HANDLER_MODULE_FILE
 from constructs_ses.enums import InvocationType, TlsPolicy, coerce_enum
 from constructs_ses.errors import at_construct, child_path
 from constructs_ses.lambda_rule import LambdaRule
+from constructs_ses.lambda_src.handler import Policy as HandlerPolicy
 from constructs_ses.limits import (
     MAX_NAME_LENGTH,
     MAX_RULES_PER_RULE_SET,
     check_flag,
     check_interface,
+    check_object_key_prefix,
     check_recipients,
     check_rule_name,
     check_rule_set_name,
@@ -76,9 +82,13 @@ class InboundEmail(Construct):
         *,
         recipients: Sequence[str] | None = None,
         function: lambda_.IFunction | None = None,
+        handler_directory: str | os.PathLike[str] | None = None,
+        policy: HandlerPolicy | None = None,
         invocation_type: InvocationType | str = InvocationType.EVENT,
         topic: sns.ITopic | None = None,
         notify: bool = False,
+        bucket: s3.IBucket | None = None,
+        object_key_prefix: str = "",
         scan_enabled: bool = True,
         tls_policy: TlsPolicy | str = TlsPolicy.OPTIONAL,
         enabled: bool = True,
@@ -91,14 +101,27 @@ class InboundEmail(Construct):
             ``support+tag@example.com``), domains (``example.com``) or ``.example.com`` for all of
             its subdomains; 1 to 500. Default: every recipient of every verified domain.
         :param function: the function to invoke. Default: a new function running the packaged
-            handler template (Python, 10-second timeout), which stops the rule set for spam and
-            viruses.
+            handler template (Python, 10-second timeout), which by default stops the rule set for
+            spam, viruses and DMARC failures of senders whose policy is reject.
+        :param handler_directory: a directory with your copy of the handler template (a
+            ``handler.py``, see ``python -m constructs_ses new-handler``) to run instead of the
+            packaged one. Not together with ``function``. Default: the packaged template.
+        :param policy: what the template stops (``HandlerPolicy``), passed to the new function
+            as environment variables. Not together with ``function``. Default: the template's
+            own default, ``HandlerPolicy()``.
         :param invocation_type: ``InvocationType.EVENT`` (default: asynchronous, the answer is
             ignored) or ``InvocationType.REQUEST_RESPONSE`` (the function's disposition controls
             the mail flow; its timeout must be 30 seconds or less).
         :param topic: an SNS topic to notify when the function is triggered. Default: none.
         :param notify: True to create a topic for this rule (not together with ``topic``).
             Default: False.
+        :param bucket: a bucket to store each message in (an S3 action before the Lambda
+            action), so that the function can read the body: it gets read access to exactly
+            ``object_key_prefix*`` and the environment variables ``SES_MESSAGE_BUCKET`` and
+            ``SES_MESSAGE_PREFIX`` (the template's ``fetch_message`` reads them). With
+            ``function``, that must be an ``aws_lambda.Function`` of this app. Default: none.
+        :param object_key_prefix: the key prefix of stored messages; each is stored as
+            ``object_key_prefix + messageId``. Default: "" (only with ``bucket``).
         :param scan_enabled: have SES scan for spam and viruses; without it the event carries no
             spam or virus verdicts. Default: True.
         :param tls_policy: ``TlsPolicy.REQUIRE`` to bounce messages not sent over TLS.
@@ -142,6 +165,9 @@ class InboundEmail(Construct):
                     f"topic={topic.node.path} and notify=True were both given: notify=True "
                     "creates a topic for the rule; pass one or the other"
                 )
+            directory = _check_function_options(
+                function, handler_directory, policy, bucket, object_key_prefix
+            )
             invocation = coerce_enum(InvocationType, invocation_type, "invocation_type")
             tls = coerce_enum(TlsPolicy, tls_policy, "tls_policy")
             rule = LambdaRule(
@@ -152,9 +178,13 @@ class InboundEmail(Construct):
                 after=self.rules[-1].rule if self.rules else None,
                 recipients=recipients,
                 function=function,
+                handler_directory=directory,
+                policy=policy,
                 invocation_type=invocation,
                 topic=topic,
                 notify=notify,
+                bucket=bucket,
+                object_key_prefix=object_key_prefix,
                 scan_enabled=scan_enabled,
                 tls_policy=tls,
                 enabled=enabled,
@@ -177,6 +207,49 @@ class InboundEmail(Construct):
                 "rule names must be unique within a rule set"
             )
         return name
+
+
+def _check_function_options(
+    function: lambda_.IFunction | None,
+    handler_directory: str | os.PathLike[str] | None,
+    policy: HandlerPolicy | None,
+    bucket: s3.IBucket | None,
+    object_key_prefix: str,
+) -> Path | None:
+    """Check the options that shape the rule's function; the handler directory, resolved."""
+    if function is not None:
+        for name, value in (("handler_directory", handler_directory), ("policy", policy)):
+            if value is not None:
+                raise ValueError(
+                    f"{name}={value!r} configures the function the rule creates, but "
+                    f"function={function.node.path} was given: pass one or the other"
+                )
+        if bucket is not None and not isinstance(function, lambda_.Function):
+            raise ValueError(
+                f"bucket= needs a function whose role and environment the rule can extend, but "
+                f"function={function.node.path} is imported: grant it read access and pass the "
+                "bucket in its environment yourself, or create it in this app"
+            )
+    if policy is not None and not isinstance(policy, HandlerPolicy):
+        raise ValueError(f"policy={policy!r} is not a HandlerPolicy")
+    check_interface(
+        bucket,
+        "bucket",
+        "bucket_name",
+        "an aws_s3.IBucket",
+        "import it with Bucket.from_bucket_name(...)",
+    )
+    check_object_key_prefix(object_key_prefix, bucket is not None)
+    if handler_directory is None:
+        return None
+    directory = Path(handler_directory).resolve()
+    if not (directory / HANDLER_MODULE_FILE).is_file():
+        raise ValueError(
+            f"handler_directory={str(handler_directory)!r} has no {HANDLER_MODULE_FILE} "
+            f"(looked in {directory}): create one with "
+            f"'python -m constructs_ses new-handler {handler_directory}'"
+        )
+    return directory
 
 
 def _default_rule_set_name(construct: Construct) -> str:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
+from aws_cdk import aws_ses_actions as ses_actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from constructs_ses.assets import HANDLER_TEMPLATE_HANDLER, handler_template_code
+from constructs_ses.assets import HANDLER_TEMPLATE_HANDLER, handler_code
 from constructs_ses.enums import InvocationType, TlsPolicy
 from constructs_ses.lambda_action import LambdaAction
+from constructs_ses.lambda_src.handler import ENV_MESSAGE_BUCKET, ENV_MESSAGE_PREFIX, Policy
 
-__all__ = ["DEFAULT_FUNCTION_TIMEOUT", "LambdaRule"]
+__all__ = ["DEFAULT_FUNCTION_TIMEOUT", "DEFAULT_RUNTIME", "LambdaRule"]
 
 DEFAULT_FUNCTION_TIMEOUT = Duration.seconds(10)
 """Timeout of the default function: well within the 30 seconds SES waits for RequestResponse."""
@@ -37,23 +41,20 @@ class LambdaRule(Construct):
         after: ses.IReceiptRule | None,
         recipients: Sequence[str] | None,
         function: lambda_.IFunction | None,
+        handler_directory: Path | None,
+        policy: Policy | None,
         invocation_type: InvocationType,
         topic: sns.ITopic | None,
         notify: bool,
+        bucket: s3.IBucket | None,
+        object_key_prefix: str,
         scan_enabled: bool,
         tls_policy: TlsPolicy,
         enabled: bool,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.function: lambda_.IFunction = function or lambda_.Function(
-            self,
-            "Function",
-            description=f"SES receipt rule {rule_name}: returns a mail-flow disposition",
-            runtime=DEFAULT_RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
-            handler=HANDLER_TEMPLATE_HANDLER,
-            code=handler_template_code(),
-            timeout=DEFAULT_FUNCTION_TIMEOUT,
+        self.function: lambda_.IFunction = function or self._new_function(
+            rule_name, handler_directory, policy
         )
         """The function the rule invokes."""
         self.topic: sns.ITopic | None = sns.Topic(self, "Topic") if notify else topic
@@ -65,6 +66,15 @@ class LambdaRule(Construct):
         self.invocation_type = self.action.invocation_type
         self.rule_name = rule_name
         """The receipt rule's name in SES."""
+        self.bucket = bucket
+        """The bucket the rule stores each message in before invoking the function, or None."""
+        self.object_key_prefix = object_key_prefix
+        """The key prefix of the stored messages: each is ``prefix + messageId``."""
+        actions: list[ses.IReceiptRuleAction] = []
+        if bucket is not None:
+            actions.append(ses_actions.S3(bucket=bucket, object_key_prefix=object_key_prefix))
+            self._let_function_read_messages(bucket, object_key_prefix)
+        actions.append(self.action)
         self.rule = ses.ReceiptRule(
             self,
             "Rule",
@@ -75,6 +85,30 @@ class LambdaRule(Construct):
             scan_enabled=scan_enabled,
             tls_policy=ses.TlsPolicy[tls_policy.name],
             enabled=enabled,
-            actions=[self.action],
+            actions=actions,
         )
         """The ``aws_ses.ReceiptRule``."""
+
+    def _new_function(
+        self, rule_name: str, handler_directory: Path | None, policy: Policy | None
+    ) -> lambda_.Function:
+        """A function running the handler template (or the user's copy of it)."""
+        return lambda_.Function(
+            self,
+            "Function",
+            description=f"SES receipt rule {rule_name}: returns a mail-flow disposition",
+            runtime=DEFAULT_RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=HANDLER_TEMPLATE_HANDLER,
+            code=handler_code(handler_directory),
+            timeout=DEFAULT_FUNCTION_TIMEOUT,
+            environment=policy.to_environment() if policy is not None else None,
+        )
+
+    def _let_function_read_messages(self, bucket: s3.IBucket, prefix: str) -> None:
+        """Read access to exactly the stored messages, and where to find them."""
+        function = self.function
+        assert isinstance(function, lambda_.Function)  # add_lambda_rule refuses other functions
+        bucket.grant_read(function, f"{prefix}*")
+        function.add_environment(ENV_MESSAGE_BUCKET, bucket.bucket_name)
+        function.add_environment(ENV_MESSAGE_PREFIX, prefix)

@@ -20,6 +20,7 @@ __all__ = [
     "REQUEST_RESPONSE_TIMEOUT_SECONDS",
     "check_flag",
     "check_interface",
+    "check_object_key_prefix",
     "check_recipients",
     "check_rule_name",
     "check_rule_set_name",
@@ -31,6 +32,8 @@ MAX_RECIPIENTS_PER_RULE = 500
 """The current SES quota; older documentation said 100."""
 MAX_RULES_PER_RULE_SET = 200
 MAX_ACTIONS_PER_RULE = 10
+MAX_OBJECT_KEY_PREFIX_LENGTH = 1024
+"""S3 object keys are at most 1024 bytes; the prefix leaves room for the message id."""
 MAX_RULE_SETS_PER_REGION = 40
 REQUEST_RESPONSE_TIMEOUT_SECONDS = 30
 """SES gives a RequestResponse invocation 30 seconds."""
@@ -140,3 +143,21 @@ def check_interface(value: object, argument: str, attribute: str, expected: str,
     """A construct argument: ``value`` must look like ``expected`` (it has ``attribute``)."""
     if value is not None and not hasattr(value, attribute):
         raise ValueError(f"{argument}={value!r} is not {expected}: {hint}")
+
+
+def check_object_key_prefix(prefix: object, has_bucket: bool) -> None:
+    """The key prefix of stored messages: a string, only with a bucket, short enough."""
+    if not isinstance(prefix, str):
+        raise ValueError(f"object_key_prefix={prefix!r} must be a string")
+    if prefix and not has_bucket:
+        raise ValueError(
+            f"object_key_prefix={prefix!r} was given without bucket=: it names where in the "
+            "bucket messages are stored"
+        )
+    size = len(prefix.encode())
+    if size > MAX_OBJECT_KEY_PREFIX_LENGTH - 64:
+        raise ValueError(
+            f"object_key_prefix is {size} bytes long; S3 keys hold at most "
+            f"{MAX_OBJECT_KEY_PREFIX_LENGTH} bytes, and the message id needs room: use at most "
+            f"{MAX_OBJECT_KEY_PREFIX_LENGTH - 64}"
+        )
