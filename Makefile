@@ -10,7 +10,7 @@ PY := $(BIN)/python
 export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup run synth test lint deploy clean
+.PHONY: setup run synth test lint bench deploy clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -41,6 +41,10 @@ lint: setup
 	$(BIN)/ruff check constructs_ses lambda_src app.py tests
 	$(BIN)/ruff format --check constructs_ses lambda_src app.py tests
 	$(BIN)/mypy
+
+## bench: figures for the README (handler template timings)
+bench: setup
+	$(PY) tests/bench_handler.py
 
 ## deploy: deploy the example app (needs AWS credentials and a bootstrapped environment)
 deploy: setup

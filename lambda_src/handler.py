@@ -30,17 +30,22 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, TypeVar
 
+# Only what runs is imported at run time (typing, dataclasses and collections would add a third to
+# the cold start); type checkers see the rest. Type checkers treat TYPE_CHECKING as true.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
     from email.message import EmailMessage
+    from typing import Any, TypeAlias, TypeVar
+
+    E = TypeVar("E", bound=Enum)
+    Decider: TypeAlias = Callable[["SesRecord", "Policy"], "Decision | None"]
+    """A decision function: a ``Decision``, or None to leave the message to the policy."""
 
 __all__ = [
     "CommonHeaders",
-    "Decider",
     "Decision",
     "Disposition",
     "Header",
@@ -85,7 +90,7 @@ class _View:
     __slots__ = ("_data",)
 
     def __init__(self, data: object) -> None:
-        self._data: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+        self._data: Mapping[str, Any] = data if isinstance(data, dict) else {}
 
     @property
     def raw(self) -> Mapping[str, Any]:
@@ -315,7 +320,7 @@ class SesReceipt(_View):
         """The sending domain's DMARC policy when DMARC failed: ``none``, ``quarantine`` or
         ``reject`` (lower case). SES sends it as a plain string, only when DMARC fails."""
         policy = self._data.get("dmarcPolicy")
-        if isinstance(policy, Mapping):  # tolerate the object form of AWS's own example
+        if isinstance(policy, dict):  # tolerate the object form of AWS's own example
             policy = policy.get("status")
         return policy.lower() if isinstance(policy, str) else None
 
@@ -355,7 +360,7 @@ class SesEvent(_View):
     @property
     def records(self) -> list[SesRecord]:
         """The records; SES sends one message per invocation."""
-        return [SesRecord(r) for r in self._objects("Records") if isinstance(r, Mapping)]
+        return [SesRecord(r) for r in self._objects("Records") if isinstance(r, dict)]
 
     @property
     def record(self) -> SesRecord | None:
@@ -401,9 +406,6 @@ ENV_MESSAGE_PREFIX = "SES_MESSAGE_PREFIX"
 DEFAULT_STOP_ON = (StopVerdict.SPAM, StopVerdict.VIRUS, StopVerdict.DMARC_REJECT)
 
 
-E = TypeVar("E", bound=Enum)
-
-
 def _enum_value(enum_type: type[E], value: object, setting: str) -> E:
     """The member ``value`` is, or whose value or name it is; PolicyError otherwise."""
     if isinstance(value, enum_type):
@@ -431,58 +433,61 @@ def _split(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
-@dataclass(frozen=True)
 class Policy:
     """What stops a message, and what the function answers then.
 
     Read from the environment by ``Policy.from_environment()`` (the constructs write it with
-    ``to_environment()``), so it is set without code.
+    ``to_environment()``), so it is set without code. Settings may be given as enum members or
+    their strings.
 
-    - ``stop_on`` (``SES_STOP_ON``, comma-separated): the findings that stop a message.
-      Default: spam, virus, dmarc_reject.
-    - ``on_stop`` (``SES_ON_STOP``): the answer when one is found: ``STOP_RULE_SET`` (default)
-      or ``STOP_RULE``.
-    - ``allow_senders`` (``SES_ALLOW_SENDERS``): addresses, domains or ``.domain`` whose mail
-      is never stopped by a finding, once SPF or DKIM has authenticated the sender (otherwise
-      anyone could claim to be them). Default: none.
-    - ``deny_senders`` (``SES_DENY_SENDERS``): senders whose mail is always stopped; this wins
-      over ``allow_senders``. Default: none.
-    - ``on_error`` (``SES_ON_ERROR``): the answer when the event cannot be read or deciding
-      fails. Default: ``CONTINUE``, as SES itself continues on an answer it cannot read.
+    :param stop_on: (``SES_STOP_ON``, comma-separated) the findings that stop a message.
+        Default: spam, virus, dmarc_reject.
+    :param on_stop: (``SES_ON_STOP``) the answer when one is found: ``STOP_RULE_SET`` (default)
+        or ``STOP_RULE``.
+    :param allow_senders: (``SES_ALLOW_SENDERS``) addresses, domains or ``.domain`` whose mail is
+        never stopped by a finding, once SPF or DKIM has authenticated the sender (otherwise
+        anyone could claim to be them). Default: none.
+    :param deny_senders: (``SES_DENY_SENDERS``) senders whose mail is always stopped; this wins
+        over ``allow_senders``. Default: none.
+    :param on_error: (``SES_ON_ERROR``) the answer when the event cannot be read or deciding
+        fails. Default: ``CONTINUE``, as SES itself continues on an answer it cannot read.
 
     A sender matches by its envelope address (MAIL FROM) or any From header address.
     """
 
-    stop_on: tuple[StopVerdict, ...] = DEFAULT_STOP_ON
-    on_stop: Disposition = Disposition.STOP_RULE_SET
-    allow_senders: tuple[str, ...] = ()
-    deny_senders: tuple[str, ...] = ()
-    on_error: Disposition = Disposition.CONTINUE
+    __slots__ = ("allow_senders", "deny_senders", "on_error", "on_stop", "stop_on")
 
-    def __post_init__(self) -> None:
-        """Check every setting; names and values may also be given as their strings."""
-        self._set("stop_on", self._verdicts(self.stop_on, "stop_on"))
-        self._set("on_stop", _enum_value(Disposition, self.on_stop, "on_stop"))
+    def __init__(
+        self,
+        *,
+        stop_on: Iterable[StopVerdict | str] = DEFAULT_STOP_ON,
+        on_stop: Disposition | str = Disposition.STOP_RULE_SET,
+        allow_senders: Iterable[str] = (),
+        deny_senders: Iterable[str] = (),
+        on_error: Disposition | str = Disposition.CONTINUE,
+    ) -> None:
+        self.stop_on: tuple[StopVerdict, ...] = _verdicts(stop_on, "stop_on")
+        self.on_stop: Disposition = _enum_value(Disposition, on_stop, "on_stop")
         if self.on_stop is Disposition.CONTINUE:
             raise PolicyError(
                 "on_stop='CONTINUE' would stop nothing; use STOP_RULE_SET or STOP_RULE"
             )
-        self._set("on_error", _enum_value(Disposition, self.on_error, "on_error"))
-        for name in ("allow_senders", "deny_senders"):
-            entries = getattr(self, name)
-            if isinstance(entries, str):
-                raise PolicyError(f"{name}={entries!r} must be a list of senders, not a string")
-            self._set(name, tuple(_sender_pattern(entry, name) for entry in entries))
+        self.allow_senders: tuple[str, ...] = _senders_setting(allow_senders, "allow_senders")
+        self.deny_senders: tuple[str, ...] = _senders_setting(deny_senders, "deny_senders")
+        self.on_error: Disposition = _enum_value(Disposition, on_error, "on_error")
 
-    def _set(self, name: str, value: object) -> None:
-        object.__setattr__(self, name, value)
+    def _settings(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
 
-    @staticmethod
-    def _verdicts(values: Iterable[object], setting: str) -> tuple[StopVerdict, ...]:
-        if isinstance(values, str):
-            raise PolicyError(f"{setting}={values!r} must be a list of findings, not a string")
-        verdicts = (_enum_value(StopVerdict, value, setting) for value in values)
-        return tuple(dict.fromkeys(verdicts))
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Policy) and self._settings() == other._settings()
+
+    def __hash__(self) -> int:
+        return hash(self._settings())
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"Policy({settings})"
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Policy:
@@ -490,14 +495,12 @@ class Policy:
         env = os.environ if environ is None else environ
         stop_on = env.get(ENV_STOP_ON)
         return cls(
-            stop_on=(
-                cls._verdicts(_split(stop_on), ENV_STOP_ON)
-                if stop_on is not None
-                else DEFAULT_STOP_ON
-            ),
+            stop_on=_verdicts(_split(stop_on), ENV_STOP_ON)
+            if stop_on is not None
+            else DEFAULT_STOP_ON,
             on_stop=_enum_value(Disposition, env.get(ENV_ON_STOP) or "STOP_RULE_SET", ENV_ON_STOP),
-            allow_senders=tuple(_split(env.get(ENV_ALLOW_SENDERS))),
-            deny_senders=tuple(_split(env.get(ENV_DENY_SENDERS))),
+            allow_senders=_split(env.get(ENV_ALLOW_SENDERS)),
+            deny_senders=_split(env.get(ENV_DENY_SENDERS)),
             on_error=_enum_value(Disposition, env.get(ENV_ON_ERROR) or "CONTINUE", ENV_ON_ERROR),
         )
 
@@ -512,16 +515,38 @@ class Policy:
         }
 
 
-@dataclass(frozen=True)
+def _verdicts(values: Iterable[StopVerdict | str], setting: str) -> tuple[StopVerdict, ...]:
+    if isinstance(values, str):
+        raise PolicyError(f"{setting}={values!r} must be a list of findings, not a string")
+    return tuple(dict.fromkeys(_enum_value(StopVerdict, value, setting) for value in values))
+
+
+def _senders_setting(entries: Iterable[str], setting: str) -> tuple[str, ...]:
+    if isinstance(entries, str):
+        raise PolicyError(f"{setting}={entries!r} must be a list of senders, not a string")
+    return tuple(_sender_pattern(entry, setting) for entry in entries)
+
+
 class Decision:
     """A disposition and the reason for it (logged, never sent to SES)."""
 
-    disposition: Disposition
-    reason: str
+    __slots__ = ("disposition", "reason")
 
+    def __init__(self, disposition: Disposition, reason: str) -> None:
+        self.disposition = disposition
+        self.reason = reason
 
-Decider = Callable[["SesRecord", Policy], "Decision | None"]
-"""A decision function: a ``Decision``, or None to leave the message to the policy."""
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Decision) and (self.disposition, self.reason) == (
+            other.disposition,
+            other.reason,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.disposition, self.reason))
+
+    def __repr__(self) -> str:
+        return f"Decision({self.disposition!r}, {self.reason!r})"
 
 
 def _address(text: str) -> str | None:
