@@ -12,16 +12,21 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk.interfaces.aws_ses import IReceiptRuleRef
-from constructs import Construct, IConstruct
+from constructs import Construct
 
 from constructs_ses.enums import InvocationType, coerce_enum
+from constructs_ses.grants import (
+    KEY_ACTIONS,
+    SES_PRINCIPAL,
+    rule_set_name_of,
+    rules_arn,
+    ses_key_statement,
+)
 from constructs_ses.limits import REQUEST_RESPONSE_TIMEOUT_SECONDS
 from constructs_ses.region_check import add_findings_validation
 from constructs_ses.regions import Placement, judge_placements
 
 __all__ = ["LambdaAction"]
-
-SES_PRINCIPAL = "ses.amazonaws.com"
 
 
 def _is_concrete(value: str | None) -> bool:
@@ -58,11 +63,18 @@ class LambdaAction:
             _check_request_response_timeout(function)
 
     def bind(self, receipt_rule: IReceiptRuleRef) -> ses.ReceiptRuleActionConfig:
-        """Grant SES the invoke permission, order the rule after it and render the action."""
+        """Grant SES what the action needs, order the rule after the grants, render the action."""
         cfn_rule = receipt_rule.node.default_child
-        permission = self._invoke_permission(receipt_rule, cfn_rule)
-        if permission is not None and cfn_rule is not None:
+        if not isinstance(cfn_rule, ses.CfnReceiptRule):
+            raise ValueError(
+                f"LambdaAction can only be bound to an aws_ses.ReceiptRule; "
+                f"{receipt_rule.node.path} has no AWS::SES::ReceiptRule resource"
+            )
+        rule_set_name = rule_set_name_of(cfn_rule)
+        permission = self._invoke_permission(receipt_rule, rule_set_name)
+        if permission is not None:
             cfn_rule.node.add_dependency(permission)
+        self._grant_topic_key(receipt_rule, cfn_rule, rule_set_name)
         self._check_imported_topic_key(receipt_rule)
         return ses.ReceiptRuleActionConfig(
             lambda_action=ses.LambdaActionConfig(
@@ -73,7 +85,7 @@ class LambdaAction:
         )
 
     def _invoke_permission(
-        self, rule: IReceiptRuleRef, cfn_rule: IConstruct | None
+        self, rule: IReceiptRuleRef, rule_set_name: str
     ) -> lambda_.CfnPermission | None:
         """The function's permission for SES, shared by the rules of one rule set."""
         rule_account = Stack.of(rule).account
@@ -90,12 +102,7 @@ class LambdaAction:
                 f"(lambda:InvokeFunction, SourceAccount {rule_account}) before this rule deploys.",
             )
             return None
-        rule_set_key = (
-            str(cfn_rule.rule_set_name)
-            if isinstance(cfn_rule, ses.CfnReceiptRule)
-            else rule.node.path
-        )
-        digest = hashlib.sha256(f"{Stack.of(rule).node.path}|{rule_set_key}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{Stack.of(rule).node.path}|{rule_set_name}".encode()).hexdigest()
         permission_id = f"InvokedBySes{digest[:8].upper()}"
         existing = self.function.node.try_find_child(permission_id)
         if isinstance(existing, lambda_.CfnPermission):
@@ -107,6 +114,27 @@ class LambdaAction:
             function_name=self.function.function_arn,
             principal=iam.ServicePrincipal(SES_PRINCIPAL).service,
             source_account=rule_account,
+            source_arn=rules_arn(rule, rule_set_name),
+        )
+
+    def _grant_topic_key(
+        self, rule: IReceiptRuleRef, cfn_rule: ses.CfnReceiptRule, rule_set_name: str
+    ) -> None:
+        """Let SES use the key of an encrypted topic, before the rule is created."""
+        topic = self.topic
+        key = topic.master_key if topic is not None else None
+        if topic is None or key is None:
+            return
+        added = key.add_to_resource_policy(ses_key_statement(rule, rule_set_name))
+        if added.statement_added:
+            cfn_rule.node.add_dependency(key)
+            return
+        Annotations.of(rule).add_warning_v2(
+            "constructs-ses:importedTopicKey",
+            f"SNS topic {topic.node.path} is encrypted with key "
+            f"{key.key_arn}, whose policy this app cannot change: allow {SES_PRINCIPAL} "
+            f"{' and '.join(KEY_ACTIONS)} on it (conditions aws:SourceAccount and aws:SourceArn "
+            f"{rules_arn(rule, rule_set_name)}) before this rule deploys.",
         )
 
     def _check_imported_topic_key(self, rule: IReceiptRuleRef) -> None:

@@ -1,0 +1,75 @@
+"""What SES is granted, scoped to the rules of one rule set.
+
+AWS recommends conditions on every grant to ses.amazonaws.com: ``aws:SourceAccount`` and an
+``aws:SourceArn`` of the rules that may use it. The ARN is built from the rule set's *name*, never
+from a reference to the rule or rule set resource, which would make the rule depend on the grant and
+the grant on the rule: a dependency cycle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import ArnFormat, Reference, Stack, Token, Tokenization
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ses as ses
+from constructs import IConstruct
+
+__all__ = [
+    "KEY_ACTIONS",
+    "SES_PRINCIPAL",
+    "rule_set_name_of",
+    "rules_arn",
+    "ses_conditions",
+    "ses_key_statement",
+]
+
+SES_PRINCIPAL = "ses.amazonaws.com"
+KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+"""What SES needs of the key of an encrypted SNS topic it publishes to."""
+
+
+def rule_set_name_of(rule: ses.CfnReceiptRule) -> str:
+    """The name of the rule's rule set: the literal name when the app gives one."""
+    name = rule.rule_set_name
+    if Token.is_unresolved(name):
+        token = Tokenization.reverse_string(name).first_token
+        if token is not None and Reference.is_reference(token):
+            target: Any = token.target  # type: ignore[attr-defined]
+            literal = getattr(target, "rule_set_name", None)
+            if isinstance(target, ses.CfnReceiptRuleSet) and _is_literal(literal):
+                return str(literal)
+    return name
+
+
+def _is_literal(value: object) -> bool:
+    return isinstance(value, str) and bool(value) and not Token.is_unresolved(value)
+
+
+def rules_arn(scope: IConstruct, rule_set_name: str) -> str:
+    """``arn:<partition>:ses:<region>:<account>:receipt-rule-set/<name>:receipt-rule/*``."""
+    return Stack.of(scope).format_arn(
+        service="ses",
+        resource="receipt-rule-set",
+        resource_name=f"{rule_set_name}:receipt-rule/*",
+        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+    )
+
+
+def ses_conditions(scope: IConstruct, rule_set_name: str) -> dict[str, dict[str, str]]:
+    """IAM conditions that admit SES only for the rules of this rule set in this account."""
+    return {
+        "StringEquals": {"aws:SourceAccount": Stack.of(scope).account},
+        "ArnLike": {"aws:SourceArn": rules_arn(scope, rule_set_name)},
+    }
+
+
+def ses_key_statement(scope: IConstruct, rule_set_name: str) -> iam.PolicyStatement:
+    """A key policy statement that lets SES use a topic's key for this rule set's rules."""
+    return iam.PolicyStatement(
+        sid="AllowSesReceiptRules",
+        principals=[iam.ServicePrincipal(SES_PRINCIPAL)],
+        actions=list(KEY_ACTIONS),
+        resources=["*"],
+        conditions=ses_conditions(scope, rule_set_name),
+    )

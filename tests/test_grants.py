@@ -1,0 +1,128 @@
+"""Grants to SES are scoped to this account and this rule set's rules, and exist before rules."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Annotations, Match, Template
+
+from constructs_ses import InboundEmail, LambdaAction
+
+from conftest import ACCOUNT, inline_function, new_stack
+
+
+def rules_arn(rule_set_name: str) -> str:
+    return f"arn:aws:ses:us-east-1:{ACCOUNT}:receipt-rule-set/{rule_set_name}:receipt-rule/*"
+
+
+def test_invoke_permission_names_the_rule_sets_rules_literally() -> None:
+    stack = new_stack()
+    mail = InboundEmail(stack, "Inbound", rule_set_name="inbound")
+    mail.add_lambda_rule("R")
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Lambda::Permission",
+        {
+            "Principal": "ses.amazonaws.com",
+            "SourceAccount": ACCOUNT,
+            "SourceArn": rules_arn("inbound"),
+        },
+    )
+
+
+def test_default_rule_set_name_is_in_the_source_arn() -> None:
+    stack = new_stack()
+    mail = InboundEmail(stack, "Inbound")
+    mail.add_lambda_rule("R")
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Lambda::Permission", {"SourceArn": rules_arn(mail.rule_set_name)}
+    )
+
+
+def test_plain_rule_set_names_work_too() -> None:
+    stack = new_stack()
+    named = ses.ReceiptRuleSet(stack, "Named", receipt_rule_set_name="named")
+    named.add_rule("R", actions=[LambdaAction(function=inline_function(stack))])
+    imported = ses.ReceiptRuleSet.from_receipt_rule_set_name(stack, "Imported", "existing")
+    ses.ReceiptRule(
+        stack,
+        "Other",
+        rule_set=imported,
+        actions=[LambdaAction(function=inline_function(stack, "G"))],
+    )
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::Lambda::Permission", {"SourceArn": rules_arn("named")})
+    template.has_resource_properties(
+        "AWS::Lambda::Permission", {"SourceArn": rules_arn("existing")}
+    )
+
+
+def test_unnamed_plain_rule_set_is_referenced_without_a_cycle() -> None:
+    stack = new_stack()
+    rule_set = ses.ReceiptRuleSet(stack, "Unnamed")
+    rule_set.add_rule("R", actions=[LambdaAction(function=inline_function(stack))])
+    template = Template.from_stack(stack)
+    rule_set_id = stack.get_logical_id(rule_set.node.default_child)  # type: ignore[arg-type]
+    template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {"SourceArn": {"Fn::Join": ["", Match.array_with([{"Ref": rule_set_id}])]}},
+    )
+
+
+def test_encrypted_topic_key_lets_ses_in_before_the_rule() -> None:
+    stack = new_stack()
+    key = kms.Key(stack, "TopicKey")
+    topic = sns.Topic(stack, "Alerts", master_key=key)
+    mail = InboundEmail(stack, "Inbound", rule_set_name="inbound")
+    rule = mail.add_lambda_rule("R", topic=topic)
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Sid": "AllowSesReceiptRules",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ses.amazonaws.com"},
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                            "Resource": "*",
+                            "Condition": {
+                                "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                                "ArnLike": {"aws:SourceArn": rules_arn("inbound")},
+                            },
+                        }
+                    ]
+                )
+            }
+        },
+    )
+    key_id = stack.get_logical_id(key.node.default_child)  # type: ignore[arg-type]
+    rule_id = stack.get_logical_id(rule.rule.node.default_child)  # type: ignore[arg-type]
+    assert key_id in template.to_json()["Resources"][rule_id]["DependsOn"]
+
+
+def test_imported_topic_key_gets_a_warning() -> None:
+    stack = new_stack()
+    topic = sns.Topic.from_topic_attributes(
+        stack,
+        "Alerts",
+        topic_arn=f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts",
+        key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    )
+    InboundEmail(stack, "Inbound", rule_set_name="inbound").add_lambda_rule("R", topic=topic)
+    Annotations.from_stack(stack).has_warning(
+        "/Mail/Inbound/R/Rule",
+        Match.string_like_regexp(
+            "whose policy this app cannot change: allow ses.amazonaws.com kms:GenerateDataKey"
+        ),
+    )
+
+
+def test_fails_when_bound_to_something_without_a_receipt_rule(stack: cdk.Stack) -> None:
+    action = LambdaAction(function=inline_function(stack))
+    with pytest.raises(ValueError, match=r"can only be bound to an aws_ses.ReceiptRule"):
+        action.bind(cdk.Resource(stack, "NotARule"))  # type: ignore[arg-type]
