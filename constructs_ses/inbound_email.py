@@ -18,6 +18,7 @@ from constructs_ses.enums import InvocationType, TlsPolicy, coerce_enum
 from constructs_ses.errors import at_construct, child_path
 from constructs_ses.lambda_rule import LambdaRule
 from constructs_ses.lambda_src.handler import Policy as HandlerPolicy
+from constructs_ses.lambda_src.handler import StopVerdict
 from constructs_ses.limits import (
     MAX_NAME_LENGTH,
     MAX_RULES_PER_RULE_SET,
@@ -49,6 +50,9 @@ class InboundEmail(Construct):
         ``MyStack-Inbound-1A2B3C4D``.
     :param receiving_regions: the regions where SES receives email. Default: the package's list
         (``default_receiving_regions()``).
+    :param drop_spam: True to add, as the first rule, one for every recipient that runs the
+        handler template (RequestResponse) and stops the rule set when SES's spam or virus
+        verdict is FAIL. Default: False.
     """
 
     def __init__(
@@ -58,11 +62,13 @@ class InboundEmail(Construct):
         *,
         rule_set_name: str | None = None,
         receiving_regions: Sequence[str] | None = None,
+        drop_spam: bool = False,
     ) -> None:
         with at_construct(child_path(scope.node.path, construct_id)):
             if rule_set_name is not None:
                 check_rule_set_name(rule_set_name)
             regions = resolve_receiving_regions(receiving_regions)
+            check_flag(drop_spam, "drop_spam")
         super().__init__(scope, construct_id)
         self.rule_set_name = rule_set_name or _default_rule_set_name(self)
         """The rule set's name in SES."""
@@ -75,6 +81,16 @@ class InboundEmail(Construct):
         self.receiving_regions = regions
         """The regions this rule set may be deployed to."""
         Aspects.of(self).add(SameRegionCheck(receiving_regions=regions))
+        self.drop_spam_rule: LambdaRule | None = (
+            self.add_lambda_rule(
+                "DropSpam",
+                invocation_type=InvocationType.REQUEST_RESPONSE,
+                policy=HandlerPolicy(stop_on=(StopVerdict.SPAM, StopVerdict.VIRUS)),
+            )
+            if drop_spam
+            else None
+        )
+        """The first rule, which stops the rule set for spam and viruses, when ``drop_spam``."""
 
     def add_lambda_rule(
         self,

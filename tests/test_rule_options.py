@@ -209,3 +209,40 @@ def test_fails_on_bucket_given_by_name(stack: cdk.Stack) -> None:
 def test_fails_on_policy_of_another_type(stack: cdk.Stack) -> None:
     with pytest.raises(ValueError, match=r"policy=\{'stop_on': \[\]\} is not a HandlerPolicy"):
         InboundEmail(stack, "Inbound").add_lambda_rule("R", policy={"stop_on": []})  # type: ignore[arg-type]
+
+
+def test_drop_spam_rule_comes_first_and_stops_spam_and_viruses() -> None:
+    stack = new_stack()
+    mail = InboundEmail(stack, "Inbound", drop_spam=True)
+    support = mail.add_lambda_rule("Support", recipients=["support@example.com"])
+    drop = mail.drop_spam_rule
+    assert drop is not None
+    assert mail.rules == [drop, support]
+    template = Template.from_stack(stack)
+    rules = template.find_resources("AWS::SES::ReceiptRule")
+    drop_id = stack.get_logical_id(drop.rule.node.default_child)  # type: ignore[arg-type]
+    support_id = stack.get_logical_id(support.rule.node.default_child)  # type: ignore[arg-type]
+    drop_rule = rules[drop_id]["Properties"]
+    assert "After" not in drop_rule
+    assert "Recipients" not in drop_rule["Rule"]
+    assert drop_rule["Rule"]["ScanEnabled"] is True
+    (action,) = drop_rule["Rule"]["Actions"]
+    assert action["LambdaAction"]["InvocationType"] == "RequestResponse"
+    assert rules[support_id]["Properties"]["After"] == {"Ref": drop_id}
+    function_id = stack.get_logical_id(drop.function.node.default_child)  # type: ignore[arg-type]
+    function = template.to_json()["Resources"][function_id]["Properties"]
+    assert function["Environment"]["Variables"]["SES_STOP_ON"] == "spam,virus"
+    assert function["Environment"]["Variables"]["SES_ON_STOP"] == "STOP_RULE_SET"
+    permissions = template.find_resources(
+        "AWS::Lambda::Permission",
+        {"Properties": {"FunctionName": {"Fn::GetAtt": [function_id, "Arn"]}}},
+    )
+    (permission_id,) = permissions
+    assert permission_id in rules[drop_id]["DependsOn"]
+
+
+def test_fails_on_drop_spam_that_is_not_a_boolean(stack: cdk.Stack) -> None:
+    with pytest.raises(
+        ValueError, match=r"^\[Mail/Inbound\] drop_spam='yes' must be True or False"
+    ):
+        InboundEmail(stack, "Inbound", drop_spam="yes")  # type: ignore[arg-type]
