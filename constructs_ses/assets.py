@@ -17,6 +17,7 @@ __all__ = [
     "HANDLER_TEMPLATE_HANDLER",
     "handler_code",
     "handler_template_directory",
+    "package_directory",
 ]
 
 HANDLER_TEMPLATE_PACKAGE = "constructs_ses.lambda_src"
@@ -27,9 +28,14 @@ ASSET_EXCLUDE = ("__pycache__", "*.pyc", "*.pyo")
 """Left out of every asset: bytecode would change the asset hash from one machine to the next."""
 
 
+def package_directory(package: str) -> Path:
+    """The directory of one of this package's subpackages, wherever it is installed."""
+    return Path(str(files(package)))
+
+
 def handler_template_directory() -> Path:
     """The directory of the packaged handler template (``lambda_src/`` in the repository)."""
-    return Path(str(files(HANDLER_TEMPLATE_PACKAGE)))
+    return package_directory(HANDLER_TEMPLATE_PACKAGE)
 
 
 def handler_code(directory: Path | None = None) -> lambda_.Code:

@@ -13,6 +13,7 @@ from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from constructs_ses.activation import RuleSetActivation
 from constructs_ses.assets import HANDLER_MODULE_FILE
 from constructs_ses.enums import InvocationType, TlsPolicy, coerce_enum
 from constructs_ses.errors import at_construct, child_path
@@ -50,6 +51,12 @@ class InboundEmail(Construct):
         ``MyStack-Inbound-1A2B3C4D``.
     :param receiving_regions: the regions where SES receives email. Default: the package's list
         (``default_receiving_regions()``).
+    :param activate: True to make this the active rule set when the stack deploys (a custom
+        resource; CloudFormation cannot do it), and to deactivate it when the stack is deleted
+        while it is still the active one. Default: False (activate it yourself, e.g.
+        ``aws ses set-active-receipt-rule-set --rule-set-name NAME``).
+    :param replace_active_rule_set: with ``activate``, replace another rule set that is active in
+        the account and region. Default: False: the deployment fails and names the active rule set.
     :param drop_spam: True to add, as the first rule, one for every recipient that runs the
         handler template (RequestResponse) and stops the rule set when SES's spam or virus
         verdict is FAIL. Default: False.
@@ -63,12 +70,24 @@ class InboundEmail(Construct):
         rule_set_name: str | None = None,
         receiving_regions: Sequence[str] | None = None,
         drop_spam: bool = False,
+        activate: bool = False,
+        replace_active_rule_set: bool = False,
     ) -> None:
         with at_construct(child_path(scope.node.path, construct_id)):
             if rule_set_name is not None:
                 check_rule_set_name(rule_set_name)
             regions = resolve_receiving_regions(receiving_regions)
-            check_flag(drop_spam, "drop_spam")
+            for flag, value in (
+                ("drop_spam", drop_spam),
+                ("activate", activate),
+                ("replace_active_rule_set", replace_active_rule_set),
+            ):
+                check_flag(value, flag)
+            if replace_active_rule_set and not activate:
+                raise ValueError(
+                    "replace_active_rule_set=True only applies with activate=True, which "
+                    "activates the rule set at deploy time"
+                )
         super().__init__(scope, construct_id)
         self.rule_set_name = rule_set_name or _default_rule_set_name(self)
         """The rule set's name in SES."""
@@ -81,6 +100,16 @@ class InboundEmail(Construct):
         self.receiving_regions = regions
         """The regions this rule set may be deployed to."""
         Aspects.of(self).add(SameRegionCheck(receiving_regions=regions))
+        self.activation: RuleSetActivation | None = None
+        """The custom resource that activates the rule set, when ``activate``."""
+        if activate:
+            self.activation = RuleSetActivation(
+                self,
+                "Activation",
+                rule_set_name=self.rule_set_name,
+                replace_active=replace_active_rule_set,
+            )
+            self.activation.node.add_dependency(self.rule_set)
         self.drop_spam_rule: LambdaRule | None = (
             self.add_lambda_rule(
                 "DropSpam",
@@ -206,6 +235,8 @@ class InboundEmail(Construct):
                 enabled=enabled,
             )
         self.rules.append(rule)
+        if self.activation is not None:
+            self.activation.node.add_dependency(rule.rule)
         return rule
 
     def _rule_name(self, construct_id: str, rule_name: str | None) -> str:

@@ -1,0 +1,1 @@
+"""Lambda code of the rule-set activation custom resource (standard library and boto3)."""

@@ -1,0 +1,123 @@
+"""Every option at once: activation, drop-spam, stored messages, an encrypted topic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Template
+
+from constructs_ses import HandlerPolicy, InboundEmail, InvocationType, StopVerdict
+from constructs_ses.activation import ACTIVATION_RESOURCE_TYPE
+
+from conftest import new_stack
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    stack = new_stack()
+    key = kms.Key(stack, "TopicKey")
+    mail = InboundEmail(stack, "Inbound", activate=True, drop_spam=True)
+    mail.add_lambda_rule(
+        "Support",
+        recipients=["support@example.com"],
+        invocation_type=InvocationType.REQUEST_RESPONSE,
+        policy=HandlerPolicy(stop_on=(StopVerdict.DMARC_QUARANTINE,)),
+        bucket=s3.Bucket(stack, "Archive"),
+        object_key_prefix="support/",
+        topic=sns.Topic(stack, "Alerts", master_key=key),
+    )
+    mail.add_lambda_rule("Sales", recipients=["sales@example.com"], notify=True)
+    document = dict(Template.from_stack(stack).to_json())
+    assembly = Path(stack.node.root.outdir)  # type: ignore[attr-defined]
+    document["Assets"] = sorted(p.name for p in assembly.glob("asset.*"))
+    return document
+
+
+def dependencies(template: dict[str, Any]) -> dict[str, set[str]]:
+    """Every resource's dependencies: DependsOn, Ref and Fn::GetAtt."""
+    resources = template["Resources"]
+
+    def refs(value: Any) -> set[str]:
+        if isinstance(value, dict):
+            found: set[str] = set()
+            for key, inner in value.items():
+                if key == "Ref" and inner in resources:
+                    found.add(inner)
+                elif key == "Fn::GetAtt" and inner[0] in resources:
+                    found.add(inner[0])
+                else:
+                    found |= refs(inner)
+            return found
+        if isinstance(value, list):
+            return set().union(*(refs(item) for item in value)) if value else set()
+        return set()
+
+    return {
+        name: set(resource.get("DependsOn", [])) | refs(resource.get("Properties", {}))
+        for name, resource in resources.items()
+    }
+
+
+def test_there_is_no_dependency_cycle(template: dict[str, Any]) -> None:
+    graph = dependencies(template)
+    visiting: set[str] = set()
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> None:
+        if node in done:
+            return
+        assert node not in visiting, f"cycle: {' -> '.join([*path, node])}"
+        visiting.add(node)
+        for target in graph[node]:
+            visit(target, [*path, node])
+        visiting.discard(node)
+        done.add(node)
+
+    for node in graph:
+        visit(node, [])
+
+
+def test_every_rule_waits_for_each_grant_it_needs(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    grants = [
+        name
+        for name, r in resources.items()
+        if r["Type"] in ("AWS::Lambda::Permission", "AWS::S3::BucketPolicy", "AWS::KMS::Key")
+    ]
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::SES::ReceiptRule":
+            continue
+        actions = json.dumps(resource["Properties"]["Rule"]["Actions"])
+        needed = {g for g in grants if _grant_serves(g, resources, actions)}
+        assert needed, f"{name} needs no grant?"
+        assert needed <= set(resource.get("DependsOn", [])), (name, needed)
+
+
+def _grant_serves(grant: str, resources: dict[str, Any], actions: str) -> bool:
+    """Whether the rule whose actions are ``actions`` uses what ``grant`` opens to SES."""
+    properties = resources[grant].get("Properties", {})
+    kind = resources[grant]["Type"]
+    if kind == "AWS::Lambda::Permission":
+        return json.dumps(properties["FunctionName"]) in actions
+    if kind == "AWS::S3::BucketPolicy":
+        return json.dumps(properties["Bucket"]) in actions
+    return any(  # a key: used by an encrypted topic the rule notifies
+        r["Type"] == "AWS::SNS::Topic"
+        and grant in json.dumps(r.get("Properties", {}).get("KmsMasterKeyId"))
+        and json.dumps({"Ref": topic}) in actions
+        for topic, r in resources.items()
+    )
+
+
+def test_all_parts_are_there(template: dict[str, Any]) -> None:
+    types = [r["Type"] for r in template["Resources"].values()]
+    assert types.count("AWS::SES::ReceiptRule") == 3
+    assert types.count(ACTIVATION_RESOURCE_TYPE) == 1
+    assert types.count("AWS::S3::BucketPolicy") == 1
+    assert len(template["Assets"]) == 2  # the handler template and the activation handler
