@@ -11,11 +11,21 @@ from __future__ import annotations
 import os
 
 import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from constructs_ses import InboundEmail, InvocationType
 
 DEFAULT_REGION = "us-east-1"
+
+TICKETS_CODE = """
+import json
+
+def handler(event, context):
+    mail = event["Records"][0]["ses"]["mail"]
+    subject = mail["commonHeaders"].get("subject")
+    print(json.dumps({"ticketFor": mail["messageId"], "subject": subject}))
+"""
 
 
 class InboundMailStack(cdk.Stack):
@@ -32,11 +42,20 @@ class InboundMailStack(cdk.Stack):
             recipients=[domain],
             invocation_type=InvocationType.REQUEST_RESPONSE,
         )
-        # Then: what passed the filter and was sent to support@ is handed on asynchronously, and
-        # a topic is told that it arrived.
+        # Then: what passed the filter and was sent to support@ is handed on asynchronously to
+        # the application's own code, and a topic is told that it arrived.
+        tickets = lambda_.Function(
+            self,
+            "Tickets",
+            description="Opens a support ticket for each message (example)",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="index.handler",
+            code=lambda_.Code.from_inline(TICKETS_CODE),
+        )
         mail.add_lambda_rule(
             "Support",
             recipients=[f"support@{domain}"],
+            function=tickets,
             invocation_type=InvocationType.EVENT,
             notify=True,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
@@ -63,6 +63,13 @@ class LambdaRule(Construct):
             function=self.function, invocation_type=invocation_type, topic=self.topic
         )
         """The rule's Lambda action."""
+        if function is None and invocation_type is InvocationType.EVENT:
+            Annotations.of(self).add_warning_v2(
+                "constructs-ses:dispositionIgnored",
+                "this rule runs the handler template, which answers with a disposition, under "
+                "InvocationType.EVENT: SES ignores the answer, so it cannot stop mail. Use "
+                "InvocationType.REQUEST_RESPONSE to let it control the mail flow.",
+            )
         self.invocation_type = self.action.invocation_type
         self.rule_name = rule_name
         """The receipt rule's name in SES."""

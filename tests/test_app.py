@@ -55,6 +55,8 @@ def test_example_has_a_filtering_rule_then_a_notifying_rule(template: dict[str, 
     assert filter_action["LambdaAction"]["InvocationType"] == "RequestResponse"
     assert support_action["LambdaAction"]["InvocationType"] == "Event"
     assert "TopicArn" in support_action["LambdaAction"]
+    tickets_id = support_action["LambdaAction"]["FunctionArn"]["Fn::GetAtt"][0]
+    assert resources[tickets_id]["Properties"]["Handler"] == "index.handler"
     assert support_rule["After"] == {"Ref": filter_id}
     assert [v["Type"] for v in resources.values()].count("AWS::SES::ReceiptRuleSet") == 1
 

@@ -9,7 +9,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
-from aws_cdk.assertions import Capture, Match, Template
+from aws_cdk.assertions import Annotations, Capture, Match, Template
 
 from constructs_ses import (
     Disposition,
@@ -246,3 +246,17 @@ def test_fails_on_drop_spam_that_is_not_a_boolean(stack: cdk.Stack) -> None:
         ValueError, match=r"^\[Mail/Inbound\] drop_spam='yes' must be True or False"
     ):
         InboundEmail(stack, "Inbound", drop_spam="yes")  # type: ignore[arg-type]
+
+
+def test_template_under_event_invocation_gets_a_warning() -> None:
+    stack = new_stack()
+    mail = InboundEmail(stack, "Inbound")
+    mail.add_lambda_rule("Ignored")
+    mail.add_lambda_rule("Heard", invocation_type=InvocationType.REQUEST_RESPONSE)
+    mail.add_lambda_rule("Own", function=inline_function(stack))
+    annotations = Annotations.from_stack(stack)
+    annotations.has_warning(
+        "/Mail/Inbound/Ignored", Match.string_like_regexp("SES ignores the answer")
+    )
+    warned = annotations.find_warning("*", Match.string_like_regexp("SES ignores the answer"))
+    assert [w.id for w in warned] == ["/Mail/Inbound/Ignored"]
