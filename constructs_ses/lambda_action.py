@@ -15,6 +15,7 @@ from aws_cdk.interfaces.aws_ses import IReceiptRuleRef
 from constructs import Construct
 
 from constructs_ses.enums import InvocationType, coerce_enum
+from constructs_ses.findings import add_findings_validation
 from constructs_ses.grants import (
     KEY_ACTIONS,
     SES_PRINCIPAL,
@@ -23,7 +24,7 @@ from constructs_ses.grants import (
     ses_key_statement,
 )
 from constructs_ses.limits import REQUEST_RESPONSE_TIMEOUT_SECONDS
-from constructs_ses.region_check import add_findings_validation
+from constructs_ses.region_check import REGION_WARNING_ID
 from constructs_ses.regions import Placement, judge_placements
 
 __all__ = ["LambdaAction"]
@@ -149,7 +150,9 @@ class LambdaAction:
             topic.master_key.key_arn,
             topic.master_key.env.region,
         )
-        add_findings_validation(rule, lambda: judge_placements(Stack.of(rule).region, [key]))
+        add_findings_validation(
+            rule, lambda: judge_placements(Stack.of(rule).region, [key]), REGION_WARNING_ID
+        )
 
 
 def _check_request_response_timeout(function: lambda_.IFunction) -> None:

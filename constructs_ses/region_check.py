@@ -8,13 +8,11 @@ checks none of this; ``SameRegionCheck`` makes synthesis fail instead of the dep
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import jsii
 from aws_cdk import (
-    Annotations,
-    Aspects,
     CfnResource,
     DefaultTokenResolver,
     IAspect,
@@ -28,20 +26,26 @@ from aws_cdk import (
 )
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
-from constructs import IConstruct, IValidation
+from constructs import IConstruct
 
+from constructs_ses.findings import (
+    Findings,
+    add_findings_validation,
+    display_path,
+    display_scope,
+    nearest_aspect,
+)
 from constructs_ses.regions import (
     Placement,
-    RegionFindings,
     judge_placements,
     judge_receiving_region,
     region_of_arn,
     resolve_receiving_regions,
 )
 
-__all__ = ["SameRegionCheck", "add_findings_validation", "display_path", "display_scope"]
+__all__ = ["REGION_WARNING_ID", "SameRegionCheck"]
 
-WARNING_ID = "constructs-ses:sameRegionUnchecked"
+REGION_WARNING_ID = "constructs-ses:sameRegionUnchecked"
 
 _ACTION_ARNS: dict[str, tuple[tuple[str, str], ...]] = {
     "lambdaAction": (("functionArn", "Lambda function"), ("topicArn", "SNS topic")),
@@ -55,39 +59,6 @@ _ACTION_ARNS: dict[str, tuple[tuple[str, str], ...]] = {
 exempt from the same-region rule and left out)."""
 
 _HERE = "<<this-region>>"
-
-
-def display_scope(construct: IConstruct) -> IConstruct:
-    """The construct users know: an L1 ``Resource`` is represented by its L2 parent."""
-    node = construct.node
-    if node.id == "Resource" and node.scope is not None:
-        return node.scope
-    return construct
-
-
-def display_path(construct: IConstruct) -> str:
-    """The path of the construct users know (see ``display_scope``)."""
-    return display_scope(construct).node.path
-
-
-@jsii.implements(IValidation)
-class _FindingsValidation:
-    """Runs a region check when the app is synthesized: errors fail it, warnings annotate."""
-
-    def __init__(self, scope: IConstruct, produce: Callable[[], RegionFindings]) -> None:
-        self._scope = scope
-        self._produce = produce
-
-    def validate(self) -> list[str]:
-        findings = self._produce()
-        for warning in findings.warnings:
-            Annotations.of(self._scope).add_warning_v2(WARNING_ID, warning)
-        return list(findings.errors)
-
-
-def add_findings_validation(scope: IConstruct, produce: Callable[[], RegionFindings]) -> None:
-    """Check ``scope`` with ``produce`` when the finished app is synthesized."""
-    scope.node.add_validation(_FindingsValidation(scope, produce))
 
 
 class _ReferenceMarker(DefaultTokenResolver):
@@ -169,14 +140,6 @@ class _RulePlacements:
         return isinstance(name, str) and name.startswith("<<ref:")
 
 
-def _nearest_check(node: IConstruct) -> SameRegionCheck | None:
-    for scope in reversed(node.node.scopes):
-        for aspect in Aspects.of(scope).all:
-            if isinstance(aspect, SameRegionCheck):
-                return aspect
-    return None
-
-
 @jsii.implements(IAspect)
 class SameRegionCheck:
     """An aspect that fails synthesis when a receipt rule uses resources of another region.
@@ -202,13 +165,15 @@ class SameRegionCheck:
         """Attach the check to receipt rules and rule sets for which this is the nearest check."""
         if not isinstance(node, ses.CfnReceiptRule | ses.CfnReceiptRuleSet):
             return
-        if _nearest_check(node) is not self:
+        if nearest_aspect(node, SameRegionCheck) is not self:
             return
-        add_findings_validation(display_scope(node), lambda: self._findings(node))
+        add_findings_validation(
+            display_scope(node), lambda: self._findings(node), REGION_WARNING_ID
+        )
 
-    def _findings(self, node: ses.CfnReceiptRule | ses.CfnReceiptRuleSet) -> RegionFindings:
+    def _findings(self, node: ses.CfnReceiptRule | ses.CfnReceiptRuleSet) -> Findings:
         region = Stack.of(node).region
-        found = RegionFindings()
+        found = Findings()
         if isinstance(node, ses.CfnReceiptRule):
             rule = _RulePlacements(node)
             found = judge_placements(region, rule.placements())

@@ -14,9 +14,10 @@ from importlib.resources import files
 
 from aws_cdk import Token
 
+from constructs_ses.findings import Findings
+
 __all__ = [
     "Placement",
-    "RegionFindings",
     "default_receiving_regions",
     "judge_placements",
     "judge_receiving_region",
@@ -78,21 +79,10 @@ class Placement:
     region: str | None
 
 
-@dataclass(frozen=True)
-class RegionFindings:
-    """What the same-region check found: errors fail synthesis, warnings do not."""
-
-    errors: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-
-    def __add__(self, other: RegionFindings) -> RegionFindings:
-        return RegionFindings(self.errors + other.errors, self.warnings + other.warnings)
-
-
-def judge_receiving_region(region: str, receiving_regions: Sequence[str]) -> RegionFindings:
+def judge_receiving_region(region: str, receiving_regions: Sequence[str]) -> Findings:
     """An error when ``region`` does not receive email; a warning when it is not known."""
     if Token.is_unresolved(region):
-        return RegionFindings(
+        return Findings(
             warnings=(
                 "the check that the region receives email could not run: the stack has no "
                 "concrete region (environment-agnostic). Set env=Environment(region=...) on the "
@@ -100,8 +90,8 @@ def judge_receiving_region(region: str, receiving_regions: Sequence[str]) -> Reg
             )
         )
     if region in receiving_regions:
-        return RegionFindings()
-    return RegionFindings(
+        return Findings()
+    return Findings(
         errors=(
             f"region {region!r} does not receive email with Amazon SES, so these receipt rules "
             f"could not be deployed there; use one of: {', '.join(receiving_regions)}",
@@ -109,13 +99,13 @@ def judge_receiving_region(region: str, receiving_regions: Sequence[str]) -> Reg
     )
 
 
-def judge_placements(rule_set_region: str, placements: Iterable[Placement]) -> RegionFindings:
+def judge_placements(rule_set_region: str, placements: Iterable[Placement]) -> Findings:
     """Errors for every placement outside ``rule_set_region``; warnings where none can be known."""
     placements = tuple(dict.fromkeys(placements))
     if Token.is_unresolved(rule_set_region):
         if not placements:
-            return RegionFindings()
-        return RegionFindings(
+            return Findings()
+        return Findings(
             warnings=(
                 "the same-region check could not run: the rule set's stack has no concrete "
                 "region (environment-agnostic). Set env=Environment(region=...) on the stack "
@@ -140,4 +130,4 @@ def judge_placements(rule_set_region: str, placements: Iterable[Placement]) -> R
                 f"receiving endpoint. Move it to {rule_set_region} or the rule set to "
                 f"{placement.region}."
             )
-    return RegionFindings(tuple(errors), tuple(warnings))
+    return Findings(tuple(errors), tuple(warnings))
