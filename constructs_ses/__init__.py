@@ -12,6 +12,7 @@ from constructs_ses.lambda_action import LambdaAction
 from constructs_ses.lambda_rule import LambdaRule
 from constructs_ses.lambda_src.handler import Policy as HandlerPolicy
 from constructs_ses.lambda_src.handler import StopVerdict
+from constructs_ses.limits_check import ReceiptRuleLimitsCheck
 from constructs_ses.region_check import SameRegionCheck
 from constructs_ses.regions import default_receiving_regions
 
@@ -22,6 +23,7 @@ __all__ = [
     "InvocationType",
     "LambdaAction",
     "LambdaRule",
+    "ReceiptRuleLimitsCheck",
     "SameRegionCheck",
     "StopVerdict",
     "TlsPolicy",

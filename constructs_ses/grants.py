@@ -8,12 +8,12 @@ the grant on the rule: a dependency cycle.
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_cdk import ArnFormat, Reference, Stack, Token, Tokenization
+from aws_cdk import ArnFormat, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ses as ses
 from constructs import IConstruct
+
+from constructs_ses.references import rule_set_resource_of
 
 __all__ = [
     "KEY_ACTIONS",
@@ -31,15 +31,10 @@ KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 
 def rule_set_name_of(rule: ses.CfnReceiptRule) -> str:
     """The name of the rule's rule set: the literal name when the app gives one."""
-    name = rule.rule_set_name
-    if Token.is_unresolved(name):
-        token = Tokenization.reverse_string(name).first_token
-        if token is not None and Reference.is_reference(token):
-            target: Any = token.target  # type: ignore[attr-defined]
-            literal = getattr(target, "rule_set_name", None)
-            if isinstance(target, ses.CfnReceiptRuleSet) and _is_literal(literal):
-                return str(literal)
-    return name
+    rule_set = rule_set_resource_of(rule)
+    if rule_set is not None and _is_literal(rule_set.rule_set_name):
+        return str(rule_set.rule_set_name)
+    return rule.rule_set_name
 
 
 def _is_literal(value: object) -> bool:

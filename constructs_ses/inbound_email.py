@@ -31,6 +31,7 @@ from constructs_ses.limits import (
     check_rule_set_name,
     sanitize_name,
 )
+from constructs_ses.limits_check import ReceiptRuleLimitsCheck
 from constructs_ses.region_check import SameRegionCheck
 from constructs_ses.regions import resolve_receiving_regions
 
@@ -100,6 +101,7 @@ class InboundEmail(Construct):
         self.receiving_regions = regions
         """The regions this rule set may be deployed to."""
         Aspects.of(self).add(SameRegionCheck(receiving_regions=regions))
+        Aspects.of(self).add(ReceiptRuleLimitsCheck())
         self.activation: RuleSetActivation | None = None
         """The custom resource that activates the rule set, when ``activate``."""
         if activate:

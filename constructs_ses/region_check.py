@@ -35,6 +35,7 @@ from constructs_ses.findings import (
     display_scope,
     nearest_aspect,
 )
+from constructs_ses.references import rule_set_resource_of
 from constructs_ses.regions import (
     Placement,
     judge_placements,
@@ -134,11 +135,6 @@ class _RulePlacements:
                         found.extend(self._placements_of(kind, config[field]))
         return found
 
-    def rule_set_is_defined_here(self) -> bool:
-        """True when the rule refers to a rule set resource of the app (checked on its own)."""
-        name = self._resolve(self._rule.rule_set_name)
-        return isinstance(name, str) and name.startswith("<<ref:")
-
 
 @jsii.implements(IAspect)
 class SameRegionCheck:
@@ -175,8 +171,7 @@ class SameRegionCheck:
         region = Stack.of(node).region
         found = Findings()
         if isinstance(node, ses.CfnReceiptRule):
-            rule = _RulePlacements(node)
-            found = judge_placements(region, rule.placements())
-            if rule.rule_set_is_defined_here():
+            found = judge_placements(region, _RulePlacements(node).placements())
+            if rule_set_resource_of(node) is not None:  # the rule set is checked itself
                 return found
         return found + judge_receiving_region(region, self.receiving_regions)

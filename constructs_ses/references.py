@@ -1,0 +1,27 @@
+"""Following a token of an L1 property back to the resource it refers to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnResource, Reference, Token, Tokenization
+from aws_cdk import aws_ses as ses
+
+__all__ = ["referenced_resource", "rule_set_resource_of"]
+
+
+def referenced_resource(value: str) -> CfnResource | None:
+    """The resource of the app that the string token ``value`` refers to (Ref or GetAtt)."""
+    if not Token.is_unresolved(value):
+        return None
+    token = Tokenization.reverse_string(value).first_token
+    if token is None or not Reference.is_reference(token):
+        return None
+    target: Any = token.target  # type: ignore[attr-defined]
+    return target if isinstance(target, CfnResource) else None
+
+
+def rule_set_resource_of(rule: ses.CfnReceiptRule) -> ses.CfnReceiptRuleSet | None:
+    """The rule set resource of the app that ``rule`` is added to; None for imported sets."""
+    target = referenced_resource(rule.rule_set_name)
+    return target if isinstance(target, ses.CfnReceiptRuleSet) else None
