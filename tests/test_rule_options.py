@@ -260,3 +260,14 @@ def test_template_under_event_invocation_gets_a_warning() -> None:
     )
     warned = annotations.find_warning("*", Match.string_like_regexp("SES ignores the answer"))
     assert [w.id for w in warned] == ["/Mail/Inbound/Ignored"]
+
+
+def test_disposition_warning_can_be_acknowledged() -> None:
+    stack = new_stack()
+    rule = InboundEmail(stack, "Inbound").add_lambda_rule("LogsOnly")
+    cdk.Annotations.of(rule).acknowledge_warning(
+        "constructs-ses:dispositionIgnored", "this rule only logs"
+    )
+    Annotations.from_stack(stack).has_no_warning(
+        "*", Match.string_like_regexp("SES ignores the answer")
+    )
