@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import TypeVar
 
-from constructs_ses.lambda_src.handler import Disposition
+from constructs_ses.lambda_src.handler import Disposition, enum_member
 
-__all__ = ["Disposition", "InvocationType", "TlsPolicy", "coerce_enum"]
+__all__ = ["Disposition", "InvocationType", "TlsPolicy", "enum_member"]
 
 
 class InvocationType(str, Enum):
@@ -26,24 +25,3 @@ class TlsPolicy(str, Enum):
     """Accept messages whether or not they were sent over TLS."""
     REQUIRE = "Require"
     """Bounce messages that were not sent over TLS."""
-
-
-E = TypeVar("E", bound=Enum)
-
-
-def coerce_enum(enum_type: type[E], value: object, argument: str) -> E:
-    """Return the member of ``enum_type`` that ``value`` names.
-
-    Accepts a member, its value ("RequestResponse") or its name ("REQUEST_RESPONSE"), which also
-    covers aws-cdk-lib's jsii enums of the same names. Raises ValueError naming ``argument``.
-    """
-    if isinstance(value, enum_type):
-        return value
-    for candidate in (getattr(value, "value", value), getattr(value, "name", None)):
-        for member in enum_type:
-            if candidate in (member.value, member.name):
-                return member
-    allowed = ", ".join(
-        f"{enum_type.__name__}.{member.name} ({member.value!r})" for member in enum_type
-    )
-    raise ValueError(f"{argument}={value!r} is not allowed; use one of {allowed}")

@@ -15,7 +15,7 @@ from constructs import Construct
 
 from constructs_ses.activation import RuleSetActivation
 from constructs_ses.assets import HANDLER_MODULE_FILE
-from constructs_ses.enums import InvocationType, TlsPolicy, coerce_enum
+from constructs_ses.enums import InvocationType, TlsPolicy, enum_member
 from constructs_ses.errors import at_construct, child_path
 from constructs_ses.lambda_rule import LambdaRule
 from constructs_ses.lambda_src.handler import Policy as HandlerPolicy
@@ -215,8 +215,8 @@ class InboundEmail(Construct):
             directory = _check_function_options(
                 function, handler_directory, policy, bucket, object_key_prefix
             )
-            invocation = coerce_enum(InvocationType, invocation_type, "invocation_type")
-            tls = coerce_enum(TlsPolicy, tls_policy, "tls_policy")
+            invocation = enum_member(InvocationType, invocation_type, "invocation_type")
+            tls = enum_member(TlsPolicy, tls_policy, "tls_policy")
             rule = LambdaRule(
                 self,
                 construct_id,

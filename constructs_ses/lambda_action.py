@@ -14,7 +14,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.interfaces.aws_ses import IReceiptRuleRef
 from constructs import Construct
 
-from constructs_ses.enums import InvocationType, coerce_enum
+from constructs_ses.enums import InvocationType, enum_member
 from constructs_ses.findings import add_findings_validation
 from constructs_ses.grants import (
     KEY_ACTIONS,
@@ -58,7 +58,7 @@ class LambdaAction:
         topic: sns.ITopic | None = None,
     ) -> None:
         self.function = function
-        self.invocation_type = coerce_enum(InvocationType, invocation_type, "invocation_type")
+        self.invocation_type = enum_member(InvocationType, invocation_type, "invocation_type")
         self.topic = topic
         if self.invocation_type is InvocationType.REQUEST_RESPONSE:
             _check_request_response_timeout(function)

@@ -50,15 +50,16 @@ __all__ = [
     "Disposition",
     "Header",
     "Policy",
-    "PolicyError",
     "ReceiptAction",
     "SesEvent",
     "SesMail",
     "SesReceipt",
     "SesRecord",
+    "SettingError",
     "StopVerdict",
     "Verdict",
     "decide_by_policy",
+    "enum_member",
     "fetch_message",
     "handler",
     "make_handler",
@@ -391,8 +392,8 @@ class StopVerdict(str, Enum):
     """DMARC failed and the sending domain's policy is ``quarantine``."""
 
 
-class PolicyError(ValueError):
-    """A policy setting that is not valid."""
+class SettingError(ValueError):
+    """A setting (of the policy, or an argument of the constructs) that is not valid."""
 
 
 ENV_STOP_ON = "SES_STOP_ON"
@@ -406,15 +407,20 @@ ENV_MESSAGE_PREFIX = "SES_MESSAGE_PREFIX"
 DEFAULT_STOP_ON = (StopVerdict.SPAM, StopVerdict.VIRUS, StopVerdict.DMARC_REJECT)
 
 
-def _enum_value(enum_type: type[E], value: object, setting: str) -> E:
-    """The member ``value`` is, or whose value or name it is; PolicyError otherwise."""
+def enum_member(enum_type: type[E], value: object, setting: str) -> E:
+    """The member of ``enum_type`` that ``value`` is, or whose value or name it is.
+
+    A member of another enum with the same names (such as aws-cdk-lib's jsii enums) is accepted
+    by its name. Raises SettingError, naming ``setting``, the value and what is allowed.
+    """
     if isinstance(value, enum_type):
         return value
-    for member in enum_type:
-        if value in (member.value, member.name):
-            return member
-    allowed = ", ".join(str(member.value) for member in enum_type)
-    raise PolicyError(f"{setting}={value!r} is not allowed; use one of: {allowed}")
+    for candidate in (getattr(value, "value", value), getattr(value, "name", None)):
+        for member in enum_type:
+            if candidate in (member.value, member.name):
+                return member
+    allowed = ", ".join(f"{enum_type.__name__}.{m.name} ({m.value!r})" for m in enum_type)
+    raise SettingError(f"{setting}={value!r} is not allowed; use one of {allowed}")
 
 
 def _sender_pattern(entry: str, setting: str) -> str:
@@ -422,7 +428,7 @@ def _sender_pattern(entry: str, setting: str) -> str:
     local, _, domain = pattern.rpartition("@")
     bare = domain.removeprefix(".")
     if not bare or "." not in bare or " " in pattern or "@" in local:
-        raise PolicyError(
+        raise SettingError(
             f"{setting} entry {entry!r} is not an address (user@example.com), a domain "
             "(example.com) or '.example.com' for its subdomains"
         )
@@ -467,14 +473,14 @@ class Policy:
         on_error: Disposition | str = Disposition.CONTINUE,
     ) -> None:
         self.stop_on: tuple[StopVerdict, ...] = _verdicts(stop_on, "stop_on")
-        self.on_stop: Disposition = _enum_value(Disposition, on_stop, "on_stop")
+        self.on_stop: Disposition = enum_member(Disposition, on_stop, "on_stop")
         if self.on_stop is Disposition.CONTINUE:
-            raise PolicyError(
+            raise SettingError(
                 "on_stop='CONTINUE' would stop nothing; use STOP_RULE_SET or STOP_RULE"
             )
         self.allow_senders: tuple[str, ...] = _senders_setting(allow_senders, "allow_senders")
         self.deny_senders: tuple[str, ...] = _senders_setting(deny_senders, "deny_senders")
-        self.on_error: Disposition = _enum_value(Disposition, on_error, "on_error")
+        self.on_error: Disposition = enum_member(Disposition, on_error, "on_error")
 
     def _settings(self) -> tuple[object, ...]:
         return tuple(getattr(self, name) for name in self.__slots__)
@@ -498,10 +504,10 @@ class Policy:
             stop_on=_verdicts(_split(stop_on), ENV_STOP_ON)
             if stop_on is not None
             else DEFAULT_STOP_ON,
-            on_stop=_enum_value(Disposition, env.get(ENV_ON_STOP) or "STOP_RULE_SET", ENV_ON_STOP),
+            on_stop=enum_member(Disposition, env.get(ENV_ON_STOP) or "STOP_RULE_SET", ENV_ON_STOP),
             allow_senders=_split(env.get(ENV_ALLOW_SENDERS)),
             deny_senders=_split(env.get(ENV_DENY_SENDERS)),
-            on_error=_enum_value(Disposition, env.get(ENV_ON_ERROR) or "CONTINUE", ENV_ON_ERROR),
+            on_error=enum_member(Disposition, env.get(ENV_ON_ERROR) or "CONTINUE", ENV_ON_ERROR),
         )
 
     def to_environment(self) -> dict[str, str]:
@@ -517,13 +523,13 @@ class Policy:
 
 def _verdicts(values: Iterable[StopVerdict | str], setting: str) -> tuple[StopVerdict, ...]:
     if isinstance(values, str):
-        raise PolicyError(f"{setting}={values!r} must be a list of findings, not a string")
-    return tuple(dict.fromkeys(_enum_value(StopVerdict, value, setting) for value in values))
+        raise SettingError(f"{setting}={values!r} must be a list of findings, not a string")
+    return tuple(dict.fromkeys(enum_member(StopVerdict, value, setting) for value in values))
 
 
 def _senders_setting(entries: Iterable[str], setting: str) -> tuple[str, ...]:
     if isinstance(entries, str):
-        raise PolicyError(f"{setting}={entries!r} must be a list of senders, not a string")
+        raise SettingError(f"{setting}={entries!r} must be a list of senders, not a string")
     return tuple(_sender_pattern(entry, setting) for entry in entries)
 
 
@@ -634,16 +640,16 @@ def make_handler(
         decide. Default: the policy alone.
     :param policy: Default: ``Policy.from_environment()``, read once, at the first invocation.
     """
-    state: dict[str, Policy | PolicyError] = {}
+    state: dict[str, Policy | SettingError] = {}
 
     def current_policy() -> Policy:
         if "policy" not in state:
             try:
                 state["policy"] = policy or Policy.from_environment()
-            except PolicyError as error:
+            except SettingError as error:
                 state["policy"] = error
         found = state["policy"]
-        if isinstance(found, PolicyError):
+        if isinstance(found, SettingError):
             raise found
         return found
 

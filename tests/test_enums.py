@@ -7,7 +7,7 @@ from aws_cdk import aws_ses as ses
 from aws_cdk import aws_ses_actions as ses_actions
 
 from constructs_ses import Disposition, InvocationType, TlsPolicy
-from constructs_ses.enums import coerce_enum
+from constructs_ses.enums import enum_member
 from constructs_ses.lambda_src import handler as template
 
 
@@ -33,17 +33,17 @@ def test_disposition_is_the_handler_templates_own() -> None:
     ],
 )
 def test_coerce_accepts_members_values_names_and_jsii_enums(value: object) -> None:
-    assert coerce_enum(InvocationType, value, "invocation_type") is InvocationType.REQUEST_RESPONSE
+    assert enum_member(InvocationType, value, "invocation_type") is InvocationType.REQUEST_RESPONSE
 
 
 def test_coerce_maps_aws_cdk_lib_tls_policy() -> None:
-    assert coerce_enum(TlsPolicy, ses.TlsPolicy.REQUIRE, "tls_policy") is TlsPolicy.REQUIRE
+    assert enum_member(TlsPolicy, ses.TlsPolicy.REQUIRE, "tls_policy") is TlsPolicy.REQUIRE
 
 
 @pytest.mark.parametrize("value", ["Sync", "event", None, 3])
 def test_fails_on_unknown_invocation_type(value: object) -> None:
     with pytest.raises(ValueError) as error:
-        coerce_enum(InvocationType, value, "invocation_type")
+        enum_member(InvocationType, value, "invocation_type")
     message = str(error.value)
     assert f"invocation_type={value!r} is not allowed" in message
     assert "InvocationType.EVENT ('Event')" in message

@@ -164,7 +164,10 @@ def test_handler_reads_its_policy_from_the_environment(monkeypatch: pytest.Monke
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"stop_on": ("spam", "phishing")}, r"stop_on='phishing' is not allowed; use one of: spam"),
+        (
+            {"stop_on": ("spam", "phishing")},
+            r"stop_on='phishing' is not allowed; use one of StopVerdict.SPAM \('spam'\)",
+        ),
         ({"stop_on": "spam"}, r"stop_on='spam' must be a list of findings"),
         ({"on_stop": "CONTINUE"}, r"on_stop='CONTINUE' would stop nothing"),
         ({"on_stop": "HALT"}, r"on_stop='HALT' is not allowed"),
