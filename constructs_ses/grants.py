@@ -18,6 +18,7 @@ from constructs_ses.references import rule_set_resource_of
 __all__ = [
     "KEY_ACTIONS",
     "SES_PRINCIPAL",
+    "is_literal",
     "rule_set_name_of",
     "rules_arn",
     "ses_conditions",
@@ -32,12 +33,13 @@ KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 def rule_set_name_of(rule: ses.CfnReceiptRule) -> str:
     """The name of the rule's rule set: the literal name when the app gives one."""
     rule_set = rule_set_resource_of(rule)
-    if rule_set is not None and _is_literal(rule_set.rule_set_name):
+    if rule_set is not None and is_literal(rule_set.rule_set_name):
         return str(rule_set.rule_set_name)
     return rule.rule_set_name
 
 
-def _is_literal(value: object) -> bool:
+def is_literal(value: object) -> bool:
+    """A non-empty string known at synthesis (not a token)."""
     return isinstance(value, str) and bool(value) and not Token.is_unresolved(value)
 
 

@@ -6,7 +6,7 @@ import hashlib
 from typing import cast
 
 import jsii
-from aws_cdk import Annotations, Duration, Stack, Token
+from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
@@ -19,6 +19,7 @@ from constructs_ses.findings import add_findings_validation
 from constructs_ses.grants import (
     KEY_ACTIONS,
     SES_PRINCIPAL,
+    is_literal,
     rule_set_name_of,
     rules_arn,
     ses_key_statement,
@@ -30,18 +31,16 @@ from constructs_ses.regions import Placement, judge_placements
 __all__ = ["LambdaAction"]
 
 
-def _is_concrete(value: str | None) -> bool:
-    return value is not None and not Token.is_unresolved(value)
-
-
 @jsii.implements(ses.IReceiptRuleAction)
 class LambdaAction:
     """Invokes a Lambda function from a receipt rule, and optionally notifies an SNS topic.
 
     Unlike ``aws_ses_actions.Lambda``, the rendered action always states its ``InvocationType``,
     and the permission for SES to invoke the function is this action's own: one
-    ``AWS::Lambda::Permission`` per function and rule set (principal ses.amazonaws.com, condition
-    SourceAccount), which the rule ``DependsOn`` because SES tests it when the rule is created.
+    ``AWS::Lambda::Permission`` per function and rule set (principal ses.amazonaws.com, conditions
+    SourceAccount and SourceArn of the rule set's rules), which the rule ``DependsOn`` because SES
+    tests it when the rule is created. A topic encrypted with a key of the app gets a key policy
+    statement for SES under the same conditions, and the rule depends on the key.
 
     :param function: the function to invoke.
     :param invocation_type: ``InvocationType.EVENT`` (default: SES does not wait; the answer is
@@ -92,8 +91,8 @@ class LambdaAction:
         rule_account = Stack.of(rule).account
         function_account = self.function.env.account
         if (
-            _is_concrete(rule_account)
-            and _is_concrete(function_account)
+            is_literal(rule_account)
+            and is_literal(function_account)
             and rule_account != function_account
         ):
             Annotations.of(rule).add_warning_v2(
