@@ -15,6 +15,7 @@ from constructs_ses.lambda_src.handler import StopVerdict
 from constructs_ses.limits_check import ReceiptRuleLimitsCheck
 from constructs_ses.region_check import SameRegionCheck
 from constructs_ses.regions import default_receiving_regions
+from constructs_ses.store_action import StoreMessageAction
 
 __all__ = [
     "Disposition",
@@ -26,6 +27,7 @@ __all__ = [
     "ReceiptRuleLimitsCheck",
     "SameRegionCheck",
     "StopVerdict",
+    "StoreMessageAction",
     "TlsPolicy",
     "default_receiving_regions",
     "handler_template_directory",

@@ -9,7 +9,6 @@ from aws_cdk import Annotations, Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
-from aws_cdk import aws_ses_actions as ses_actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
@@ -17,6 +16,7 @@ from constructs_ses.assets import HANDLER_TEMPLATE_HANDLER, handler_code
 from constructs_ses.enums import InvocationType, TlsPolicy
 from constructs_ses.lambda_action import LambdaAction
 from constructs_ses.lambda_src.handler import ENV_MESSAGE_BUCKET, ENV_MESSAGE_PREFIX, Policy
+from constructs_ses.store_action import StoreMessageAction
 
 __all__ = ["DEFAULT_FUNCTION_TIMEOUT", "DEFAULT_RUNTIME", "LambdaRule"]
 
@@ -79,7 +79,7 @@ class LambdaRule(Construct):
         """The key prefix of the stored messages: each is ``prefix + messageId``."""
         actions: list[ses.IReceiptRuleAction] = []
         if bucket is not None:
-            actions.append(ses_actions.S3(bucket=bucket, object_key_prefix=object_key_prefix))
+            actions.append(StoreMessageAction(bucket=bucket, object_key_prefix=object_key_prefix))
             self._let_function_read_messages(bucket, object_key_prefix)
         actions.append(self.action)
         self.rule = ses.ReceiptRule(

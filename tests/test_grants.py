@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Annotations, Match, Template
@@ -126,3 +127,50 @@ def test_fails_when_bound_to_something_without_a_receipt_rule(stack: cdk.Stack) 
     action = LambdaAction(function=inline_function(stack))
     with pytest.raises(ValueError, match=r"can only be bound to an aws_ses.ReceiptRule"):
         action.bind(cdk.Resource(stack, "NotARule"))  # type: ignore[arg-type]
+
+
+def test_bucket_policy_lets_ses_write_only_the_prefix_for_this_rule_set() -> None:
+    stack = new_stack()
+    bucket = s3.Bucket(stack, "Archive")
+    rule = InboundEmail(stack, "Inbound", rule_set_name="inbound").add_lambda_rule(
+        "R", bucket=bucket, object_key_prefix="mail/"
+    )
+    template = Template.from_stack(stack)
+    bucket_id = stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Sid": "AllowSesReceiptRulesToStoreMail",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ses.amazonaws.com"},
+                            "Action": "s3:PutObject",
+                            "Resource": {
+                                "Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/mail/*"]]
+                            },
+                            "Condition": {
+                                "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                                "ArnLike": {"aws:SourceArn": rules_arn("inbound")},
+                            },
+                        }
+                    ]
+                )
+            }
+        },
+    )
+    (policy_id,) = template.find_resources("AWS::S3::BucketPolicy")
+    rule_id = stack.get_logical_id(rule.rule.node.default_child)  # type: ignore[arg-type]
+    assert policy_id in template.to_json()["Resources"][rule_id]["DependsOn"]
+
+
+def test_imported_bucket_gets_a_warning() -> None:
+    stack = new_stack()
+    bucket = s3.Bucket.from_bucket_name(stack, "Archive", "existing-archive")
+    InboundEmail(stack, "Inbound", rule_set_name="inbound").add_lambda_rule("R", bucket=bucket)
+    Annotations.from_stack(stack).has_warning(
+        "/Mail/Inbound/R/Rule",
+        Match.string_like_regexp("bucket existing-archive is imported, .* s3:PutObject on \\*"),
+    )
