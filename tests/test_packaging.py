@@ -49,6 +49,7 @@ def test_wheel_contains_the_handler_template_and_data(wheel: Path) -> None:
         "constructs_ses/lambda_src/__init__.py",
         "constructs_ses/lambda_src/handler.py",
         "constructs_ses/activation/runtime/handler.py",
+        "constructs_ses/local/worker.py",
     ):
         assert name in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]

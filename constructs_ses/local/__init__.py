@@ -1,0 +1,9 @@
+"""A local mail flow: a synthesized app's receipt rules run against real email on this machine.
+
+Reads the cloud assembly (``cdk.out``) only; aws-cdk-lib is needed just to synthesize a stack in
+tests (``MailFlow.from_stack``).
+"""
+
+from constructs_ses.local.engine import Delivery, Invocation, MailFlow, Step, Verdicts
+
+__all__ = ["Delivery", "Invocation", "MailFlow", "Step", "Verdicts"]

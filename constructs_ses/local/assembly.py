@@ -1,0 +1,278 @@
+"""Reads receipt rule sets, their rules and their Lambda functions from a cloud assembly."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "Action",
+    "AssemblyError",
+    "FunctionSpec",
+    "Rule",
+    "RuleSet",
+    "load_assembly",
+    "rule_sets_of_template",
+]
+
+LOCAL_ACCOUNT = "000000000000"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_TIMEOUT_SECONDS = 3.0
+"""Lambda's default timeout, for functions whose template states none."""
+
+
+class AssemblyError(ValueError):
+    """The assembly cannot be read, or does not hold what was asked for."""
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A Lambda function of the assembly, as the local flow runs it."""
+
+    name: str
+    """The function's logical id (or its FunctionName)."""
+    arn: str
+    code_dir: Path | None
+    """The unpacked code asset; None for code the assembly does not hold."""
+    inline_code: str | None
+    """Inline code (``Code.ZipFile``), run as ``index.py``."""
+    handler: str
+    timeout: float
+    environment: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One action of a rule: its kind (``Lambda``, ``S3``, ``SNS``, ...) and settings."""
+
+    kind: str
+    config: Mapping[str, Any]
+    function: FunctionSpec | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One receipt rule."""
+
+    name: str
+    enabled: bool
+    recipients: tuple[str, ...]
+    tls_required: bool
+    scan_enabled: bool
+    actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A receipt rule set with its rules in the order SES runs them."""
+
+    name: str
+    stack: str
+    region: str
+    account: str
+    rules: tuple[Rule, ...] = field(default=())
+
+
+class _Resolver:
+    """Gives intrinsic functions of one template local values."""
+
+    def __init__(self, resources: Mapping[str, Any], region: str, account: str) -> None:
+        self.resources = resources
+        self.region = region
+        self.account = account
+
+    def name_of(self, logical_id: str) -> str:
+        resource = self.resources.get(logical_id, {})
+        kind = resource.get("Type", "")
+        properties = resource.get("Properties", {})
+        for key in ("RuleSetName", "BucketName", "FunctionName", "TopicName"):
+            if isinstance(properties.get(key), str):
+                return str(properties[key])
+        if kind == "AWS::SNS::Topic":
+            return f"arn:aws:sns:{self.region}:{self.account}:{logical_id}"
+        return logical_id
+
+    def arn_of(self, logical_id: str) -> str:
+        kind = self.resources.get(logical_id, {}).get("Type", "")
+        if kind == "AWS::Lambda::Function":
+            return (
+                f"arn:aws:lambda:{self.region}:{self.account}:function:{self.name_of(logical_id)}"
+            )
+        if kind == "AWS::S3::Bucket":
+            return f"arn:aws:s3:::{self.name_of(logical_id)}"
+        return self.name_of(logical_id)
+
+    def value(self, value: Any) -> Any:
+        """``value`` with Ref, Fn::GetAtt and Fn::Join replaced by local strings."""
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, inner),) = value.items()
+            if key == "Ref":
+                pseudo = {
+                    "AWS::Region": self.region,
+                    "AWS::AccountId": self.account,
+                    "AWS::Partition": "aws",
+                    "AWS::URLSuffix": "amazonaws.com",
+                }
+                return pseudo.get(inner) or self.name_of(str(inner))
+            if key == "Fn::GetAtt":
+                return self.arn_of(str(inner[0]))
+            if key == "Fn::Join":
+                separator, parts = inner
+                return separator.join(str(self.value(p)) for p in parts)
+        return {k: self.value(v) for k, v in value.items()}
+
+
+def _function(resolver: _Resolver, value: Any, assembly_dir: Path | None) -> FunctionSpec | None:
+    """The function a Lambda action's FunctionArn refers to, when the template defines it."""
+    if not (isinstance(value, dict) and "Fn::GetAtt" in value):
+        return None
+    logical_id = str(value["Fn::GetAtt"][0])
+    resource = resolver.resources.get(logical_id, {})
+    if resource.get("Type") != "AWS::Lambda::Function":
+        return None
+    properties = resource.get("Properties", {})
+    code = properties.get("Code", {})
+    code_dir = None
+    key = code.get("S3Key")
+    if isinstance(key, str) and assembly_dir is not None:
+        candidate = assembly_dir / f"asset.{key.removesuffix('.zip')}"
+        code_dir = candidate if candidate.is_dir() else None
+    variables = resolver.value(properties.get("Environment", {}).get("Variables", {}))
+    return FunctionSpec(
+        name=resolver.name_of(logical_id),
+        arn=resolver.arn_of(logical_id),
+        code_dir=code_dir,
+        inline_code=code.get("ZipFile") if isinstance(code.get("ZipFile"), str) else None,
+        handler=str(properties.get("Handler", "index.handler")),
+        timeout=float(properties.get("Timeout", DEFAULT_TIMEOUT_SECONDS)),
+        environment={str(k): str(v) for k, v in variables.items()},
+    )
+
+
+_ACTION_KINDS = {
+    "LambdaAction": "Lambda",
+    "S3Action": "S3",
+    "SNSAction": "SNS",
+    "StopAction": "Stop",
+    "BounceAction": "Bounce",
+    "AddHeaderAction": "AddHeader",
+    "WorkmailAction": "WorkMail",
+}
+
+
+def _rule(
+    resolver: _Resolver, logical_id: str, properties: Mapping[str, Any], assembly_dir: Path | None
+) -> Rule:
+    """One rule; unnamed rules (CloudFormation names them at deploy time) go by logical id."""
+    rule = properties.get("Rule", {})
+    actions = []
+    for action in rule.get("Actions", []):
+        for key, config in action.items():
+            function = None
+            if key == "LambdaAction":
+                function = _function(resolver, config.get("FunctionArn"), assembly_dir)
+            actions.append(Action(_ACTION_KINDS.get(key, key), resolver.value(config), function))
+    return Rule(
+        name=str(resolver.value(rule.get("Name") or logical_id)),
+        enabled=bool(rule.get("Enabled", False)),
+        recipients=tuple(str(r) for r in resolver.value(rule.get("Recipients", []))),
+        tls_required=rule.get("TlsPolicy") == "Require",
+        scan_enabled=bool(rule.get("ScanEnabled", False)),
+        actions=tuple(actions),
+    )
+
+
+def _in_order(rules: Mapping[str, tuple[Rule, str | None]]) -> tuple[Rule, ...]:
+    """Rules in SES's order: a rule without ``After`` comes first, then each after its ``After``."""
+    followers: dict[str | None, list[str]] = {}
+    for logical_id, (_, after) in rules.items():
+        followers.setdefault(after, []).append(logical_id)
+    ordered: list[Rule] = []
+    queue = list(reversed(followers.get(None, [])))
+    while queue:
+        logical_id = queue.pop()
+        rule = rules[logical_id][0]
+        ordered.append(rule)
+        queue.extend(reversed(followers.get(logical_id, []) + followers.get(rule.name, [])))
+    missing = [rules[k][0].name for k in rules if rules[k][0] not in ordered]
+    if missing:
+        raise AssemblyError(f"rules {missing} come after rules that are not in the rule set")
+    return tuple(ordered)
+
+
+def rule_sets_of_template(
+    template: Mapping[str, Any],
+    *,
+    stack: str = "Stack",
+    region: str = DEFAULT_REGION,
+    account: str = LOCAL_ACCOUNT,
+    assembly_dir: Path | None = None,
+) -> list[RuleSet]:
+    """The receipt rule sets a CloudFormation template defines, with their rules."""
+    resources = template.get("Resources", {})
+    resolver = _Resolver(resources, region, account)
+    by_set: dict[str, dict[str, tuple[Rule, str | None]]] = {}
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != "AWS::SES::ReceiptRule":
+            continue
+        properties = resource.get("Properties", {})
+        set_name = str(resolver.value(properties.get("RuleSetName")))
+        after = properties.get("After")
+        after_key = after["Ref"] if isinstance(after, dict) and "Ref" in after else after
+        by_set.setdefault(set_name, {})[logical_id] = (
+            _rule(resolver, logical_id, properties, assembly_dir),
+            after_key,
+        )
+    names = [
+        resolver.name_of(logical_id)
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == "AWS::SES::ReceiptRuleSet"
+    ]
+    return [
+        RuleSet(name, stack, region, account, _in_order(by_set.get(name, {})))
+        for name in dict.fromkeys([*names, *by_set])
+    ]
+
+
+def _stacks(directory: Path) -> Iterator[tuple[str, Mapping[str, Any], Path]]:
+    """Each stack artifact of the assembly and nested assemblies: name, properties, directory."""
+    manifest_file = directory / "manifest.json"
+    if not manifest_file.is_file():
+        raise AssemblyError(f"{directory} is not a cloud assembly: it has no manifest.json")
+    artifacts = json.loads(manifest_file.read_text()).get("artifacts", {})
+    for name, artifact in artifacts.items():
+        kind = artifact.get("type")
+        properties = artifact.get("properties", {})
+        if kind == "aws:cloudformation:stack":
+            yield name, artifact, directory
+        elif kind == "cdk:cloud-assembly":
+            yield from _stacks(directory / properties["directoryName"])
+
+
+def load_assembly(directory: str | Path, *, stack: str | None = None) -> list[RuleSet]:
+    """The rule sets of every stack of the assembly in ``directory`` (or of one ``stack``)."""
+    root = Path(directory)
+    found: list[RuleSet] = []
+    for name, artifact, where in _stacks(root):
+        if stack is not None and stack not in (name, artifact.get("displayName")):
+            continue
+        template = json.loads((where / artifact["properties"]["templateFile"]).read_text())
+        environment = str(artifact.get("environment", "aws://unknown-account/unknown-region"))
+        account, region = environment.removeprefix("aws://").split("/", 1)
+        found.extend(
+            rule_sets_of_template(
+                template,
+                stack=name,
+                region=region if not region.startswith("unknown") else DEFAULT_REGION,
+                account=account if account.isdigit() else LOCAL_ACCOUNT,
+                assembly_dir=where,
+            )
+        )
+    return found

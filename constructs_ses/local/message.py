@@ -1,0 +1,80 @@
+"""The SES view of a raw message: the ``mail`` object SES builds from its headers."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from datetime import UTC, datetime
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import compat32
+from email.utils import formataddr, getaddresses
+from typing import Any
+
+__all__ = ["MAX_HEADERS_BYTES", "new_message_id", "now_iso", "parse_headers", "ses_mail"]
+
+MAX_HEADERS_BYTES = 10 * 1024
+"""SES truncates the headers it passes on above 10 KB."""
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_message_id() -> str:
+    """A message id in SES's style: 40 lower-case letters and digits."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(40))
+
+
+def now_iso() -> str:
+    """The current time as SES writes it, e.g. ``2026-11-23T20:32:33.936Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_headers(raw: bytes) -> Message:
+    """The message's headers (compat32 keeps values as sent, malformed ones included)."""
+    return BytesParser(policy=compat32).parsebytes(raw, headersonly=True)
+
+
+def _addresses(message: Message, name: str) -> list[str] | None:
+    values = message.get_all(name)
+    if not values:
+        return None
+    return [formataddr(pair) for pair in getaddresses([str(v) for v in values]) if any(pair)]
+
+
+def ses_mail(
+    raw: bytes, *, message_id: str, source: str, destination: list[str], timestamp: str
+) -> dict[str, Any]:
+    """SES's ``mail`` object for ``raw``: headers in order and the common headers."""
+    message = parse_headers(raw)
+    headers: list[dict[str, str]] = []
+    size = 0
+    truncated = False
+    for name, value in message.items():
+        size += len(name) + len(str(value)) + 4
+        if size > MAX_HEADERS_BYTES:
+            truncated = True
+            break
+        headers.append({"name": name, "value": str(value)})
+    common: dict[str, Any] = {"returnPath": str(message.get("Return-Path") or source)}
+    for key, header in (
+        ("from", "From"),
+        ("to", "To"),
+        ("cc", "Cc"),
+        ("bcc", "Bcc"),
+        ("sender", "Sender"),
+        ("replyTo", "Reply-To"),
+    ):
+        found = _addresses(message, header)
+        if found is not None:
+            common[key] = found
+    for key, header in (("date", "Date"), ("messageId", "Message-ID"), ("subject", "Subject")):
+        if message.get(header) is not None:
+            common[key] = str(message.get(header))
+    return {
+        "timestamp": timestamp,
+        "source": source,
+        "messageId": message_id,
+        "destination": destination,
+        "headersTruncated": truncated,
+        "headers": headers,
+        "commonHeaders": common,
+    }

@@ -1,0 +1,287 @@
+"""The local mail flow runs a synthesized stack's rules with SES's semantics."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_ses_actions as ses_actions
+from aws_cdk import aws_sns as sns
+
+from constructs_ses import HandlerPolicy, InboundEmail, InvocationType, StopVerdict
+from constructs_ses.lambda_src.handler import SesEvent
+from constructs_ses.local import MailFlow
+from constructs_ses.local.assembly import AssemblyError
+
+from conftest import new_stack
+
+MESSAGE = (
+    "From: Jane Doe <jane@sender.example>\r\n"
+    "To: support@example.com\r\n"
+    "Subject: Order 42\r\n"
+    "Message-ID: <42@sender.example>\r\n"
+    "\r\n"
+    "Where is my order?\r\n"
+)
+
+RECORDER = """
+import json, os, pathlib
+def handler(event, context):
+    out = pathlib.Path(os.environ["RECORD_DIR"])
+    out.mkdir(parents=True, exist_ok=True)
+    mail = event["Records"][0]["ses"]["mail"]
+    (out / (mail["messageId"] + "-" + str(len(list(out.iterdir()))))).write_text(json.dumps(event))
+    if os.environ.get("FAIL") == "yes":
+        raise RuntimeError("recorder told to fail")
+"""
+
+SLOW = """
+import time
+def handler(event, context):
+    time.sleep(5)
+    return {"disposition": "STOP_RULE_SET"}
+"""
+
+
+def inline(scope: cdk.Stack, name: str, code: str, **environment: str) -> lambda_.Function:
+    return lambda_.Function(
+        scope,
+        name,
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline(code),
+        timeout=cdk.Duration.seconds(1),
+        environment=environment,
+    )
+
+
+@pytest.fixture(scope="module")
+def record_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("records")
+
+
+@pytest.fixture(scope="module")
+def flow(record_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailFlow]:
+    """Drop-spam first; support@ stored in S3 then decided by the template (DMARC quarantine
+    stops it); sales@ handed to a recorder (Event); a disabled rule; one that fails under Event."""
+    stack = new_stack()
+    mail = InboundEmail(stack, "Inbound", rule_set_name="inbound", drop_spam=True)
+    mail.add_lambda_rule(
+        "Support",
+        recipients=["support@example.com"],
+        invocation_type=InvocationType.REQUEST_RESPONSE,
+        policy=HandlerPolicy(stop_on=(StopVerdict.DMARC_QUARANTINE,)),
+        bucket=s3.Bucket(stack, "Archive", bucket_name="archive"),
+        object_key_prefix="support/",
+        notify=True,
+    )
+    mail.add_lambda_rule(
+        "Sales",
+        recipients=["example.com"],
+        function=inline(stack, "Recorder", RECORDER, RECORD_DIR=str(record_dir)),
+    )
+    mail.add_lambda_rule("Paused", recipients=["paused@example.com"], enabled=False)
+    mail.add_lambda_rule(
+        "Flaky",
+        recipients=["flaky@example.com"],
+        function=inline(
+            stack, "Failing", RECORDER, RECORD_DIR=str(record_dir / "flaky"), FAIL="yes"
+        ),
+    )
+    mail.add_lambda_rule(
+        "Slow",
+        recipients=["slow@example.com"],
+        function=inline(stack, "Sleeper", SLOW),
+        invocation_type=InvocationType.REQUEST_RESPONSE,
+    )
+    flow = MailFlow.from_stack(stack, store_dir=tmp_path_factory.mktemp("store"))
+    yield flow
+    flow.close()
+
+
+def test_rules_are_read_in_order(flow: MailFlow) -> None:
+    names = [rule.name for rule in flow.rule_set.rules]
+    assert names == ["DropSpam", "Support", "Sales", "Paused", "Flaky", "Slow"]
+    assert flow.rule_set.name == "inbound"
+
+
+def test_clean_message_is_stored_decided_and_handed_on(flow: MailFlow, record_dir: Path) -> None:
+    delivery = flow.deliver(MESSAGE, recipients=["support@example.com"])
+    delivery.wait(30)
+    assert delivery.stopped_by is None
+    (stored,) = delivery.stored
+    assert stored == flow.store_dir / "archive" / f"support/{delivery.message_id}"
+    assert stored.read_bytes() == MESSAGE.encode()
+    outcomes = [(s.rule, s.outcome) for s in delivery.steps]
+    assert ("DropSpam", "CONTINUE") in outcomes
+    assert ("Support", "stored") in outcomes
+    assert ("Support", "CONTINUE") in outcomes
+    assert ("Sales", "invoked") in outcomes  # example.com covers support@ too
+    recorded = list(record_dir.glob(f"{delivery.message_id}-*"))
+    assert len(recorded) == 1
+    assert f"Support: S3 -> stored ({stored})" in delivery.trace().splitlines()
+
+
+def test_event_is_exactly_the_ses_format(flow: MailFlow) -> None:
+    delivery = flow.deliver(
+        MESSAGE,
+        recipients=["support+orders@example.com", "other@elsewhere.example"],
+        verdicts={"dmarc": "FAIL", "dmarc_policy": "none"},
+    )
+    support = next(i for i in delivery.invocations if i.function.startswith("InboundSupport"))
+    record = SesEvent(support.event).record
+    assert record is not None
+    assert record.event_source == "aws:ses"
+    assert record.mail.message_id == delivery.message_id
+    assert record.mail.source == "jane@sender.example"
+    assert record.mail.destination == ["support+orders@example.com", "other@elsewhere.example"]
+    assert record.mail.common_headers.subject == "Order 42"
+    assert record.mail.common_headers.from_ == ["Jane Doe <jane@sender.example>"]
+    assert record.mail.header("Message-ID") == "<42@sender.example>"
+    receipt = record.receipt
+    assert receipt.recipients == ["support+orders@example.com"]
+    assert receipt.spam_verdict.passed and receipt.virus_verdict.passed
+    assert receipt.dmarc_verdict.failed and receipt.dmarc_policy == "none"
+    assert receipt.action.type == "Lambda"
+    assert receipt.action.invocation_type == "RequestResponse"
+    assert support.answer == {"disposition": "CONTINUE"}
+
+
+def test_spam_stops_the_rule_set_at_the_first_rule(flow: MailFlow) -> None:
+    delivery = flow.deliver(MESSAGE, recipients=["support@example.com"], verdicts={"spam": "FAIL"})
+    assert delivery.stopped_by == "DropSpam"
+    assert delivery.stored == []
+    assert [s.rule for s in delivery.steps if s.action == "rule"] == ["DropSpam"]
+
+
+def test_policy_of_a_later_rule_stops_it(flow: MailFlow) -> None:
+    delivery = flow.deliver(
+        MESSAGE,
+        recipients=["support@example.com"],
+        verdicts={"dmarc": "FAIL", "dmarc_policy": "quarantine"},
+    )
+    assert delivery.stopped_by == "Support"
+    assert len(delivery.stored) == 1  # stored before the function decided
+    assert not any(s.rule == "Sales" for s in delivery.steps)
+
+
+def test_topic_of_the_lambda_action_is_notified_without_content(flow: MailFlow) -> None:
+    delivery = flow.deliver(MESSAGE, recipients=["support@example.com"])
+    (notification,) = [
+        n for n in delivery.notifications if n["receipt"]["action"]["type"] == "Lambda"
+    ]
+    assert notification["notificationType"] == "Received"
+    assert "content" not in notification
+    assert notification["mail"]["messageId"] == delivery.message_id
+    lines = (flow.store_dir / "sns").glob("*.jsonl")
+    assert any(delivery.message_id in path.read_text() for path in lines)
+
+
+def test_drop_spam_rule_receives_every_recipient(flow: MailFlow) -> None:
+    assert flow.accepts("someone@other.example")
+    delivery = flow.deliver(MESSAGE, recipients=["someone@other.example"])
+    assert [s.rule for s in delivery.steps if s.outcome == "matched"] == ["DropSpam"]
+    paused = flow.deliver(MESSAGE, recipients=["paused@example.com"])
+    assert ("Paused", "skipped") in [(s.rule, s.outcome) for s in paused.steps]
+
+
+def test_recipients_no_enabled_rule_matches_are_not_accepted(tmp_path: Path) -> None:
+    stack = new_stack()
+    mail = InboundEmail(stack, "Inbound", rule_set_name="inbound")
+    mail.add_lambda_rule("Support", recipients=["support@example.com"])
+    mail.add_lambda_rule("Off", recipients=["off@example.com"], enabled=False)
+    flow = MailFlow.from_stack(stack, store_dir=tmp_path)
+    assert flow.accepts("support+x@example.com")
+    assert not flow.accepts("off@example.com")
+    assert not flow.accepts("sales@example.com")
+    delivery = flow.deliver(MESSAGE, recipients=["sales@example.com"])
+    assert not delivery.matched
+    assert delivery.invocations == []
+
+
+def test_failing_event_function_is_retried_twice(flow: MailFlow, record_dir: Path) -> None:
+    delivery = flow.deliver(MESSAGE, recipients=["flaky@example.com"]).wait(60)
+    flaky = next(i for i in delivery.invocations if i.function.startswith("Failing"))
+    assert flaky.attempts == 3
+    assert flaky.error == "RuntimeError: recorder told to fail"
+    assert "recorder told to fail" in flaky.logs
+    assert len(list((record_dir / "flaky").glob(f"{delivery.message_id}-*"))) == 3
+
+
+def test_request_response_timeout_is_reported_and_mail_flows_on(flow: MailFlow) -> None:
+    delivery = flow.deliver(MESSAGE, recipients=["slow@example.com"])
+    slow = next(i for i in delivery.invocations if i.function.startswith("Sleeper"))
+    assert slow.error == "timed out after 1 seconds"
+    assert ("Slow", "error") in [(s.rule, s.outcome) for s in delivery.steps]
+    assert delivery.stopped_by is None
+
+
+def test_plain_actions_add_header_sns_bounce_stop_and_tls(tmp_path: Path) -> None:
+    stack = new_stack()
+    topic = sns.Topic(stack, "Copies")
+    rule_set = ses.ReceiptRuleSet(stack, "RuleSet", receipt_rule_set_name="plain")
+    rule_set.add_rule(
+        "Tag",
+        actions=[
+            ses_actions.AddHeader(name="X-Seen-By", value="local"),
+            ses_actions.Sns(topic=topic, encoding=ses_actions.EmailEncoding.BASE64),
+        ],
+    )
+    rule_set.add_rule(
+        "Refuse",
+        recipients=["nobody@example.com"],
+        actions=[
+            ses_actions.Bounce(
+                sender="mailer@example.com",
+                template=ses_actions.BounceTemplate.MAILBOX_DOES_NOT_EXIST,
+            ),
+            ses_actions.Stop(),
+        ],
+    )
+    rule_set.add_rule("Secure", recipients=["secure@example.com"], tls_policy=ses.TlsPolicy.REQUIRE)
+    rule_set.add_rule("After", actions=[ses_actions.AddHeader(name="X-After", value="yes")])
+    flow = MailFlow.from_stack(stack, store_dir=tmp_path)
+    delivery = flow.deliver(MESSAGE, recipients=["nobody@example.com"])
+    (copy,) = delivery.notifications
+    content = base64.b64decode(copy["content"]).decode()
+    assert content.startswith("X-Seen-By: local\r\n")
+    assert copy["receipt"]["action"]["type"] == "SNS"
+    assert delivery.bounce is not None and delivery.bounce.smtp_reply_code == "550"
+    assert delivery.stopped_by is not None and delivery.stopped_by.startswith("RuleSetRefuse")
+    assert not any(s.rule == "After" for s in delivery.steps)
+    plaintext = flow.deliver(MESSAGE, recipients=["secure@example.com"], tls=False)
+    assert plaintext.bounce is not None and plaintext.bounce.smtp_reply_code == "530"
+    assert plaintext.stopped_by is not None and plaintext.stopped_by.startswith("RuleSetSecure")
+    encrypted = flow.deliver(MESSAGE, recipients=["secure@example.com"], tls=True)
+    assert encrypted.bounce is None
+    flow.close()
+
+
+def test_fails_on_unknown_rule_set(tmp_path: Path) -> None:
+    stack = new_stack()
+    InboundEmail(stack, "Inbound", rule_set_name="inbound")
+    with pytest.raises(
+        AssemblyError, match=r"rule set 'other' is not in the assembly; its rule sets: 'inbound'"
+    ):
+        MailFlow.from_stack(stack, rule_set="other", store_dir=tmp_path)
+
+
+def test_fails_on_unknown_verdict(flow: MailFlow) -> None:
+    with pytest.raises(ValueError, match=r"verdicts has unknown keys \['phishing'\]"):
+        flow.deliver(MESSAGE, recipients=["support@example.com"], verdicts={"phishing": "FAIL"})
+
+
+def test_reads_a_cdk_out_directory(tmp_path: Path) -> None:
+    stack = new_stack()
+    InboundEmail(stack, "Inbound", rule_set_name="inbound").add_lambda_rule("Only")
+    directory = stack.node.root.synth().directory  # type: ignore[attr-defined]
+    flow = MailFlow.from_assembly(directory, store_dir=tmp_path)
+    assert [r.name for r in flow.rule_set.rules] == ["Only"]
+    assert json.loads((Path(directory) / "manifest.json").read_text())["artifacts"]
