@@ -258,7 +258,7 @@ def _stacks(directory: Path) -> Iterator[tuple[str, Mapping[str, Any], Path]]:
 
 def load_assembly(directory: str | Path, *, stack: str | None = None) -> list[RuleSet]:
     """The rule sets of every stack of the assembly in ``directory`` (or of one ``stack``)."""
-    root = Path(directory)
+    root = Path(directory).resolve()
     found: list[RuleSet] = []
     for name, artifact, where in _stacks(root):
         if stack is not None and stack not in (name, artifact.get("displayName")):

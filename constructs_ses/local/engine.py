@@ -217,6 +217,13 @@ class MailFlow:
         """Whether an enabled rule would receive mail for ``recipient`` (SMTP RCPT)."""
         return any(r.enabled and matches(recipient, r.recipients) for r in self.rule_set.rules)
 
+    def requires_tls(self, recipient: str) -> bool:
+        """Whether an enabled rule receiving ``recipient`` has TlsPolicy Require."""
+        return any(
+            r.enabled and r.tls_required and matches(recipient, r.recipients)
+            for r in self.rule_set.rules
+        )
+
     def deliver(
         self,
         message: bytes | str | EmailMessage,

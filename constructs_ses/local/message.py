@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
-from email.utils import formataddr, getaddresses
+from email.utils import getaddresses
 from typing import Any
 
 __all__ = ["MAX_HEADERS_BYTES", "new_message_id", "now_iso", "parse_headers", "ses_mail"]
@@ -37,7 +37,8 @@ def _addresses(message: Message, name: str) -> list[str] | None:
     values = message.get_all(name)
     if not values:
         return None
-    return [formataddr(pair) for pair in getaddresses([str(v) for v in values]) if any(pair)]
+    pairs = getaddresses([str(v) for v in values])
+    return [f"{name} <{address}>" if name else address for name, address in pairs if address]
 
 
 def ses_mail(

@@ -1,0 +1,192 @@
+"""The SMTP front of the local mail flow: aiosmtpd on loopback, answering as SES would.
+
+A recipient that no enabled rule receives is refused at RCPT; a rule with TlsPolicy Require
+refuses a session without STARTTLS; a Bounce action answers DATA with its code; messages above
+SES's size limit are refused. A ``X-Local-Verdicts: spam=FAIL, dmarc=FAIL`` header sets the
+message's verdicts (it is removed before the rules run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+import logging
+import socket
+import ssl
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from constructs_ses.local.engine import Delivery, MailFlow, Verdicts
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "VERDICTS_HEADER",
+    "FlowHandler",
+    "free_port",
+    "local_tls_context",
+    "serving",
+]
+
+LOGGER = logging.getLogger("constructs_ses.local")
+MAX_MESSAGE_BYTES = 40 * 1024 * 1024
+"""The largest message SES receives (with an S3 action)."""
+VERDICTS_HEADER = "X-Local-Verdicts"
+
+
+def parse_verdicts(text: str) -> dict[str, str]:
+    """``spam=FAIL, dmarc=FAIL, dmarc_policy=reject`` as a mapping."""
+    pairs = (part.split("=", 1) for part in text.split(",") if "=" in part)
+    return {key.strip().lower(): value.strip() for key, value in pairs}
+
+
+def _take_verdicts_header(raw: bytes) -> tuple[bytes, dict[str, str]]:
+    """The message without its verdicts header, and the verdicts it named."""
+    head, separator, body = raw.partition(b"\r\n\r\n")
+    if not separator:
+        head, separator, body = raw.partition(b"\n\n")
+    kept, found = [], {}
+    prefix = VERDICTS_HEADER.lower().encode() + b":"
+    for line in head.splitlines(keepends=True):
+        if line.lower().startswith(prefix):
+            found = parse_verdicts(line[len(prefix) :].decode(errors="replace"))
+        else:
+            kept.append(line)
+    return b"".join(kept) + separator + body, found
+
+
+class FlowHandler:
+    """aiosmtpd handler that hands every accepted message to a ``MailFlow``."""
+
+    def __init__(
+        self,
+        flow: MailFlow,
+        *,
+        verdicts: Mapping[str, str] | None = None,
+        report: Callable[[Delivery], None] | None = None,
+    ) -> None:
+        self.flow = flow
+        self.verdicts = dict(verdicts or {})
+        Verdicts.of(self.verdicts)  # refuse unknown verdicts now, not at the first message
+        self.report = report
+
+    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if not self.flow.accepts(address):
+            return (
+                f"550 5.1.1 <{address}>: no enabled receipt rule of rule set "
+                f"{self.flow.rule_set.name!r} receives mail for this address"
+            )
+        if self.flow.requires_tls(address) and session.ssl is None:
+            return "530 5.7.0 Must issue a STARTTLS command first"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(  # noqa: N802 (aiosmtpd's hook name)
+        self, server: Any, session: Any, envelope: Any
+    ) -> str:
+        raw, named = _take_verdicts_header(bytes(envelope.original_content or envelope.content))
+        try:
+            verdicts = Verdicts.of({**self.verdicts, **named})
+        except ValueError as error:
+            return f"501 5.5.4 {VERDICTS_HEADER}: {error}"
+        deliver = partial(
+            self.flow.deliver,
+            raw,
+            recipients=list(envelope.rcpt_tos),
+            sender=envelope.mail_from or None,
+            verdicts=verdicts,
+            tls=session.ssl is not None,
+        )
+        try:
+            delivery = await asyncio.get_running_loop().run_in_executor(None, deliver)
+        except Exception as error:  # the server must stay up whatever one message does
+            LOGGER.exception("delivery failed")
+            return f"451 4.3.0 Local processing failed: {type(error).__name__}: {error}"
+        if self.report is not None:
+            self.report(delivery)
+        if delivery.bounce is not None:
+            bounce = delivery.bounce
+            status = f" {bounce.status_code}" if bounce.status_code else ""
+            return f"{bounce.smtp_reply_code}{status} {bounce.message or 'Message rejected'}"
+        return f"250 2.0.0 Ok: {delivery.message_id}"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on ``host`` now."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def local_tls_context(directory: Path) -> ssl.SSLContext:
+    """A server TLS context with a new self-signed certificate for localhost and 127.0.0.1."""
+    from cryptography import x509  # noqa: PLC0415 (only when TLS is offered)
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.x509.oid import NameOID  # noqa: PLC0415
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=7))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    cert_file, key_file = directory / "local-smtp.crt", directory / "local-smtp.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+@contextmanager
+def serving(
+    handler: FlowHandler,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 2525,
+    starttls: bool = True,
+) -> Iterator[tuple[str, int]]:
+    """Run an SMTP server for ``handler`` while the block runs; yields its host and port."""
+    from aiosmtpd.controller import Controller  # noqa: PLC0415 (the 'local' extra)
+
+    tls = local_tls_context(handler.flow.store_dir / "tls") if starttls else None
+    controller = Controller(
+        handler,
+        hostname=host,
+        port=port,
+        tls_context=tls,
+        data_size_limit=MAX_MESSAGE_BYTES,
+        enable_SMTPUTF8=True,
+        decode_data=False,
+    )
+    controller.start()
+    try:
+        yield host, port
+    finally:
+        controller.stop()

@@ -1,0 +1,278 @@
+"""The SMTP front and the command line of the local mail flow, on loopback."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_ses_actions as ses_actions
+
+from constructs_ses import InboundEmail, InvocationType
+from constructs_ses.local import Delivery, MailFlow
+from constructs_ses.local.cli import main as cli
+from constructs_ses.local.smtp import FlowHandler, free_port, serving
+
+from conftest import new_stack, run
+
+
+@pytest.fixture(scope="module")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Drop-spam, then support@ stored and decided; bounce.me@ bounced; secure@ needs TLS."""
+    stack = new_stack()
+    mail = InboundEmail(stack, "Inbound", rule_set_name="inbound", drop_spam=True)
+    mail.add_lambda_rule(
+        "Support",
+        recipients=["support@example.com"],
+        invocation_type=InvocationType.REQUEST_RESPONSE,
+        bucket=s3.Bucket(stack, "Archive", bucket_name="archive"),
+    )
+    ses.ReceiptRule(
+        stack,
+        "Refuse",
+        rule_set=mail.rule_set,
+        after=mail.rules[-1].rule,
+        recipients=["bounce.me@example.com", "secure@example.com"],
+        tls_policy=ses.TlsPolicy.REQUIRE,
+        actions=[
+            ses_actions.Bounce(
+                sender="mailer@example.com",
+                template=ses_actions.BounceTemplate.MAILBOX_DOES_NOT_EXIST,
+            )
+        ],
+    )
+    return Path(stack.node.root.synth().directory)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def server(assembly: Path, tmp_path: Path) -> Iterator[tuple[int, list[Delivery]]]:
+    flow = MailFlow.from_assembly(assembly, store_dir=tmp_path)
+    deliveries: list[Delivery] = []
+    port = free_port()
+    with serving(FlowHandler(flow, report=deliveries.append), port=port):
+        yield port, deliveries
+    flow.close()
+
+
+def message(to: str, subject: str = "Hi") -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"] = "jane@sender.example"
+    mail["To"] = to
+    mail["Subject"] = subject
+    mail.set_content("Hello, café ☕")
+    return mail
+
+
+def tls_client() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def test_accepted_message_runs_the_rules(server: tuple[int, list[Delivery]]) -> None:
+    port, deliveries = server
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        assert client.send_message(message("support@example.com")) == {}
+    (delivery,) = deliveries
+    assert [s.rule for s in delivery.steps if s.outcome == "matched"] == ["DropSpam", "Support"]
+    (stored,) = delivery.stored
+    assert b"Subject: Hi" in stored.read_bytes()
+
+
+def test_drop_spam_rule_makes_every_recipient_acceptable(
+    server: tuple[int, list[Delivery]],
+) -> None:
+    port, _ = server
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        client.ehlo()
+        assert client.docmd("MAIL FROM:<jane@sender.example>")[0] == 250
+        assert client.docmd("RCPT TO:<anyone@elsewhere.example>")[0] == 250
+
+
+def test_recipient_no_rule_receives_is_refused_at_rcpt(tmp_path: Path) -> None:
+    stack = new_stack()
+    InboundEmail(stack, "Inbound", rule_set_name="inbound").add_lambda_rule(
+        "Support", recipients=["support@example.com"]
+    )
+    flow = MailFlow.from_stack(stack, store_dir=tmp_path)
+    port = free_port()
+    with (
+        serving(FlowHandler(flow), port=port, starttls=False),
+        smtplib.SMTP("127.0.0.1", port, timeout=30) as client,
+    ):
+        client.ehlo()
+        assert client.docmd("MAIL FROM:<jane@sender.example>")[0] == 250
+        code, reply = client.docmd("RCPT TO:<sales@example.com>")
+        assert code == 550
+        assert b"no enabled receipt rule of rule set 'inbound'" in reply
+        assert client.docmd("RCPT TO:<support+x@example.com>")[0] == 250
+    flow.close()
+
+
+def test_verdicts_header_sets_the_verdicts_and_is_removed(
+    server: tuple[int, list[Delivery]],
+) -> None:
+    port, deliveries = server
+    spam = message("support@example.com")
+    spam["X-Local-Verdicts"] = "spam=FAIL"
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        client.send_message(spam)
+    (delivery,) = deliveries
+    assert delivery.stopped_by == "DropSpam"
+    event = delivery.invocations[0].event
+    assert event["Records"][0]["ses"]["receipt"]["spamVerdict"] == {"status": "FAIL"}
+    names = [h["name"] for h in event["Records"][0]["ses"]["mail"]["headers"]]
+    assert "X-Local-Verdicts" not in names
+
+
+def test_bounce_action_answers_with_its_code(server: tuple[int, list[Delivery]]) -> None:
+    port, _ = server
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        client.starttls(context=tls_client())
+        with pytest.raises(smtplib.SMTPDataError) as error:
+            client.send_message(message("bounce.me@example.com"))
+    assert error.value.smtp_code == 550
+
+
+def test_tls_policy_require_refuses_plaintext_sessions(
+    server: tuple[int, list[Delivery]],
+) -> None:
+    port, _ = server
+    with (
+        smtplib.SMTP("127.0.0.1", port, timeout=30) as client,
+        pytest.raises(smtplib.SMTPRecipientsRefused) as error,
+    ):
+        client.send_message(message("secure@example.com"))
+    ((code, reply),) = error.value.recipients.values()
+    assert code == 530
+    assert b"STARTTLS" in reply
+
+
+def test_oversized_message_is_refused(server: tuple[int, list[Delivery]]) -> None:
+    port, deliveries = server
+    huge = b"From: a@example.org\r\nSubject: big\r\n\r\n" + b"x" * (41 * 1024 * 1024)
+    with (
+        smtplib.SMTP("127.0.0.1", port, timeout=60) as client,
+        pytest.raises(smtplib.SMTPException) as error,
+    ):
+        client.sendmail("a@example.org", ["support@example.com"], huge)
+    assert "552" in str(error.value) or isinstance(error.value, smtplib.SMTPDataError)
+    assert deliveries == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"no headers at all, just text",
+        b"Subject: =?bogus?Q?x?=\r\nContent-Type: multipart/mixed; boundary=\r\n\r\n--\r\n",
+        b"Subject: big\r\n"
+        + b"".join(b"X-Many-%d: %s\r\n" % (i, b"y" * 500) for i in range(40))
+        + b"\r\nbody",
+        "Subject: caf\u00e9\r\nFrom: \u00e9@example.org\r\n\r\n8-bit \u2713".encode(),
+    ],
+)
+def test_malformed_huge_and_8bit_messages_are_processed(
+    server: tuple[int, list[Delivery]], raw: bytes
+) -> None:
+    port, deliveries = server
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        client.ehlo()
+        client.sendmail("a@example.org", ["support@example.com"], raw)
+    (delivery,) = deliveries
+    assert delivery.matched
+    assert delivery.stored[0].read_bytes().rstrip(b"\r\n").endswith(raw.rstrip(b"\r\n")[-20:])
+
+
+def test_huge_headers_are_truncated_in_the_event(server: tuple[int, list[Delivery]]) -> None:
+    port, deliveries = server
+    raw = b"Subject: big\r\n" + b"".join(b"X-H%d: %s\r\n" % (i, b"y" * 500) for i in range(40))
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        client.sendmail("a@example.org", ["support@example.com"], raw + b"\r\nbody")
+    (delivery,) = deliveries
+    mail = delivery.invocations[0].event["Records"][0]["ses"]["mail"]
+    assert mail["headersTruncated"] is True
+    assert 0 < len(mail["headers"]) < 41
+
+
+def test_overlong_line_is_refused_and_the_server_goes_on(
+    server: tuple[int, list[Delivery]],
+) -> None:
+    port, deliveries = server
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        with pytest.raises(smtplib.SMTPDataError) as error:
+            client.sendmail("a@example.org", ["support@example.com"], b"Subject: " + b"h" * 5000)
+        assert error.value.smtp_code == 500
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        assert client.send_message(message("support@example.com")) == {}
+    assert len(deliveries) == 1
+
+
+def test_cli_serve_and_send(assembly: Path, tmp_path: Path) -> None:
+    port = free_port()
+    serve = run_background(
+        [
+            sys.executable,
+            "-m",
+            "constructs_ses.local",
+            "serve",
+            "--assembly",
+            str(assembly),
+            "--port",
+            str(port),
+            "--store",
+            str(tmp_path),
+        ],
+    )
+    try:
+        wait_for_port(port)
+        sent = run(
+            [
+                sys.executable,
+                "-m",
+                "constructs_ses.local",
+                "send",
+                "--port",
+                str(port),
+                "--to",
+                "support@example.com",
+                "--verdict",
+                "virus=FAIL",
+            ],
+            cwd=tmp_path,
+        )
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        assert "accepted for support@example.com" in sent.stdout
+    finally:
+        serve.terminate()
+        output, _ = serve.communicate(timeout=30)
+    assert "receives mail on 127.0.0.1" in output
+    assert "DropSpam: Lambda" in output and "-> STOP_RULE_SET" in output
+
+
+def test_cli_reports_a_missing_assembly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["serve", "--assembly", str(tmp_path / "nowhere"), "--port", "0"]) == 2
+    assert "is not a cloud assembly: it has no manifest.json" in capsys.readouterr().err
+
+
+def run_background(command: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for_port(port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"nothing listens on port {port}")
