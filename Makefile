@@ -10,7 +10,7 @@ PY := $(BIN)/python
 export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup run synth test lint bench deploy clean
+.PHONY: setup run demo synth test lint bench deploy clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -26,8 +26,13 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-## run: set up and synthesize the example app (app.py) into cdk.out
+## run: set up, synthesize the example app into cdk.out and receive its mail on 127.0.0.1:2525
 run: synth
+	$(PY) -m constructs_ses.local serve --assembly cdk.out --port 2525
+
+## demo: set up, synthesize, send sample messages through the local mail flow and exit
+demo: synth
+	$(PY) -m constructs_ses.local demo --assembly cdk.out
 
 ## synth: synthesize the example app with the pinned CDK CLI
 synth: setup

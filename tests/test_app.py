@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -13,7 +14,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from conftest import REPO, cdk_cli, cdk_json_context
+from conftest import REPO, cdk_cli, cdk_json_context, run
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +81,27 @@ def test_example_stack_takes_region_and_domain_from_arguments() -> None:
         "AWS::SES::ReceiptRule", {"Rule": {"Recipients": ["support@mail.example.org"]}}
     )
     assert app_module.DEFAULT_REGION == "us-east-1"
+
+
+def test_demo_sends_sample_mail_through_the_example_app(
+    cli_synth: tuple[subprocess.CompletedProcess[str], Path], tmp_path: Path
+) -> None:
+    _, out = cli_synth
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "constructs_ses.local",
+            "demo",
+            "--assembly",
+            str(out),
+            "--store",
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Filter: Lambda" in result.stdout and "-> STOP_RULE_SET" in result.stdout
+    assert "Support: Lambda Tickets" in result.stdout
+    assert "refused someone@elsewhere.example: 550" in result.stdout
+    assert result.stdout.rstrip().endswith("demo: every message was answered as expected")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import smtplib
 import ssl
 import sys
@@ -27,6 +28,10 @@ def print_delivery(delivery: Delivery) -> None:
         print(f"  {step}")
     for path in delivery.stored:
         print(f"  stored: {path}")
+    for invocation in delivery.invocations:
+        outcome = invocation.error or f"answered {json.dumps(invocation.answer)}"
+        attempts = f", {invocation.attempts} attempts" if invocation.attempts > 1 else ""
+        print(f"  {invocation.function} ({invocation.invocation_type}): {outcome}{attempts}")
     if delivery.bounce is not None:
         print(f"  bounced: {delivery.bounce.smtp_reply_code} {delivery.bounce.message}")
     print(f"  result: {'stopped by ' + delivery.stopped_by if delivery.stopped_by else 'done'}")
@@ -117,6 +122,45 @@ def send(arguments: argparse.Namespace) -> int:
     return 1 if refused else 0
 
 
+DEMO_MESSAGES = (
+    ("a clean message to support@", "support@example.com", ""),
+    ("spam to support@", "support@example.com", "spam=FAIL"),
+    ("a message for a domain no rule receives", "someone@elsewhere.example", ""),
+)
+
+
+def demo(arguments: argparse.Namespace) -> int:
+    """Serve on a free port, send the demo messages through SMTP, print what happened."""
+    flow = _flow(arguments)
+    deliveries: list[Delivery] = []
+    handler = FlowHandler(flow, report=deliveries.append)
+    port = free_port()
+    failures = 0
+    with serving(handler, port=port):
+        for title, recipient, verdicts in DEMO_MESSAGES:
+            print(f"== {title} ({recipient}{', ' + verdicts if verdicts else ''})")
+            sent = argparse.Namespace(
+                eml=None,
+                host="127.0.0.1",
+                port=port,
+                to=[recipient],
+                sender="jane@example.org",
+                subject=f"Demo: {title}",
+                body="Sent by make demo.",
+                verdict=[verdicts] if verdicts else [],
+                starttls=True,
+            )
+            status = send(sent)
+            expected_refusal = not flow.accepts(recipient)
+            failures += int(bool(status) != expected_refusal)
+            for delivery in deliveries:
+                print_delivery(delivery.wait(60))
+            deliveries.clear()
+    flow.close()
+    print("demo: every message was answered as expected" if not failures else "demo: FAILED")
+    return 1 if failures else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m constructs_ses.local")
@@ -142,11 +186,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     send_parser.add_argument("--body", default="This message was sent to the local mail flow.")
     send_parser.add_argument("--verdict", action="append", default=[], help="e.g. spam=FAIL")
     send_parser.add_argument("--starttls", action="store_true")
+    demo_parser = commands.add_parser("demo", help="send sample messages through a rule set")
+    demo_parser.add_argument("--assembly", default="cdk.out", help="cloud assembly (cdk.out)")
+    demo_parser.add_argument("--rule-set", help="the rule set (default: the only one)")
+    demo_parser.add_argument("--stack", help="only this stack's rule sets")
+    demo_parser.add_argument("--store", help="where S3 actions store messages (default: temp)")
     arguments = parser.parse_args(argv)
     if arguments.command == "serve" and arguments.port == 0:
         arguments.port = free_port(arguments.host)
     try:
-        return serve(arguments) if arguments.command == "serve" else send(arguments)
+        run = {"serve": serve, "send": send, "demo": demo}[arguments.command]
+        return run(arguments)
     except (AssemblyError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
