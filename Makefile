@@ -47,9 +47,10 @@ lint: setup
 	$(BIN)/ruff format --check constructs_ses lambda_src app.py tests
 	$(BIN)/mypy
 
-## bench: figures for the README (handler template timings)
+## bench: figures for the README (handler template timings, local mail flow throughput)
 bench: setup
 	$(PY) tests/bench_handler.py
+	$(PY) tests/bench_local.py
 
 ## deploy: deploy the example app (needs AWS credentials and a bootstrapped environment)
 deploy: setup

@@ -285,3 +285,35 @@ def test_reads_a_cdk_out_directory(tmp_path: Path) -> None:
     flow = MailFlow.from_assembly(directory, store_dir=tmp_path)
     assert [r.name for r in flow.rule_set.rules] == ["Only"]
     assert json.loads((Path(directory) / "manifest.json").read_text())["artifacts"]
+
+
+COUNTER = """
+import os
+calls = 0
+def handler(event, context):
+    global calls
+    calls += 1
+    if event["Records"][0]["ses"]["mail"]["commonHeaders"].get("subject") == "crash":
+        os._exit(3)
+    return {"disposition": "CONTINUE", "calls": calls}
+"""
+
+
+def test_workers_stay_warm_and_a_crashed_one_is_replaced(tmp_path: Path) -> None:
+    stack = new_stack()
+    mail = InboundEmail(stack, "Inbound", rule_set_name="inbound")
+    mail.add_lambda_rule(
+        "Count",
+        function=inline(stack, "Counter", COUNTER),
+        invocation_type=InvocationType.REQUEST_RESPONSE,
+    )
+    with MailFlow.from_stack(stack, store_dir=tmp_path) as flow:
+        first = flow.deliver(MESSAGE, recipients=["a@example.com"]).invocations[0]
+        second = flow.deliver(MESSAGE, recipients=["a@example.com"]).invocations[0]
+        assert (first.answer["calls"], second.answer["calls"]) == (1, 2)  # module state kept
+        crash = MESSAGE.replace("Subject: Order 42", "Subject: crash")
+        crashed = flow.deliver(crash, recipients=["a@example.com"])
+        assert crashed.invocations[0].error == "the worker ended (exit 3)"
+        assert ("Count", "error") in [(s.rule, s.outcome) for s in crashed.steps]
+        after = flow.deliver(MESSAGE, recipients=["a@example.com"]).invocations[0]
+        assert after.error is None and after.answer["calls"] == 1  # a fresh worker

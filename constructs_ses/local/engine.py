@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
@@ -186,6 +187,7 @@ class MailFlow:
         self._async = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ses-event")
         self._write_lock = threading.Lock()
         self._inline_dirs: dict[str, Path] = {}
+        self._workers = _Workers()
 
     @classmethod
     def from_assembly(
@@ -269,8 +271,15 @@ class MailFlow:
         return delivery
 
     def close(self) -> None:
-        """Wait for asynchronous invocations and release the worker threads."""
+        """Wait for asynchronous invocations, then stop the workers and threads."""
         self._async.shutdown(wait=True)
+        self._workers.close()
+
+    def __enter__(self) -> MailFlow:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def _run_rule(self, rule: Rule, raw: bytes, context: _Context) -> tuple[str, bytes]:
         for action in rule.actions:
@@ -411,45 +420,23 @@ class MailFlow:
         return invocation
 
     def _invoke(self, function: FunctionSpec, invocation: Invocation, timeout: float) -> None:
-        """Run the function once in a worker process; record its answer or error."""
+        """Run the function once in a warm worker; record its answer or error."""
         invocation.attempts += 1
-        request = json.dumps(
-            {
-                "code_dir": str(self._code_dir(function)),
-                "handler": function.handler,
-                "event": invocation.event,
-                "function_name": function.name,
-                "timeout": timeout,
-            }
-        )
-        env = {**os.environ, **function.environment, "AWS_LAMBDA_FUNCTION_NAME": function.name}
-        try:
-            result = subprocess.run(
-                [sys.executable, str(WORKER)],
-                input=request,
-                capture_output=True,
-                text=True,
-                timeout=timeout + 10,  # the worker times the function; this is a safety net
-                env=env,
-                cwd=self._code_dir(function),
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            invocation.error = f"timed out after {timeout:g} seconds (the worker did not answer)"
-            return
-        invocation.logs += result.stderr
-        try:
-            answer = json.loads(result.stdout)
-        except json.JSONDecodeError:
-            invocation.error = f"the worker failed (exit {result.returncode})"
-            return
+        request = {
+            "handler": function.handler,
+            "event": invocation.event,
+            "function_name": function.name,
+            "timeout": timeout,
+        }
+        answer = self._workers.call(function, self._code_dir(function), request, timeout)
+        invocation.logs += str(answer.get("logs", ""))
         if "error" not in answer:
             invocation.error = None
-        elif answer["type"] == "Timeout":
+            invocation.answer = answer.get("result")
+        elif answer.get("type") in ("Timeout", "WorkerFailure"):
             invocation.error = str(answer["error"])
         else:
             invocation.error = f"{answer['type']}: {answer['error']}"
-        invocation.answer = answer.get("result")
 
     def _code_dir(self, function: FunctionSpec) -> Path:
         if function.code_dir is not None:
@@ -500,6 +487,87 @@ class MailFlow:
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a") as out:
                 out.write(json.dumps(notification) + "\n")
+
+
+class _Workers:
+    """Warm worker processes, one function each, reused across invocations (like Lambda)."""
+
+    GRACE_SECONDS = 10.0
+    """How long past the function's timeout a silent worker is given before it is killed."""
+
+    def __init__(self) -> None:
+        self._idle: dict[str, list[subprocess.Popen[str]]] = {}
+        self._all: list[subprocess.Popen[str]] = []
+        self._lock = threading.Lock()
+
+    def _start(self, function: FunctionSpec, code_dir: Path) -> subprocess.Popen[str]:
+        environment = {
+            **os.environ,
+            **function.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": f"{function.timeout:g}",
+        }
+        worker = subprocess.Popen(
+            [sys.executable, str(WORKER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+            env=environment,
+            cwd=code_dir,
+        )
+        with self._lock:
+            self._all.append(worker)
+        return worker
+
+    def call(
+        self, function: FunctionSpec, code_dir: Path, request: dict[str, Any], timeout: float
+    ) -> dict[str, Any]:
+        """Send one request to an idle worker of ``function`` (or a new one); its answer."""
+        with self._lock:
+            idle = self._idle.setdefault(function.name, [])
+            worker = idle.pop() if idle else None
+        worker = worker or self._start(function, code_dir)
+        assert worker.stdin is not None and worker.stdout is not None
+        try:
+            worker.stdin.write(json.dumps(request) + "\n")
+            worker.stdin.flush()
+            ready, _, _ = select.select([worker.stdout], [], [], timeout + self.GRACE_SECONDS)
+            line = worker.stdout.readline() if ready else None
+        except OSError:
+            line = ""
+        if not line:
+            if line is None:  # silent past the grace period
+                worker.kill()
+                message = f"timed out after {timeout:g} seconds (the worker did not answer)"
+            else:  # end of output: the process ended
+                try:
+                    exit_code = worker.wait(5)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    exit_code = worker.wait()
+                message = f"the worker ended (exit {exit_code})"
+            worker.wait()
+            return {"error": message, "type": "WorkerFailure"}
+        with self._lock:
+            self._idle[function.name].append(worker)
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def close(self) -> None:
+        with self._lock:
+            workers, self._all, self._idle = self._all, [], {}
+        for worker in workers:
+            if worker.stdin is not None:
+                worker.stdin.close()
+        for worker in workers:
+            try:
+                worker.wait(5)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+            if worker.stdout is not None:
+                worker.stdout.close()
 
 
 @dataclass

@@ -1,20 +1,26 @@
-"""Runs one Lambda invocation in its own process: ``python worker.py`` with a JSON request.
+"""A warm Lambda container for the local mail flow: ``python worker.py``, one function per process.
 
-The request on standard input: ``{"code_dir", "handler", "event", "function_name", "timeout"}``.
-The answer on standard output: ``{"result": ...}`` or ``{"error": ..., "type": ...}``. What the
-handler prints or logs goes to standard error, as Lambda sends it to CloudWatch Logs. Runs with
-the standard library alone, so the handler sees only what its own code dir and environment give.
+Each line on standard input is a request ``{"handler", "event", "function_name", "timeout"}``;
+each answer is one line on standard output: ``{"result": ..., "logs": ...}`` or
+``{"error": ..., "type": ..., "logs": ...}``. The handler's module is imported once, at the first
+request, as Lambda keeps it between invocations of a warm container; what the handler prints or
+logs during an invocation is returned as its logs. The code directory is the working directory.
+Runs with the standard library alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import json
 import logging
+import os
 import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 
@@ -43,32 +49,48 @@ def _time_out(signum: int, frame: object) -> None:
     raise FunctionTimeoutError
 
 
-def main() -> int:
-    request = json.loads(sys.stdin.read())
-    answer_stream = sys.stdout
-    sys.stdout = sys.stderr  # the handler's prints are logs, not the answer
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
+def _function(handler: str) -> Callable[..., Any]:
+    module_name, _, function_name = handler.rpartition(".")
+    function: Callable[..., Any] = getattr(importlib.import_module(module_name), function_name)
+    return function
+
+
+def invoke(request: dict[str, Any], log_handler: logging.StreamHandler[Any]) -> dict[str, Any]:
+    """Run one invocation; its prints and log records become the answer's logs."""
+    logs = io.StringIO()
+    log_handler.setStream(logs)
+    timeout = float(request["timeout"])
     answer: dict[str, Any]
-    try:
-        sys.path.insert(0, request["code_dir"])
-        module_name, _, function_name = request["handler"].rpartition(".")
-        function = getattr(importlib.import_module(module_name), function_name)
-        timeout = float(request["timeout"])
-        context = Context(request["function_name"], timeout)
-        signal.signal(signal.SIGALRM, _time_out)
-        signal.setitimer(signal.ITIMER_REAL, timeout)
+    with contextlib.redirect_stdout(logs), contextlib.redirect_stderr(logs):
         try:
-            answer = {"result": function(request["event"], context)}
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        json.dumps(answer)
-    except FunctionTimeoutError:
-        answer = {"error": f"timed out after {timeout:g} seconds", "type": "Timeout"}
-    except Exception as error:
-        traceback.print_exc()
-        answer = {"error": str(error), "type": type(error).__name__}
-    answer_stream.write(json.dumps(answer, default=str))
-    answer_stream.flush()
+            function = _function(request["handler"])
+            context = Context(request["function_name"], timeout)
+            signal.setitimer(signal.ITIMER_REAL, timeout)
+            try:
+                answer = {"result": function(request["event"], context)}
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            json.dumps(answer)
+        except FunctionTimeoutError:
+            answer = {"error": f"timed out after {timeout:g} seconds", "type": "Timeout"}
+        except Exception as error:
+            traceback.print_exc()
+            answer = {"error": str(error), "type": type(error).__name__}
+    answer["logs"] = logs.getvalue()
+    return answer
+
+
+def main() -> int:
+    sys.path.insert(0, os.getcwd())
+    signal.signal(signal.SIGALRM, _time_out)
+    log_handler: logging.StreamHandler[Any] = logging.StreamHandler(sys.stderr)
+    log_handler.setFormatter(logging.Formatter("%(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[log_handler])
+    answers = sys.stdout
+    for line in sys.stdin:
+        answer = invoke(json.loads(line), log_handler)
+        answers.write(json.dumps(answer, default=str) + "\n")
+        answers.flush()
     return 0
 
 
