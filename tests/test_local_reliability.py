@@ -11,6 +11,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_ses_actions as ses_actions
 
+from constructs_ses import InboundEmail, InvocationType
 from constructs_ses.local import Delivery, MailFlow
 from constructs_ses.local.smtp import FlowHandler, free_port, serving
 
@@ -82,3 +83,53 @@ def test_thousand_messages_from_twenty_clients(tmp_path: Path) -> None:
     assert set(bodies) == set(accepted)
     assert max(bodies.values()) == 1  # each accepted message processed exactly once
     assert {p.name for p in stored} == {d.message_id for d in deliveries}
+
+
+def test_concurrent_clients_with_a_request_response_function(tmp_path: Path) -> None:
+    """Warm workers under concurrency: each accepted message is decided exactly once."""
+    stack = new_stack()
+    mail = InboundEmail(stack, "Inbound", rule_set_name="load", drop_spam=True)
+    mail.add_lambda_rule(
+        "Archive",
+        recipients=["example.com"],
+        bucket=s3.Bucket(stack, "Archive", bucket_name="archive"),
+        invocation_type=InvocationType.REQUEST_RESPONSE,
+    )
+    deliveries: list[Delivery] = []
+    lock = threading.Lock()
+
+    def report(delivery: Delivery) -> None:
+        with lock:
+            deliveries.append(delivery)
+
+    port = free_port()
+    failures: list[BaseException] = []
+
+    def client(number: int) -> None:
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=120) as smtp:
+                for index in range(20):
+                    spam = "X-Local-Verdicts: spam=FAIL\r\n" if index % 4 == 0 else ""
+                    raw = f"{spam}Subject: c{number}m{index}\r\n\r\nbody\r\n"
+                    smtp.sendmail("a@sender.example", ["to@example.com"], raw)
+        except BaseException as error:
+            failures.append(error)
+
+    with (
+        MailFlow.from_stack(stack, store_dir=tmp_path) as flow,
+        serving(FlowHandler(flow, report=report), port=port, starttls=False),
+    ):
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(300)
+    assert failures == []
+    assert len(deliveries) == 200
+    stopped = [d for d in deliveries if d.stopped_by == "DropSpam"]
+    assert len(stopped) == 50
+    for delivery in deliveries:
+        answers = [i.answer for i in delivery.invocations]
+        expected = 1 if delivery in stopped else 2
+        assert len(answers) == expected and all(a and "disposition" in a for a in answers)
+    assert len(list((tmp_path / "archive").iterdir())) == 150
