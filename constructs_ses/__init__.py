@@ -14,7 +14,6 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from constructs_ses.assets import handler_template_directory
     from constructs_ses.enums import Disposition, InvocationType, TlsPolicy
     from constructs_ses.inbound_email import InboundEmail
     from constructs_ses.lambda_action import LambdaAction
@@ -22,6 +21,7 @@ if TYPE_CHECKING:
     from constructs_ses.lambda_src.handler import Policy as HandlerPolicy
     from constructs_ses.lambda_src.handler import StopVerdict
     from constructs_ses.limits_check import ReceiptRuleLimitsCheck
+    from constructs_ses.package_files import handler_template_directory
     from constructs_ses.region_check import SameRegionCheck
     from constructs_ses.regions import default_receiving_regions
     from constructs_ses.store_action import StoreMessageAction
@@ -39,7 +39,7 @@ _WHERE = {
     "StoreMessageAction": ("constructs_ses.store_action", "StoreMessageAction"),
     "TlsPolicy": ("constructs_ses.enums", "TlsPolicy"),
     "default_receiving_regions": ("constructs_ses.regions", "default_receiving_regions"),
-    "handler_template_directory": ("constructs_ses.assets", "handler_template_directory"),
+    "handler_template_directory": ("constructs_ses.package_files", "handler_template_directory"),
 }
 
 __all__ = [

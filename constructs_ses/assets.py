@@ -1,41 +1,14 @@
-"""Where the packaged Lambda code lives, and the Code objects built from it.
-
-Paths come from the installed package (importlib.resources), never from the working directory,
-so the asset is found from any app, whether the package is installed from a wheel or editable.
-"""
+"""Lambda code objects built from the package's own files, without bytecode."""
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 
 from aws_cdk import aws_lambda as lambda_
 
-__all__ = [
-    "ASSET_EXCLUDE",
-    "HANDLER_MODULE_FILE",
-    "HANDLER_TEMPLATE_HANDLER",
-    "handler_code",
-    "handler_template_directory",
-    "package_directory",
-]
+from constructs_ses.package_files import ASSET_EXCLUDE, handler_template_directory
 
-HANDLER_TEMPLATE_PACKAGE = "constructs_ses.lambda_src"
-HANDLER_MODULE_FILE = "handler.py"
-HANDLER_TEMPLATE_HANDLER = "handler.handler"
-"""The Lambda ``handler`` setting for the template: module ``handler``, function ``handler``."""
-ASSET_EXCLUDE = ("__pycache__", "*.pyc", "*.pyo")
-"""Left out of every asset: bytecode would change the asset hash from one machine to the next."""
-
-
-def package_directory(package: str) -> Path:
-    """The directory of one of this package's subpackages, wherever it is installed."""
-    return Path(str(files(package)))
-
-
-def handler_template_directory() -> Path:
-    """The directory of the packaged handler template (``lambda_src/`` in the repository)."""
-    return package_directory(HANDLER_TEMPLATE_PACKAGE)
+__all__ = ["handler_code"]
 
 
 def handler_code(directory: Path | None = None) -> lambda_.Code:

@@ -14,7 +14,6 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from constructs_ses.activation import RuleSetActivation
-from constructs_ses.assets import HANDLER_MODULE_FILE
 from constructs_ses.enums import InvocationType, TlsPolicy, enum_member
 from constructs_ses.errors import at_construct, child_path
 from constructs_ses.lambda_rule import LambdaRule
@@ -32,6 +31,7 @@ from constructs_ses.limits import (
     sanitize_name,
 )
 from constructs_ses.limits_check import ReceiptRuleLimitsCheck
+from constructs_ses.package_files import HANDLER_MODULE_FILE
 from constructs_ses.region_check import SameRegionCheck
 from constructs_ses.regions import resolve_receiving_regions
 

@@ -12,10 +12,11 @@ from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from constructs_ses.assets import HANDLER_TEMPLATE_HANDLER, handler_code
+from constructs_ses.assets import handler_code
 from constructs_ses.enums import InvocationType, TlsPolicy
 from constructs_ses.lambda_action import LambdaAction
 from constructs_ses.lambda_src.handler import ENV_MESSAGE_BUCKET, ENV_MESSAGE_PREFIX, Policy
+from constructs_ses.package_files import HANDLER_TEMPLATE_HANDLER
 from constructs_ses.store_action import StoreMessageAction
 
 __all__ = ["DEFAULT_FUNCTION_TIMEOUT", "DEFAULT_RUNTIME", "LambdaRule"]

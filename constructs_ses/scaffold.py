@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from constructs_ses.assets import HANDLER_MODULE_FILE, handler_template_directory
+from constructs_ses.package_files import HANDLER_MODULE_FILE, handler_template_directory
 
 __all__ = ["new_handler"]
 

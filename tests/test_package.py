@@ -43,3 +43,14 @@ def test_local_mail_flow_loads_without_aws_cdk_lib(tmp_path: Path) -> None:
     result = run([sys.executable, "-c", code], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False False"
+
+
+def test_new_handler_command_runs_without_aws_cdk_lib(tmp_path: Path) -> None:
+    code = (
+        "import sys; from constructs_ses.__main__ import main; "
+        "main(['new-handler', 'h']); print('aws_cdk' in sys.modules)"
+    )
+    result = run([sys.executable, "-c", code], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("False")
+    assert (tmp_path / "h" / "handler.py").is_file()

@@ -7,7 +7,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from constructs_ses.assets import handler_code, package_directory
+from constructs_ses.assets import handler_code
+from constructs_ses.package_files import package_directory
 
 __all__ = ["ACTIVATION_RESOURCE_TYPE", "RuleSetActivation"]
 
