@@ -317,3 +317,15 @@ def test_workers_stay_warm_and_a_crashed_one_is_replaced(tmp_path: Path) -> None
         assert ("Count", "error") in [(s.rule, s.outcome) for s in crashed.steps]
         after = flow.deliver(MESSAGE, recipients=["a@example.com"]).invocations[0]
         assert after.error is None and after.answer["calls"] == 1  # a fresh worker
+
+
+def test_sns_action_bounces_messages_over_150_kb(tmp_path: Path) -> None:
+    stack = new_stack()
+    rule_set = ses.ReceiptRuleSet(stack, "RuleSet", receipt_rule_set_name="plain")
+    rule_set.add_rule("Publish", actions=[ses_actions.Sns(topic=sns.Topic(stack, "Copies"))])
+    with MailFlow.from_stack(stack, store_dir=tmp_path) as flow:
+        small = flow.deliver(MESSAGE, recipients=["a@example.com"])
+        assert small.bounce is None and len(small.notifications) == 1
+        big = flow.deliver(MESSAGE + "x" * 160 * 1024, recipients=["a@example.com"])
+        assert big.bounce is not None and big.bounce.smtp_reply_code == "552"
+        assert big.notifications == []

@@ -44,6 +44,8 @@ REQUEST_RESPONSE_LIMIT_SECONDS = 30.0
 EVENT_RETRIES = 2
 """Lambda retries a failed asynchronous invocation twice."""
 DISPOSITIONS = ("CONTINUE", "STOP_RULE", "STOP_RULE_SET")
+MAX_SNS_MESSAGE_BYTES = 150 * 1024
+"""The largest message an SNS action publishes; SES bounces larger ones."""
 
 
 def matches(recipient: str, patterns: Sequence[str]) -> bool:
@@ -329,6 +331,12 @@ class MailFlow:
         self, rule: Rule, action: Action, raw: bytes, context: _Context
     ) -> tuple[str, bytes]:
         topic = action.config.get("TopicArn")
+        if len(raw) > MAX_SNS_MESSAGE_BYTES:
+            context.delivery.bounce = Bounce(
+                "552", "5.3.4", "Message too large for the SNS action (over 150 KB)"
+            )
+            context.delivery.steps.append(Step(rule.name, "SNS", "bounced", "over 150 KB"))
+            return "CONTINUE", raw
         self._notify(topic, context, action, raw, with_content=True)
         context.delivery.steps.append(Step(rule.name, "SNS", "published", str(topic)))
         return "CONTINUE", raw
