@@ -251,11 +251,30 @@ def test_cli_serve_and_send(assembly: Path, tmp_path: Path) -> None:
         )
         assert sent.returncode == 0, sent.stdout + sent.stderr
         assert "accepted for support@example.com" in sent.stdout
+        eml = tmp_path / "order.eml"
+        eml.write_bytes(b"From: jane@sender.example\r\nSubject: From a file\r\n\r\nHi\r\n")
+        from_file = run(
+            [
+                sys.executable,
+                "-m",
+                "constructs_ses.local",
+                "send",
+                str(eml),
+                "--port",
+                str(port),
+                "--to",
+                "support@example.com",
+                "--starttls",
+            ],
+            cwd=tmp_path,
+        )
+        assert from_file.returncode == 0, from_file.stdout + from_file.stderr
     finally:
         serve.terminate()
         output, _ = serve.communicate(timeout=30)
     assert "receives mail on 127.0.0.1" in output
     assert "DropSpam: Lambda" in output and "-> STOP_RULE_SET" in output
+    assert "Support: S3 -> stored" in output
 
 
 def test_cli_reports_a_missing_assembly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
