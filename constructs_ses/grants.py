@@ -19,6 +19,7 @@ __all__ = [
     "KEY_ACTIONS",
     "SES_PRINCIPAL",
     "is_literal",
+    "receipt_rule_resource",
     "rule_set_name_of",
     "rules_arn",
     "ses_conditions",
@@ -28,6 +29,17 @@ __all__ = [
 SES_PRINCIPAL = "ses.amazonaws.com"
 KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 """What SES needs of the key of an encrypted SNS topic it publishes to."""
+
+
+def receipt_rule_resource(receipt_rule: IConstruct, action: str) -> ses.CfnReceiptRule:
+    """The ``AWS::SES::ReceiptRule`` an action is bound to; ValueError naming ``action``."""
+    cfn_rule = receipt_rule.node.default_child
+    if not isinstance(cfn_rule, ses.CfnReceiptRule):
+        raise ValueError(
+            f"{action} can only be bound to an aws_ses.ReceiptRule; "
+            f"{receipt_rule.node.path} has no AWS::SES::ReceiptRule resource"
+        )
+    return cfn_rule
 
 
 def rule_set_name_of(rule: ses.CfnReceiptRule) -> str:

@@ -20,6 +20,7 @@ from constructs_ses.grants import (
     KEY_ACTIONS,
     SES_PRINCIPAL,
     is_literal,
+    receipt_rule_resource,
     rule_set_name_of,
     rules_arn,
     ses_key_statement,
@@ -64,12 +65,7 @@ class LambdaAction:
 
     def bind(self, receipt_rule: IReceiptRuleRef) -> ses.ReceiptRuleActionConfig:
         """Grant SES what the action needs, order the rule after the grants, render the action."""
-        cfn_rule = receipt_rule.node.default_child
-        if not isinstance(cfn_rule, ses.CfnReceiptRule):
-            raise ValueError(
-                f"LambdaAction can only be bound to an aws_ses.ReceiptRule; "
-                f"{receipt_rule.node.path} has no AWS::SES::ReceiptRule resource"
-            )
+        cfn_rule = receipt_rule_resource(receipt_rule, "LambdaAction")
         rule_set_name = rule_set_name_of(cfn_rule)
         permission = self._invoke_permission(receipt_rule, rule_set_name)
         if permission is not None:

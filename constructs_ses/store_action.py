@@ -9,7 +9,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
 from aws_cdk.interfaces.aws_ses import IReceiptRuleRef
 
-from constructs_ses.grants import SES_PRINCIPAL, rule_set_name_of, rules_arn, ses_conditions
+from constructs_ses.grants import (
+    SES_PRINCIPAL,
+    receipt_rule_resource,
+    rule_set_name_of,
+    rules_arn,
+    ses_conditions,
+)
 
 __all__ = ["StoreMessageAction"]
 
@@ -33,12 +39,7 @@ class StoreMessageAction:
 
     def bind(self, receipt_rule: IReceiptRuleRef) -> ses.ReceiptRuleActionConfig:
         """Grant SES the write, order the rule after the bucket policy, render the action."""
-        cfn_rule = receipt_rule.node.default_child
-        if not isinstance(cfn_rule, ses.CfnReceiptRule):
-            raise ValueError(
-                f"StoreMessageAction can only be bound to an aws_ses.ReceiptRule; "
-                f"{receipt_rule.node.path} has no AWS::SES::ReceiptRule resource"
-            )
+        cfn_rule = receipt_rule_resource(receipt_rule, "StoreMessageAction")
         rule_set_name = rule_set_name_of(cfn_rule)
         objects = self.bucket.arn_for_objects(f"{self.object_key_prefix}*")
         added = self.bucket.add_to_resource_policy(
