@@ -58,6 +58,7 @@ __all__ = [
     "SettingError",
     "StopVerdict",
     "Verdict",
+    "address_matches",
     "decide_by_policy",
     "enum_member",
     "fetch_message",
@@ -568,7 +569,11 @@ def _senders(mail: SesMail) -> list[str]:
     return [a for a in (_address(c) for c in candidates) if a is not None]
 
 
-def _matches(address: str, patterns: Iterable[str]) -> bool:
+def address_matches(address: str, patterns: Iterable[str]) -> bool:
+    """Whether ``address`` is one of ``patterns``: an address, its domain, or ``.parent-domain``.
+
+    Both sides must be lower case, as ``Policy`` stores its senders.
+    """
     domain = address.rpartition("@")[2]
     for pattern in patterns:
         if pattern.startswith("."):
@@ -595,14 +600,14 @@ def _findings(receipt: SesReceipt) -> list[StopVerdict]:
 def decide_by_policy(record: SesRecord, policy: Policy) -> Decision:
     """The policy's decision for one record (see ``Policy``)."""
     senders = _senders(record.mail)
-    if any(_matches(s, policy.deny_senders) for s in senders):
+    if any(address_matches(s, policy.deny_senders) for s in senders):
         return Decision(policy.on_stop, "sender is denied")
     receipt = record.receipt
     hits = [v for v in _findings(receipt) if v in policy.stop_on]
     if not hits:
         return Decision(Disposition.CONTINUE, "no stopping finding")
     authenticated = receipt.spf_verdict.passed or receipt.dkim_verdict.passed
-    if authenticated and any(_matches(s, policy.allow_senders) for s in senders):
+    if authenticated and any(address_matches(s, policy.allow_senders) for s in senders):
         return Decision(Disposition.CONTINUE, "sender is allowed")
     return Decision(policy.on_stop, "found: " + ", ".join(v.value for v in hits))
 

@@ -24,6 +24,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from constructs_ses.lambda_src.handler import address_matches
 from constructs_ses.local.assembly import (
     Action,
     AssemblyError,
@@ -56,18 +57,11 @@ def matches(recipient: str, patterns: Sequence[str]) -> bool:
     """
     if not patterns:
         return True
-    local, _, domain = recipient.lower().rpartition("@")
-    base_local = local.split("+", 1)[0]
-    for pattern in (p.lower() for p in patterns):
-        if "@" in pattern:
-            if pattern in (f"{local}@{domain}", f"{base_local}@{domain}"):
-                return True
-        elif pattern.startswith("."):
-            if domain.endswith(pattern):
-                return True
-        elif domain == pattern:
-            return True
-    return False
+    address = recipient.lower()
+    local, _, domain = address.rpartition("@")
+    untagged = f"{local.split('+', 1)[0]}@{domain}"
+    lowered = [p.lower() for p in patterns]
+    return address_matches(address, lowered) or address_matches(untagged, lowered)
 
 
 @dataclass(frozen=True)
