@@ -295,3 +295,8 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
         except OSError:
             time.sleep(0.2)
     raise AssertionError(f"nothing listens on port {port}")
+
+
+def test_cli_refuses_a_verdict_without_a_status() -> None:
+    with pytest.raises(SystemExit, match=r"--verdict 'spam' is not NAME=STATUS, e.g. spam=FAIL"):
+        cli(["send", "--to", "a@example.com", "--verdict", "spam"])

@@ -14,7 +14,13 @@ from pathlib import Path
 
 from constructs_ses.local.assembly import AssemblyError
 from constructs_ses.local.engine import Delivery, MailFlow
-from constructs_ses.local.smtp import VERDICTS_HEADER, FlowHandler, free_port, serving
+from constructs_ses.local.smtp import (
+    VERDICTS_HEADER,
+    FlowHandler,
+    free_port,
+    parse_verdicts,
+    serving,
+)
 
 __all__ = ["main"]
 
@@ -48,13 +54,10 @@ def _flow(arguments: argparse.Namespace) -> MailFlow:
 
 
 def _verdicts(pairs: Sequence[str]) -> dict[str, str]:
-    found = {}
-    for pair in pairs:
-        key, separator, value = pair.partition("=")
-        if not separator:
-            raise SystemExit(f"error: --verdict {pair!r} is not NAME=STATUS, e.g. spam=FAIL")
-        found[key.strip().lower()] = value.strip()
-    return found
+    try:
+        return parse_verdicts(pairs)
+    except ValueError as error:
+        raise SystemExit(f"error: --verdict {error}") from None
 
 
 def serve(arguments: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ import ipaddress
 import logging
 import socket
 import ssl
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -28,6 +28,7 @@ __all__ = [
     "FlowHandler",
     "free_port",
     "local_tls_context",
+    "parse_verdicts",
     "serving",
 ]
 
@@ -37,10 +38,15 @@ MAX_MESSAGE_BYTES = 40 * 1024 * 1024
 VERDICTS_HEADER = "X-Local-Verdicts"
 
 
-def parse_verdicts(text: str) -> dict[str, str]:
-    """``spam=FAIL, dmarc=FAIL, dmarc_policy=reject`` as a mapping."""
-    pairs = (part.split("=", 1) for part in text.split(",") if "=" in part)
-    return {key.strip().lower(): value.strip() for key, value in pairs}
+def parse_verdicts(pairs: Iterable[str]) -> dict[str, str]:
+    """``["spam=FAIL", "dmarc_policy=reject"]`` as a mapping; ValueError for a pair without '='."""
+    found = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator:
+            raise ValueError(f"{pair!r} is not NAME=STATUS, e.g. spam=FAIL")
+        found[key.strip().lower()] = value.strip()
+    return found
 
 
 def _take_verdicts_header(raw: bytes) -> tuple[bytes, dict[str, str]]:
@@ -52,7 +58,8 @@ def _take_verdicts_header(raw: bytes) -> tuple[bytes, dict[str, str]]:
     prefix = VERDICTS_HEADER.lower().encode() + b":"
     for line in head.splitlines(keepends=True):
         if line.lower().startswith(prefix):
-            found = parse_verdicts(line[len(prefix) :].decode(errors="replace"))
+            text = line[len(prefix) :].decode(errors="replace")
+            found = parse_verdicts(part for part in text.split(",") if "=" in part)
         else:
             kept.append(line)
     return b"".join(kept) + separator + body, found
