@@ -252,6 +252,7 @@ def test_plain_actions_add_header_sns_bounce_stop_and_tls(tmp_path: Path) -> Non
     (copy,) = delivery.notifications
     content = base64.b64decode(copy["content"]).decode()
     assert content.startswith("X-Seen-By: local\r\n")
+    assert {"name": "X-Seen-By", "value": "local"} in copy["mail"]["headers"]  # re-read after it
     assert copy["receipt"]["action"]["type"] == "SNS"
     assert delivery.bounce is not None and delivery.bounce.smtp_reply_code == "550"
     assert delivery.stopped_by is not None and delivery.stopped_by.startswith("RuleSetRefuse")

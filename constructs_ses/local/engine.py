@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -241,7 +241,8 @@ class MailFlow:
         raw = _raw(message)
         found = Verdicts.of(verdicts)
         delivery = Delivery(message_id=new_message_id(), recipients=list(recipients))
-        envelope_sender = sender or _from_address(raw)
+        headers = _HeaderCache()
+        envelope_sender = sender or _from_address(headers.of(raw))
         timestamp = now_iso()
         started = time.monotonic()
         for rule in self.rule_set.rules:
@@ -258,7 +259,15 @@ class MailFlow:
                 delivery.stopped_by = rule.name
                 break
             context = _Context(
-                delivery, rule, matched, found, envelope_sender, timestamp, started, recipients
+                delivery,
+                rule,
+                matched,
+                found,
+                envelope_sender,
+                timestamp,
+                started,
+                recipients,
+                headers,
             )
             outcome, raw = self._run_rule(rule, raw, context)
             if outcome == "STOP_RULE_SET":
@@ -357,9 +366,6 @@ class MailFlow:
     def _run_lambda(
         self, rule: Rule, action: Action, raw: bytes, context: _Context
     ) -> tuple[str, bytes]:
-        return self._call_function(rule, action, raw, context), raw
-
-    def _call_function(self, rule: Rule, action: Action, raw: bytes, context: _Context) -> str:
         delivery = context.delivery
         config = action.config
         invocation_type = str(config.get("InvocationType", "Event"))
@@ -374,7 +380,7 @@ class MailFlow:
                     f"{config.get('FunctionArn')} is not in the assembly",
                 )
             )
-            return "CONTINUE"
+            return "CONTINUE", raw
         event = {
             "Records": [
                 {
@@ -398,7 +404,7 @@ class MailFlow:
         if invocation_type != "RequestResponse":
             delivery.pending.append(self._async.submit(self._invoke_async, function, invocation))
             delivery.steps.append(Step(rule.name, f"Lambda {function.name}", "invoked", "Event"))
-            return "CONTINUE"
+            return "CONTINUE", raw
         self._invoke(function, invocation, min(REQUEST_RESPONSE_LIMIT_SECONDS, function.timeout))
         answer = invocation.answer
         disposition = answer.get("disposition") if isinstance(answer, dict) else None
@@ -408,11 +414,11 @@ class MailFlow:
                     rule.name, f"Lambda {function.name}", "error", f"{invocation.error}; continuing"
                 )
             )
-            return "CONTINUE"
+            return "CONTINUE", raw
         outcome = disposition if disposition in DISPOSITIONS else "CONTINUE"
         detail = "" if disposition in DISPOSITIONS else f"answer {answer!r} is not a disposition"
         delivery.steps.append(Step(rule.name, f"Lambda {function.name}", str(outcome), detail))
-        return str(outcome)
+        return str(outcome), raw
 
     def _invoke_async(self, function: FunctionSpec, invocation: Invocation) -> Invocation:
         for _ in range(1 + EVENT_RETRIES):
@@ -572,6 +578,19 @@ class _Workers:
                 worker.stdout.close()
 
 
+class _HeaderCache:
+    """The parsed headers of a delivery's message, parsed again only after AddHeader."""
+
+    def __init__(self) -> None:
+        self._raw: bytes | None = None
+        self._headers: Message | None = None
+
+    def of(self, raw: bytes) -> Message:
+        if self._headers is None or raw is not self._raw:
+            self._raw, self._headers = raw, parse_headers(raw)
+        return self._headers
+
+
 @dataclass
 class _Context:
     """What every event of one rule's run shares."""
@@ -584,10 +603,11 @@ class _Context:
     timestamp: str
     started: float
     destination: Sequence[str]
+    headers: _HeaderCache
 
     def mail(self, raw: bytes) -> dict[str, Any]:
         return ses_mail(
-            raw,
+            self.headers.of(raw),
             message_id=self.delivery.message_id,
             source=self.sender,
             destination=list(self.destination),
@@ -614,8 +634,8 @@ def _raw(message: bytes | str | EmailMessage) -> bytes:
     return message.encode() if isinstance(message, str) else message
 
 
-def _from_address(raw: bytes) -> str:
-    return parseaddr(str(parse_headers(raw).get("From", "")))[1] or "unknown@localhost"
+def _from_address(headers: Message) -> str:
+    return parseaddr(str(headers.get("From", "")))[1] or "unknown@localhost"
 
 
 def _choose(rule_sets: Iterable[RuleSet], name: str | None) -> RuleSet:

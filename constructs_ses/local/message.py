@@ -42,10 +42,9 @@ def _addresses(message: Message, name: str) -> list[str] | None:
 
 
 def ses_mail(
-    raw: bytes, *, message_id: str, source: str, destination: list[str], timestamp: str
+    message: Message, *, message_id: str, source: str, destination: list[str], timestamp: str
 ) -> dict[str, Any]:
-    """SES's ``mail`` object for ``raw``: headers in order and the common headers."""
-    message = parse_headers(raw)
+    """SES's ``mail`` object for a message's headers (``parse_headers``): in order, and common."""
     headers: list[dict[str, str]] = []
     size = 0
     truncated = False
