@@ -14,7 +14,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from constructs_ses import InboundEmail, InvocationType
+from constructs_ses import InboundEmail, InvocationType, MailFunction
 
 DEFAULT_REGION = "us-east-1"
 
@@ -44,11 +44,11 @@ class InboundMailStack(cdk.Stack):
         )
         # Then: what passed the filter and was sent to support@ is handed on asynchronously to
         # the application's own code, and a topic is told that it arrived.
-        tickets = lambda_.Function(
+        # A MailFunction's role may write only to the function's own log group.
+        tickets = MailFunction(
             self,
             "Tickets",
             description="Opens a support ticket for each message (example)",
-            runtime=lambda_.Runtime.PYTHON_3_14,
             handler="index.handler",
             code=lambda_.Code.from_inline(TICKETS_CODE),
         )

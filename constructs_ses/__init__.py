@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from constructs_ses.lambda_src.handler import Policy as HandlerPolicy
     from constructs_ses.lambda_src.handler import StopVerdict
     from constructs_ses.limits_check import ReceiptRuleLimitsCheck
+    from constructs_ses.mail_function import MailFunction
     from constructs_ses.package_files import handler_template_directory
     from constructs_ses.region_check import SameRegionCheck
     from constructs_ses.regions import default_receiving_regions
@@ -33,6 +34,7 @@ _WHERE = {
     "InvocationType": ("constructs_ses.enums", "InvocationType"),
     "LambdaAction": ("constructs_ses.lambda_action", "LambdaAction"),
     "LambdaRule": ("constructs_ses.lambda_rule", "LambdaRule"),
+    "MailFunction": ("constructs_ses.mail_function", "MailFunction"),
     "ReceiptRuleLimitsCheck": ("constructs_ses.limits_check", "ReceiptRuleLimitsCheck"),
     "SameRegionCheck": ("constructs_ses.region_check", "SameRegionCheck"),
     "StopVerdict": ("constructs_ses.lambda_src.handler", "StopVerdict"),
@@ -49,6 +51,7 @@ __all__ = [
     "InvocationType",
     "LambdaAction",
     "LambdaRule",
+    "MailFunction",
     "ReceiptRuleLimitsCheck",
     "SameRegionCheck",
     "StopVerdict",

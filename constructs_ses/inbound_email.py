@@ -160,8 +160,8 @@ class InboundEmail(Construct):
             ignored) or ``InvocationType.REQUEST_RESPONSE`` (the function's disposition controls
             the mail flow; its timeout must be 30 seconds or less).
         :param topic: an SNS topic to notify when the function is triggered. Default: none.
-        :param notify: True to create a topic for this rule (not together with ``topic``).
-            Default: False.
+        :param notify: True to create a topic for this rule (not together with ``topic``), whose
+            policy refuses publishing without TLS. Default: False.
         :param bucket: a bucket to store each message in (an S3 action before the Lambda
             action), so that the function can read the body: it gets read access to exactly
             ``object_key_prefix*`` and the environment variables ``SES_MESSAGE_BUCKET`` and

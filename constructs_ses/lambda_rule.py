@@ -5,25 +5,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import Annotations, Duration
+from aws_cdk import Annotations
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from constructs_ses.acknowledgements import acknowledge_wildcard_resource
 from constructs_ses.assets import handler_code
 from constructs_ses.enums import InvocationType, TlsPolicy
 from constructs_ses.lambda_action import LambdaAction
 from constructs_ses.lambda_src.handler import ENV_MESSAGE_BUCKET, ENV_MESSAGE_PREFIX, Policy
+from constructs_ses.mail_function import MailFunction
 from constructs_ses.package_files import HANDLER_TEMPLATE_HANDLER
 from constructs_ses.store_action import StoreMessageAction
 
-__all__ = ["DEFAULT_FUNCTION_TIMEOUT", "DEFAULT_RUNTIME", "LambdaRule"]
+__all__ = ["LambdaRule"]
 
-DEFAULT_FUNCTION_TIMEOUT = Duration.seconds(10)
-"""Timeout of the default function: well within the 30 seconds SES waits for RequestResponse."""
-DEFAULT_RUNTIME = lambda_.Runtime.PYTHON_3_14
+READ_MESSAGE_ACTION = "s3:GetObject"
 
 
 class LambdaRule(Construct):
@@ -58,7 +59,9 @@ class LambdaRule(Construct):
             rule_name, handler_directory, policy
         )
         """The function the rule invokes."""
-        self.topic: sns.ITopic | None = sns.Topic(self, "Topic") if notify else topic
+        self.topic: sns.ITopic | None = (
+            sns.Topic(self, "Topic", enforce_ssl=True) if notify else topic
+        )
         """The topic notified when the function is triggered, or None."""
         self.action = LambdaAction(
             function=self.function, invocation_type=invocation_type, topic=self.topic
@@ -99,17 +102,14 @@ class LambdaRule(Construct):
 
     def _new_function(
         self, rule_name: str, handler_directory: Path | None, policy: Policy | None
-    ) -> lambda_.Function:
+    ) -> MailFunction:
         """A function running the handler template (or the user's copy of it)."""
-        return lambda_.Function(
+        return MailFunction(
             self,
             "Function",
             description=f"SES receipt rule {rule_name}: returns a mail-flow disposition",
-            runtime=DEFAULT_RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER_TEMPLATE_HANDLER,
             code=handler_code(handler_directory),
-            timeout=DEFAULT_FUNCTION_TIMEOUT,
             environment=policy.to_environment() if policy is not None else None,
         )
 
@@ -117,6 +117,18 @@ class LambdaRule(Construct):
         """Read access to exactly the stored messages, and where to find them."""
         function = self.function
         assert isinstance(function, lambda_.Function)  # add_lambda_rule refuses other functions
-        bucket.grant_read(function, f"{prefix}*")
+        messages = bucket.arn_for_objects(f"{prefix}*")
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=[READ_MESSAGE_ACTION], resources=[messages])
+        )
+        if bucket.encryption_key is not None:
+            bucket.encryption_key.grant_decrypt(function)
+        acknowledge_wildcard_resource(
+            function.role or function,
+            messages,
+            f"SES stores each message as <object_key_prefix><messageId> ({prefix!r} + an ID "
+            "known only when the mail arrives), so the function may read exactly the objects "
+            f"under that prefix, with {READ_MESSAGE_ACTION} only.",
+        )
         function.add_environment(ENV_MESSAGE_BUCKET, bucket.bucket_name)
         function.add_environment(ENV_MESSAGE_PREFIX, prefix)

@@ -66,7 +66,7 @@ def test_handler_may_only_read_and_set_the_active_rule_set(activated: Activated)
                     }
                 ]
             },
-            "Roles": [{"Ref": Match.string_like_regexp("ActivationHandlerServiceRole")}],
+            "Roles": [{"Ref": Match.string_like_regexp("ActivationHandlerRole")}],
         },
     )
 

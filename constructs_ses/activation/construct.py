@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from aws_cdk import CustomResource, Duration
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from constructs_ses.acknowledgements import acknowledge_wildcard_resource
 from constructs_ses.assets import handler_code
+from constructs_ses.mail_function import MailFunction
 from constructs_ses.package_files import package_directory
 
 __all__ = ["ACTIVATION_RESOURCE_TYPE", "RuleSetActivation"]
 
 ACTIVATION_RESOURCE_TYPE = "Custom::SesActiveReceiptRuleSet"
 RUNTIME_PACKAGE = "constructs_ses.activation.runtime"
+ACTIVATION_ACTIONS = ("ses:DescribeActiveReceiptRuleSet", "ses:SetActiveReceiptRuleSet")
+ALL_RESOURCES = "*"
 
 
 class RuleSetActivation(Construct):
@@ -37,23 +40,29 @@ class RuleSetActivation(Construct):
         replace_active: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.function = lambda_.Function(
+        self.function = MailFunction(
             self,
             "Handler",
             description="Activates an SES receipt rule set (constructs-ses)",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
             handler="handler.on_event",
             code=handler_code(package_directory(RUNTIME_PACKAGE)),
             timeout=Duration.minutes(2),
         )
         """The custom resource's handler."""
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(
-                # These SES actions have no resource-level permissions.
-                actions=["ses:DescribeActiveReceiptRuleSet", "ses:SetActiveReceiptRuleSet"],
-                resources=["*"],
-            )
+        access = iam.Policy(
+            self,
+            "RuleSetAccess",
+            roles=[self.function.execution_role],
+            statements=[
+                iam.PolicyStatement(actions=list(ACTIVATION_ACTIONS), resources=[ALL_RESOURCES])
+            ],
+        )
+        acknowledge_wildcard_resource(
+            access,
+            ALL_RESOURCES,
+            f"{' and '.join(ACTIVATION_ACTIONS)} have no resource-level permissions (Service "
+            "Authorization Reference, Amazon SES): IAM accepts them only on Resource '*'. The "
+            "role belongs to this custom resource's function alone.",
         )
         self.resource = CustomResource(
             self,
@@ -66,3 +75,4 @@ class RuleSetActivation(Construct):
             },
         )
         """The ``Custom::SesActiveReceiptRuleSet`` resource."""
+        self.resource.node.add_dependency(access)  # creating the resource invokes the function
