@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from conftest import REPO, cdk_cli, cdk_json_context, run
+from conftest import cdk_cli, cdk_json_context, run
+from scenarios import load_app_module
 
 
 @pytest.fixture(scope="module")
@@ -60,14 +59,6 @@ def test_example_has_a_filtering_rule_then_a_notifying_rule(template: dict[str, 
     assert resources[tickets_id]["Properties"]["Handler"] == "index.handler"
     assert support_rule["After"] == {"Ref": filter_id}
     assert [v["Type"] for v in resources.values()].count("AWS::SES::ReceiptRuleSet") == 1
-
-
-def load_app_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("example_app", REPO / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_example_stack_takes_region_and_domain_from_arguments() -> None:

@@ -7,32 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 
-from constructs_ses import HandlerPolicy, InboundEmail, InvocationType, StopVerdict
 from constructs_ses.activation import ACTIVATION_RESOURCE_TYPE
 
-from conftest import new_stack
+from scenarios import every_option_stack
 
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    stack = new_stack()
-    key = kms.Key(stack, "TopicKey")
-    mail = InboundEmail(stack, "Inbound", activate=True, drop_spam=True)
-    mail.add_lambda_rule(
-        "Support",
-        recipients=["support@example.com"],
-        invocation_type=InvocationType.REQUEST_RESPONSE,
-        policy=HandlerPolicy(stop_on=(StopVerdict.DMARC_QUARANTINE,)),
-        bucket=s3.Bucket(stack, "Archive"),
-        object_key_prefix="support/",
-        topic=sns.Topic(stack, "Alerts", master_key=key),
-    )
-    mail.add_lambda_rule("Sales", recipients=["sales@example.com"], notify=True)
+    stack = every_option_stack()
     document = dict(Template.from_stack(stack).to_json())
     assembly = Path(stack.node.root.outdir)  # type: ignore[attr-defined]
     document["Assets"] = sorted(p.name for p in assembly.glob("asset.*"))
@@ -119,5 +103,5 @@ def test_all_parts_are_there(template: dict[str, Any]) -> None:
     types = [r["Type"] for r in template["Resources"].values()]
     assert types.count("AWS::SES::ReceiptRule") == 3
     assert types.count(ACTIVATION_RESOURCE_TYPE) == 1
-    assert types.count("AWS::S3::BucketPolicy") == 1
+    assert types.count("AWS::S3::BucketPolicy") == 2  # the archive's and its access logs'
     assert len(template["Assets"]) == 2  # the handler template and the activation handler
