@@ -42,12 +42,20 @@ def receipt_rule_resource(receipt_rule: IConstruct, action: str) -> ses.CfnRecei
     return cfn_rule
 
 
+_RULE_SET_NAMES: dict[str, str] = {}
+"""Rule set names by the rules' RuleSetName value (a token unique in the process, or a name)."""
+
+
 def rule_set_name_of(rule: ses.CfnReceiptRule) -> str:
     """The name of the rule's rule set: the literal name when the app gives one."""
-    rule_set = rule_set_resource_of(rule)
-    if rule_set is not None and is_literal(rule_set.rule_set_name):
-        return str(rule_set.rule_set_name)
-    return rule.rule_set_name
+    reference = rule.rule_set_name
+    name = _RULE_SET_NAMES.get(reference)
+    if name is None:
+        rule_set = rule_set_resource_of(rule)
+        literal = rule_set is not None and is_literal(rule_set.rule_set_name)
+        name = str(rule_set.rule_set_name) if rule_set is not None and literal else reference
+        _RULE_SET_NAMES[reference] = name
+    return name
 
 
 def is_literal(value: object) -> bool:

@@ -26,10 +26,14 @@ from constructs_ses.grants import (
     ses_key_statement,
 )
 from constructs_ses.limits import REQUEST_RESPONSE_TIMEOUT_SECONDS
+from constructs_ses.references import TOKEN_MARK
 from constructs_ses.region_check import REGION_WARNING_ID
 from constructs_ses.regions import Placement, judge_placements
 
 __all__ = ["LambdaAction"]
+
+_PERMISSIONS: dict[tuple[int, str], tuple[lambda_.IFunction, lambda_.CfnPermission]] = {}
+"""Invoke permissions made, by function and the rules' RuleSetName token (unique in a process)."""
 
 
 @jsii.implements(ses.IReceiptRuleAction)
@@ -67,7 +71,9 @@ class LambdaAction:
         """Grant SES what the action needs, order the rule after the grants, render the action."""
         cfn_rule = receipt_rule_resource(receipt_rule, "LambdaAction")
         rule_set_name = rule_set_name_of(cfn_rule)
-        permission = self._invoke_permission(receipt_rule, rule_set_name)
+        permission = self._shared_invoke_permission(
+            receipt_rule, rule_set_name, cfn_rule.rule_set_name
+        )
         if permission is not None:
             cfn_rule.node.add_dependency(permission)
         self._grant_topic_key(receipt_rule, cfn_rule, rule_set_name)
@@ -79,6 +85,19 @@ class LambdaAction:
                 topic_arn=self.topic.topic_arn if self.topic else None,
             )
         )
+
+    def _shared_invoke_permission(
+        self, rule: IReceiptRuleRef, rule_set_name: str, reference: str
+    ) -> lambda_.CfnPermission | None:
+        """The permission made for an earlier rule of the same rule set, or a new one."""
+        key = (id(self.function), reference)
+        known = _PERMISSIONS.get(key)
+        if known is not None and known[0] is self.function:
+            return known[1]
+        permission = self._invoke_permission(rule, rule_set_name)
+        if permission is not None and TOKEN_MARK in reference:  # a reference to a rule set
+            _PERMISSIONS[key] = (self.function, permission)
+        return permission
 
     def _invoke_permission(
         self, rule: IReceiptRuleRef, rule_set_name: str
@@ -103,6 +122,11 @@ class LambdaAction:
         existing = self.function.node.try_find_child(permission_id)
         if isinstance(existing, lambda_.CfnPermission):
             return existing
+        return self._new_permission(rule, rule_set_name, permission_id, rule_account)
+
+    def _new_permission(
+        self, rule: IReceiptRuleRef, rule_set_name: str, permission_id: str, rule_account: str
+    ) -> lambda_.CfnPermission:
         return lambda_.CfnPermission(
             cast(Construct, self.function),  # every IFunction is a construct
             permission_id,

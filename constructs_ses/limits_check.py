@@ -11,10 +11,8 @@ from constructs import IConstruct
 
 from constructs_ses.findings import (
     Findings,
-    add_findings_validation,
+    add_nearest_aspect_validation,
     display_path,
-    display_scope,
-    nearest_aspect,
 )
 from constructs_ses.limits import (
     MAX_ACTIONS_PER_RULE,
@@ -90,18 +88,15 @@ class ReceiptRuleLimitsCheck:
         """Attach the check to rules and rule sets for which this is the nearest check."""
         if not isinstance(node, ses.CfnReceiptRule | ses.CfnReceiptRuleSet):
             return
-        if nearest_aspect(node, ReceiptRuleLimitsCheck) is not self:
-            return
+        add_nearest_aspect_validation(
+            node, self, ReceiptRuleLimitsCheck._findings, LIMITS_WARNING_ID
+        )
+
+    def _findings(self, node: IConstruct) -> Findings:
         if isinstance(node, ses.CfnReceiptRule):
-            rule = node
-            add_findings_validation(
-                display_scope(node), lambda: _rule_findings(rule), LIMITS_WARNING_ID
-            )
-        else:
-            rule_set = node
-            add_findings_validation(
-                display_scope(node), lambda: self._rule_set_findings(rule_set), LIMITS_WARNING_ID
-            )
+            return _rule_findings(node)
+        assert isinstance(node, ses.CfnReceiptRuleSet)
+        return self._rule_set_findings(node)
 
     def _app_index(self, construct: IConstruct) -> _AppIndex:
         """The index of the app, rebuilt when the app has changed since it was made."""
@@ -127,28 +122,24 @@ class ReceiptRuleLimitsCheck:
                 f"the rule set has {len(rules)} rules; SES allows at most "
                 f"{MAX_RULES_PER_RULE_SET} per rule set: use a second rule set"
             )
-        seen: dict[str, str] = {}
-        for rule in rules:
-            rule_name = _rule_name(rule)
-            if rule_name is None:
+        seen: dict[str, ses.CfnReceiptRule] = {}
+        bodies = Stack.of(node).resolve([rule.rule for rule in rules]) if rules else []
+        for rule, body in zip(rules, bodies, strict=True):
+            rule_name = body.get("name") if isinstance(body, dict) else None
+            if not isinstance(rule_name, str):
                 continue
             if rule_name in seen:
                 errors.append(
-                    f"rules {seen[rule_name]} and {display_path(rule)} are both named "
-                    f"{rule_name!r}; rule names must be unique within a rule set"
+                    f"rules {display_path(seen[rule_name])} and {display_path(rule)} are both "
+                    f"named {rule_name!r}; rule names must be unique within a rule set"
                 )
-            seen.setdefault(rule_name, display_path(rule))
+            seen.setdefault(rule_name, rule)
         return Findings(errors=tuple(errors), warnings=_quota_warning(node, index))
 
 
 def _resolved_rule(node: ses.CfnReceiptRule) -> dict[str, Any]:
     rule = Stack.of(node).resolve(node.rule)
     return rule if isinstance(rule, dict) else {}
-
-
-def _rule_name(node: ses.CfnReceiptRule) -> str | None:
-    name = _resolved_rule(node).get("name")
-    return name if isinstance(name, str) else None
 
 
 def _rule_findings(node: ses.CfnReceiptRule) -> Findings:

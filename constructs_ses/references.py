@@ -7,7 +7,10 @@ from typing import Any
 from aws_cdk import CfnResource, Reference, Token, Tokenization
 from aws_cdk import aws_ses as ses
 
-__all__ = ["referenced_resource", "rule_set_resource_of"]
+__all__ = ["TOKEN_MARK", "referenced_resource", "rule_set_resource_of"]
+
+TOKEN_MARK = "${Token["
+"""How every string token begins."""
 
 
 def referenced_resource(value: str) -> CfnResource | None:
@@ -21,7 +24,17 @@ def referenced_resource(value: str) -> CfnResource | None:
     return target if isinstance(target, CfnResource) else None
 
 
+_RULE_SETS: dict[str, ses.CfnReceiptRuleSet | None] = {}
+"""Rule set resources by the rules' RuleSetName token (unique in the process)."""
+
+
 def rule_set_resource_of(rule: ses.CfnReceiptRule) -> ses.CfnReceiptRuleSet | None:
     """The rule set resource of the app that ``rule`` is added to; None for imported sets."""
-    target = referenced_resource(rule.rule_set_name)
-    return target if isinstance(target, ses.CfnReceiptRuleSet) else None
+    reference = rule.rule_set_name
+    if reference not in _RULE_SETS:
+        target = referenced_resource(reference)
+        found = target if isinstance(target, ses.CfnReceiptRuleSet) else None
+        if TOKEN_MARK not in reference:
+            return found
+        _RULE_SETS[reference] = found
+    return _RULE_SETS[reference]

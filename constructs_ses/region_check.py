@@ -30,10 +30,8 @@ from constructs import IConstruct
 
 from constructs_ses.findings import (
     Findings,
-    add_findings_validation,
+    add_nearest_aspect_validation,
     display_path,
-    display_scope,
-    nearest_aspect,
 )
 from constructs_ses.references import rule_set_resource_of
 from constructs_ses.regions import (
@@ -161,13 +159,9 @@ class SameRegionCheck:
         """Attach the check to receipt rules and rule sets for which this is the nearest check."""
         if not isinstance(node, ses.CfnReceiptRule | ses.CfnReceiptRuleSet):
             return
-        if nearest_aspect(node, SameRegionCheck) is not self:
-            return
-        add_findings_validation(
-            display_scope(node), lambda: self._findings(node), REGION_WARNING_ID
-        )
+        add_nearest_aspect_validation(node, self, SameRegionCheck._findings, REGION_WARNING_ID)
 
-    def _findings(self, node: ses.CfnReceiptRule | ses.CfnReceiptRuleSet) -> Findings:
+    def _findings(self, node: IConstruct) -> Findings:
         region = Stack.of(node).region
         found = Findings()
         if isinstance(node, ses.CfnReceiptRule):
