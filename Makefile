@@ -47,10 +47,13 @@ lint: setup
 	$(BIN)/ruff format --check constructs_ses lambda_src app.py tests
 	$(BIN)/mypy
 
-## bench: figures for the README (handler template timings, local mail flow throughput)
+## bench: figures for the README (synthesis against hand-written aws_ses, handler template,
+## local mail flow, wall time of make test)
 bench: setup
+	$(PY) tests/bench_synth.py
 	$(PY) tests/bench_handler.py
 	$(PY) tests/bench_local.py
+	$(PY) tests/bench_make_test.py
 
 ## deploy: deploy the example app (needs AWS credentials and a bootstrapped environment)
 deploy: setup
