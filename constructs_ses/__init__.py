@@ -14,16 +14,15 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from constructs_ses.aspects import ReceiptRuleLimitsCheck, SameRegionCheck
     from constructs_ses.enums import Disposition, InvocationType, TlsPolicy
     from constructs_ses.inbound_email import InboundEmail
     from constructs_ses.lambda_action import LambdaAction
     from constructs_ses.lambda_rule import LambdaRule
     from constructs_ses.lambda_src.handler import Policy as HandlerPolicy
     from constructs_ses.lambda_src.handler import StopVerdict
-    from constructs_ses.limits_check import ReceiptRuleLimitsCheck
     from constructs_ses.mail_function import MailFunction
     from constructs_ses.package_files import handler_template_directory
-    from constructs_ses.region_check import SameRegionCheck
     from constructs_ses.regions import default_receiving_regions
     from constructs_ses.store_action import StoreMessageAction
 
@@ -35,8 +34,8 @@ _WHERE = {
     "LambdaAction": ("constructs_ses.lambda_action", "LambdaAction"),
     "LambdaRule": ("constructs_ses.lambda_rule", "LambdaRule"),
     "MailFunction": ("constructs_ses.mail_function", "MailFunction"),
-    "ReceiptRuleLimitsCheck": ("constructs_ses.limits_check", "ReceiptRuleLimitsCheck"),
-    "SameRegionCheck": ("constructs_ses.region_check", "SameRegionCheck"),
+    "ReceiptRuleLimitsCheck": ("constructs_ses.aspects", "ReceiptRuleLimitsCheck"),
+    "SameRegionCheck": ("constructs_ses.aspects", "SameRegionCheck"),
     "StopVerdict": ("constructs_ses.lambda_src.handler", "StopVerdict"),
     "StoreMessageAction": ("constructs_ses.store_action", "StoreMessageAction"),
     "TlsPolicy": ("constructs_ses.enums", "TlsPolicy"),

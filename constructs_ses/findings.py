@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import jsii
-from aws_cdk import Annotations, Aspects, IAspect
+from aws_cdk import Annotations, Aspects
 from constructs import IConstruct, IValidation
 
 __all__ = [
     "Findings",
     "add_findings_validation",
-    "add_nearest_aspect_validation",
     "display_path",
     "display_scope",
     "nearest_aspect",
@@ -68,7 +67,7 @@ def display_path(construct: IConstruct) -> str:
     return display_scope(construct).node.path
 
 
-A = TypeVar("A", bound=IAspect)
+A = TypeVar("A")
 
 
 def nearest_aspect(node: IConstruct, aspect_type: type[A]) -> A | None:
@@ -78,31 +77,3 @@ def nearest_aspect(node: IConstruct, aspect_type: type[A]) -> A | None:
             if isinstance(aspect, aspect_type):
                 return aspect
     return None
-
-
-_VISITORS: dict[tuple[type, int, str], list[Any]] = {}
-"""Aspects that visited a node: (aspect type, id of the app, node path) -> [app, aspects...]."""
-
-
-def add_nearest_aspect_validation(
-    node: IConstruct, aspect: A, check: Callable[[A, IConstruct], Findings], warning_id: str
-) -> None:
-    """Check ``node`` once, with the nearest aspect of ``aspect``'s type among those visiting it.
-
-    Called from ``visit``: the first visitor attaches the validation (to the node's
-    ``display_scope``); when it runs, the only visitor checks, or the nearest of several.
-    """
-    root = node.node.root
-    key = (type(aspect), id(root), node.node.path)
-    visitors = _VISITORS.get(key)
-    if visitors is not None:
-        visitors.append(aspect)
-        return
-    visitors = _VISITORS[key] = [root, aspect]
-
-    def produce() -> Findings:
-        candidates = visitors[1:]
-        owner = candidates[0] if len(candidates) == 1 else nearest_aspect(node, type(aspect))
-        return check(owner, node) if owner is not None else Findings()
-
-    add_findings_validation(display_scope(node), produce, warning_id)

@@ -8,19 +8,26 @@ the grant on the rule: a dependency cycle.
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Stack, Token
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ses as ses
-from constructs import IConstruct
+from constructs import IConstruct, Node
 
 from constructs_ses.references import rule_set_resource_of
+from constructs_ses.tokens import is_unresolved
 
 __all__ = [
     "KEY_ACTIONS",
     "SES_PRINCIPAL",
+    "BoundRule",
+    "RuleSetNames",
+    "binding_rules_of",
+    "bound_rule",
     "is_literal",
-    "receipt_rule_resource",
-    "rule_set_name_of",
     "rules_arn",
     "ses_conditions",
     "ses_key_statement",
@@ -31,27 +38,65 @@ KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 """What SES needs of the key of an encrypted SNS topic it publishes to."""
 
 
-def receipt_rule_resource(receipt_rule: IConstruct, action: str) -> ses.CfnReceiptRule:
-    """The ``AWS::SES::ReceiptRule`` an action is bound to; ValueError naming ``action``."""
-    cfn_rule = receipt_rule.node.default_child
+@dataclass(frozen=True)
+class BoundRule:
+    """The receipt rule an action is bound to, as the action's grants need it."""
+
+    node: Node
+    """The rule's node: dependencies added to it order the rule resource."""
+    rule_set_reference: str
+    """The rule's RuleSetName as given: a token unique in the process, or a name."""
+    rule_set_name: str
+    """The rule set's name: the literal name when the app gives one, else the reference."""
+
+
+@dataclass(frozen=True)
+class RuleSetNames:
+    """How the rules of a rule set name it: its Ref token and its name."""
+
+    reference: str
+    name: str
+
+
+_BINDING: list[RuleSetNames] = []
+"""The rule set of the receipt rule being constructed inside ``binding_rules_of``, if any."""
+
+
+@contextmanager
+def binding_rules_of(rule_set: RuleSetNames) -> Iterator[None]:
+    """Within it, actions bound to a new ``aws_ses.ReceiptRule`` take its rule set to be
+    ``rule_set`` instead of asking the rule (two calls to aws-cdk-lib fewer per rule)."""
+    _BINDING.append(rule_set)
+    try:
+        yield
+    finally:
+        _BINDING.pop()
+
+
+def bound_rule(receipt_rule: IConstruct, action: str) -> BoundRule:
+    """The ``AWS::SES::ReceiptRule`` ``action`` is bound to; ValueError if there is none."""
+    node = receipt_rule.node
+    if _BINDING:
+        return BoundRule(node, _BINDING[-1].reference, _BINDING[-1].name)
+    cfn_rule = node.default_child
     if not isinstance(cfn_rule, ses.CfnReceiptRule):
         raise ValueError(
             f"{action} can only be bound to an aws_ses.ReceiptRule; "
-            f"{receipt_rule.node.path} has no AWS::SES::ReceiptRule resource"
+            f"{node.path} has no AWS::SES::ReceiptRule resource"
         )
-    return cfn_rule
+    reference = cfn_rule.rule_set_name
+    return BoundRule(node, reference, _rule_set_name(reference))
 
 
 _RULE_SET_NAMES: dict[str, str] = {}
 """Rule set names by the rules' RuleSetName value (a token unique in the process, or a name)."""
 
 
-def rule_set_name_of(rule: ses.CfnReceiptRule) -> str:
-    """The name of the rule's rule set: the literal name when the app gives one."""
-    reference = rule.rule_set_name
+def _rule_set_name(reference: str) -> str:
+    """The name of the rule set a rule's RuleSetName ``reference`` refers to."""
     name = _RULE_SET_NAMES.get(reference)
     if name is None:
-        rule_set = rule_set_resource_of(rule)
+        rule_set = rule_set_resource_of(reference)
         literal = rule_set is not None and is_literal(rule_set.rule_set_name)
         name = str(rule_set.rule_set_name) if rule_set is not None and literal else reference
         _RULE_SET_NAMES[reference] = name
@@ -60,7 +105,7 @@ def rule_set_name_of(rule: ses.CfnReceiptRule) -> str:
 
 def is_literal(value: object) -> bool:
     """A non-empty string known at synthesis (not a token)."""
-    return isinstance(value, str) and bool(value) and not Token.is_unresolved(value)
+    return isinstance(value, str) and bool(value) and not is_unresolved(value)
 
 
 def rules_arn(scope: IConstruct, rule_set_name: str) -> str:

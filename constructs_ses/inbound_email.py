@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import Aspects, Names
+from aws_cdk import Names, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
@@ -16,6 +16,8 @@ from constructs import Construct
 from constructs_ses.activation import RuleSetActivation
 from constructs_ses.enums import InvocationType, TlsPolicy, enum_member
 from constructs_ses.errors import at_construct, child_path
+from constructs_ses.grants import RuleSetNames
+from constructs_ses.lambda_action import LambdaAction
 from constructs_ses.lambda_rule import LambdaRule
 from constructs_ses.lambda_src.handler import Policy as HandlerPolicy
 from constructs_ses.lambda_src.handler import StopVerdict
@@ -30,10 +32,15 @@ from constructs_ses.limits import (
     check_rule_set_name,
     sanitize_name,
 )
-from constructs_ses.limits_check import ReceiptRuleLimitsCheck
 from constructs_ses.package_files import HANDLER_MODULE_FILE
-from constructs_ses.region_check import SameRegionCheck
 from constructs_ses.regions import resolve_receiving_regions
+from constructs_ses.rendered import StackContents
+from constructs_ses.rule_set_checks import (
+    RuleChecks,
+    SubjectFindings,
+    SubjectsValidation,
+    check_rule_set_itself,
+)
 
 __all__ = ["InboundEmail"]
 
@@ -42,8 +49,9 @@ class InboundEmail(Construct):
     """An SES receipt rule set for inbound email, with rules that invoke Lambda functions.
 
     Rules run in the order they are added. Synthesis fails when the stack's region does not
-    receive email or when a rule uses a function, topic or key of another region (see
-    ``SameRegionCheck``).
+    receive email, when a rule uses a function, topic or key of another region, or when the rule
+    set breaks SES's limits: the checks of ``SameRegionCheck`` and ``ReceiptRuleLimitsCheck``,
+    run by this construct on its rule set and every rule of its stack added to it.
 
     :param scope: the parent construct.
     :param construct_id: the construct id.
@@ -74,7 +82,8 @@ class InboundEmail(Construct):
         activate: bool = False,
         replace_active_rule_set: bool = False,
     ) -> None:
-        with at_construct(child_path(scope.node.path, construct_id)):
+        path = child_path(scope.node.path, construct_id)
+        with at_construct(path):
             if rule_set_name is not None:
                 check_rule_set_name(rule_set_name)
             regions = resolve_receiving_regions(receiving_regions)
@@ -90,6 +99,7 @@ class InboundEmail(Construct):
                     "activates the rule set at deploy time"
                 )
         super().__init__(scope, construct_id)
+        self._path = path
         self.rule_set_name = rule_set_name or _default_rule_set_name(self)
         """The rule set's name in SES."""
         self.rule_set = ses.ReceiptRuleSet(
@@ -100,8 +110,11 @@ class InboundEmail(Construct):
         """The rules, in the order SES runs them."""
         self.receiving_regions = regions
         """The regions this rule set may be deployed to."""
-        Aspects.of(self).add(SameRegionCheck(receiving_regions=regions))
-        Aspects.of(self).add(ReceiptRuleLimitsCheck())
+        self._rule_set_names = RuleSetNames(self.rule_set.receipt_rule_set_name, self.rule_set_name)
+        self._actions: dict[tuple[int, InvocationType, int], LambdaAction] = {}
+        """Lambda actions by function, invocation type and topic, to share among rules."""
+        check_rule_set_itself(self._rule_set_names.reference, Stack.of(self))
+        self.node.add_validation(SubjectsValidation(self._check))
         self.activation: RuleSetActivation | None = None
         """The custom resource that activates the rule set, when ``activate``."""
         if activate:
@@ -179,7 +192,7 @@ class InboundEmail(Construct):
             characters.
         :returns: the rule, with its ``function``, ``topic`` and ``rule``.
         """
-        with at_construct(child_path(self.node.path, construct_id)):
+        with at_construct(child_path(self._path, construct_id)):
             if len(self.rules) >= MAX_RULES_PER_RULE_SET:
                 raise ValueError(
                     f"this rule would be number {len(self.rules) + 1}; SES allows at most "
@@ -221,10 +234,12 @@ class InboundEmail(Construct):
                 self,
                 construct_id,
                 rule_set=self.rule_set,
+                rule_set_names=self._rule_set_names,
                 rule_name=name,
                 after=self.rules[-1].rule if self.rules else None,
                 recipients=recipients,
                 function=function,
+                action=self._shared_action(function, invocation, topic, notify),
                 handler_directory=directory,
                 policy=policy,
                 invocation_type=invocation,
@@ -240,6 +255,32 @@ class InboundEmail(Construct):
         if self.activation is not None:
             self.activation.node.add_dependency(rule.rule)
         return rule
+
+    def _shared_action(
+        self,
+        function: lambda_.IFunction | None,
+        invocation: InvocationType,
+        topic: sns.ITopic | None,
+        notify: bool,
+    ) -> LambdaAction | None:
+        """The action of an earlier rule with this function, invocation type and topic, or a new
+        one for the next rule to share; None when the rule makes its own function or topic."""
+        if function is None or notify:
+            return None
+        key = (id(function), invocation, id(topic))
+        action = self._actions.get(key)
+        if action is None:
+            action = LambdaAction(function=function, invocation_type=invocation, topic=topic)
+            self._actions[key] = action
+        return action
+
+    def _check(self) -> list[SubjectFindings]:
+        """The region and limits checks of the rule set and of every rule of the stack in it."""
+        contents = StackContents(Stack.of(self))
+        reference = self._rule_set_names.reference
+        rule_sets = [each for each in contents.rule_sets if each.reference == reference]
+        checks = RuleChecks(receiving_regions=self.receiving_regions, limits=True)
+        return checks.run(contents, rule_sets, contents.rules({reference}))
 
     def _rule_name(self, construct_id: str, rule_name: str | None) -> str:
         name = rule_name if rule_name is not None else sanitize_name(construct_id, "_-.")

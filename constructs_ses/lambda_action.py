@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 from typing import cast
 
-import jsii
 from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
+from aws_cdk import aws_ses_actions as ses_actions
 from aws_cdk import aws_sns as sns
 from aws_cdk.interfaces.aws_ses import IReceiptRuleRef
 from constructs import Construct
@@ -19,16 +19,15 @@ from constructs_ses.findings import add_findings_validation
 from constructs_ses.grants import (
     KEY_ACTIONS,
     SES_PRINCIPAL,
+    bound_rule,
     is_literal,
-    receipt_rule_resource,
-    rule_set_name_of,
     rules_arn,
     ses_key_statement,
 )
 from constructs_ses.limits import REQUEST_RESPONSE_TIMEOUT_SECONDS
-from constructs_ses.references import TOKEN_MARK
 from constructs_ses.region_check import REGION_WARNING_ID
 from constructs_ses.regions import Placement, judge_placements
+from constructs_ses.tokens import TOKEN_MARK
 
 __all__ = ["LambdaAction"]
 
@@ -36,12 +35,11 @@ _PERMISSIONS: dict[tuple[int, str], tuple[lambda_.IFunction, lambda_.CfnPermissi
 """Invoke permissions made, by function and the rules' RuleSetName token (unique in a process)."""
 
 
-@jsii.implements(ses.IReceiptRuleAction)
-class LambdaAction:
+class LambdaAction(ses_actions.Lambda):
     """Invokes a Lambda function from a receipt rule, and optionally notifies an SNS topic.
 
-    Unlike ``aws_ses_actions.Lambda``, the rendered action always states its ``InvocationType``,
-    and the permission for SES to invoke the function is this action's own: one
+    An ``aws_ses_actions.Lambda`` with its own ``bind``: the rendered action always states its
+    ``InvocationType``, and the permission for SES to invoke the function is this action's own: one
     ``AWS::Lambda::Permission`` per function and rule set (principal ses.amazonaws.com, conditions
     SourceAccount and SourceArn of the rule set's rules), which the rule ``DependsOn`` because SES
     tests it when the rule is created. A topic encrypted with a key of the app gets a key policy
@@ -61,30 +59,42 @@ class LambdaAction:
         invocation_type: InvocationType | str = InvocationType.EVENT,
         topic: sns.ITopic | None = None,
     ) -> None:
-        self.function = function
-        self.invocation_type = enum_member(InvocationType, invocation_type, "invocation_type")
-        self.topic = topic
-        if self.invocation_type is InvocationType.REQUEST_RESPONSE:
+        invocation = enum_member(InvocationType, invocation_type, "invocation_type")
+        if invocation is InvocationType.REQUEST_RESPONSE:
             _check_request_response_timeout(function)
+        super().__init__(
+            function=function,
+            invocation_type=ses_actions.LambdaInvocationType[invocation.name],
+            topic=topic,
+        )
+        self.function = function
+        """The function to invoke."""
+        self.invocation_type = invocation
+        """How SES invokes it."""
+        self.topic = topic
+        """The topic notified when the function is triggered, or None."""
+        self._config: ses.ReceiptRuleActionConfig | None = None
 
     def bind(self, receipt_rule: IReceiptRuleRef) -> ses.ReceiptRuleActionConfig:
         """Grant SES what the action needs, order the rule after the grants, render the action."""
-        cfn_rule = receipt_rule_resource(receipt_rule, "LambdaAction")
-        rule_set_name = rule_set_name_of(cfn_rule)
+        rule = bound_rule(receipt_rule, "LambdaAction")
+        rule_set_name = rule.rule_set_name
         permission = self._shared_invoke_permission(
-            receipt_rule, rule_set_name, cfn_rule.rule_set_name
+            receipt_rule, rule_set_name, rule.rule_set_reference
         )
         if permission is not None:
-            cfn_rule.node.add_dependency(permission)
-        self._grant_topic_key(receipt_rule, cfn_rule, rule_set_name)
+            rule.node.add_dependency(permission)
+        self._grant_topic_key(receipt_rule, rule_set_name)
         self._check_imported_topic_key(receipt_rule)
-        return ses.ReceiptRuleActionConfig(
-            lambda_action=ses.LambdaActionConfig(
-                function_arn=self.function.function_arn,
-                invocation_type=self.invocation_type.value,
-                topic_arn=self.topic.topic_arn if self.topic else None,
+        if self._config is None:  # the same for every rule the action is bound to
+            self._config = ses.ReceiptRuleActionConfig(
+                lambda_action=ses.LambdaActionConfig(
+                    function_arn=self.function.function_arn,
+                    invocation_type=self.invocation_type.value,
+                    topic_arn=self.topic.topic_arn if self.topic else None,
+                )
             )
-        )
+        return self._config
 
     def _shared_invoke_permission(
         self, rule: IReceiptRuleRef, rule_set_name: str, reference: str
@@ -137,9 +147,7 @@ class LambdaAction:
             source_arn=rules_arn(rule, rule_set_name),
         )
 
-    def _grant_topic_key(
-        self, rule: IReceiptRuleRef, cfn_rule: ses.CfnReceiptRule, rule_set_name: str
-    ) -> None:
+    def _grant_topic_key(self, rule: IReceiptRuleRef, rule_set_name: str) -> None:
         """Let SES use the key of an encrypted topic, before the rule is created."""
         topic = self.topic
         key = topic.master_key if topic is not None else None
@@ -147,7 +155,7 @@ class LambdaAction:
             return
         added = key.add_to_resource_policy(ses_key_statement(rule, rule_set_name))
         if added.statement_added:
-            cfn_rule.node.add_dependency(key)
+            rule.node.add_dependency(key)
             return
         Annotations.of(rule).add_warning_v2(
             "constructs-ses:importedTopicKey",

@@ -16,6 +16,7 @@ from constructs import Construct
 from constructs_ses.acknowledgements import acknowledge_wildcard_resource
 from constructs_ses.assets import handler_code
 from constructs_ses.enums import InvocationType, TlsPolicy
+from constructs_ses.grants import RuleSetNames, binding_rules_of
 from constructs_ses.lambda_action import LambdaAction
 from constructs_ses.lambda_src.handler import ENV_MESSAGE_BUCKET, ENV_MESSAGE_PREFIX, Policy
 from constructs_ses.mail_function import MailFunction
@@ -39,10 +40,12 @@ class LambdaRule(Construct):
         construct_id: str,
         *,
         rule_set: ses.IReceiptRuleSet,
+        rule_set_names: RuleSetNames,
         rule_name: str,
         after: ses.IReceiptRule | None,
         recipients: Sequence[str] | None,
         function: lambda_.IFunction | None,
+        action: LambdaAction | None,
         handler_directory: Path | None,
         policy: Policy | None,
         invocation_type: InvocationType,
@@ -63,10 +66,11 @@ class LambdaRule(Construct):
             sns.Topic(self, "Topic", enforce_ssl=True) if notify else topic
         )
         """The topic notified when the function is triggered, or None."""
-        self.action = LambdaAction(
+        self.action = action or LambdaAction(
             function=self.function, invocation_type=invocation_type, topic=self.topic
         )
-        """The rule's Lambda action."""
+        """The rule's Lambda action (shared by the rules of a rule set that invoke the same
+        function the same way)."""
         if function is None and invocation_type is InvocationType.EVENT:
             Annotations.of(self).add_warning_v2(
                 "constructs-ses:dispositionIgnored",
@@ -86,18 +90,19 @@ class LambdaRule(Construct):
             actions.append(StoreMessageAction(bucket=bucket, object_key_prefix=object_key_prefix))
             self._let_function_read_messages(bucket, object_key_prefix)
         actions.append(self.action)
-        self.rule = ses.ReceiptRule(
-            self,
-            "Rule",
-            rule_set=rule_set,
-            receipt_rule_name=rule_name,
-            after=after,
-            recipients=list(recipients) if recipients is not None else None,
-            scan_enabled=scan_enabled,
-            tls_policy=ses.TlsPolicy[tls_policy.name],
-            enabled=enabled,
-            actions=actions,
-        )
+        with binding_rules_of(rule_set_names):
+            self.rule = ses.ReceiptRule(
+                self,
+                "Rule",
+                rule_set=rule_set,
+                receipt_rule_name=rule_name,
+                after=after,
+                recipients=list(recipients) if recipients is not None else None,
+                scan_enabled=scan_enabled,
+                tls_policy=ses.TlsPolicy[tls_policy.name],
+                enabled=enabled,
+                actions=actions,
+            )
         """The ``aws_ses.ReceiptRule``."""
 
     def _new_function(

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnResource, Reference, Token, Tokenization
+from aws_cdk import CfnResource, Reference, Tokenization
 from aws_cdk import aws_ses as ses
 
-__all__ = ["TOKEN_MARK", "referenced_resource", "rule_set_resource_of"]
+from constructs_ses.tokens import TOKEN_MARK, is_unresolved
 
-TOKEN_MARK = "${Token["
-"""How every string token begins."""
+__all__ = ["referenced_resource", "rule_set_resource_of"]
 
 
 def referenced_resource(value: str) -> CfnResource | None:
     """The resource of the app that the string token ``value`` refers to (Ref or GetAtt)."""
-    if not Token.is_unresolved(value):
+    if not is_unresolved(value):
         return None
     token = Tokenization.reverse_string(value).first_token
     if token is None or not Reference.is_reference(token):
@@ -28,9 +27,9 @@ _RULE_SETS: dict[str, ses.CfnReceiptRuleSet | None] = {}
 """Rule set resources by the rules' RuleSetName token (unique in the process)."""
 
 
-def rule_set_resource_of(rule: ses.CfnReceiptRule) -> ses.CfnReceiptRuleSet | None:
-    """The rule set resource of the app that ``rule`` is added to; None for imported sets."""
-    reference = rule.rule_set_name
+def rule_set_resource_of(reference: str) -> ses.CfnReceiptRuleSet | None:
+    """The rule set resource of the app that a rule's RuleSetName ``reference`` refers to; None
+    for rule sets made elsewhere."""
     if reference not in _RULE_SETS:
         target = referenced_resource(reference)
         found = target if isinstance(target, ses.CfnReceiptRuleSet) else None

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
-from aws_cdk import Token
-
 from constructs_ses.findings import Findings
+from constructs_ses.tokens import is_unresolved
 
 __all__ = [
     "Placement",
@@ -53,7 +52,7 @@ def resolve_receiving_regions(
     if not regions:
         raise ValueError(f"{argument}=[] names no region: give at least one, e.g. ['us-east-1']")
     for index, region in enumerate(regions):
-        if not isinstance(region, str) or Token.is_unresolved(region) or region.count("-") < 2:
+        if not isinstance(region, str) or is_unresolved(region) or region.count("-") < 2:
             raise ValueError(
                 f"{argument}[{index}]={region!r} is not a region name such as 'us-east-1'"
             )
@@ -81,7 +80,7 @@ class Placement:
 
 def judge_receiving_region(region: str, receiving_regions: Sequence[str]) -> Findings:
     """An error when ``region`` does not receive email; a warning when it is not known."""
-    if Token.is_unresolved(region):
+    if is_unresolved(region):
         return Findings(
             warnings=(
                 "the check that the region receives email could not run: the stack has no "
@@ -102,7 +101,7 @@ def judge_receiving_region(region: str, receiving_regions: Sequence[str]) -> Fin
 def judge_placements(rule_set_region: str, placements: Iterable[Placement]) -> Findings:
     """Errors for every placement outside ``rule_set_region``; warnings where none can be known."""
     placements = tuple(dict.fromkeys(placements))
-    if Token.is_unresolved(rule_set_region):
+    if is_unresolved(rule_set_region):
         if not placements:
             return Findings()
         return Findings(
@@ -117,7 +116,7 @@ def judge_placements(rule_set_region: str, placements: Iterable[Placement]) -> F
     errors: list[str] = []
     warnings: list[str] = []
     for placement in placements:
-        if placement.region is None or Token.is_unresolved(placement.region):
+        if placement.region is None or is_unresolved(placement.region):
             warnings.append(
                 f"the same-region check could not run for {placement.kind} {placement.name}: "
                 "its region is only known at deploy time. It must be "

@@ -11,8 +11,7 @@ from aws_cdk.interfaces.aws_ses import IReceiptRuleRef
 
 from constructs_ses.grants import (
     SES_PRINCIPAL,
-    receipt_rule_resource,
-    rule_set_name_of,
+    bound_rule,
     rules_arn,
     ses_conditions,
 )
@@ -39,8 +38,8 @@ class StoreMessageAction:
 
     def bind(self, receipt_rule: IReceiptRuleRef) -> ses.ReceiptRuleActionConfig:
         """Grant SES the write, order the rule after the bucket policy, render the action."""
-        cfn_rule = receipt_rule_resource(receipt_rule, "StoreMessageAction")
-        rule_set_name = rule_set_name_of(cfn_rule)
+        rule = bound_rule(receipt_rule, "StoreMessageAction")
+        rule_set_name = rule.rule_set_name
         objects = self.bucket.arn_for_objects(f"{self.object_key_prefix}*")
         added = self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
@@ -52,7 +51,7 @@ class StoreMessageAction:
             )
         )
         if added.statement_added and added.policy_dependable is not None:
-            cfn_rule.node.add_dependency(added.policy_dependable)
+            rule.node.add_dependency(added.policy_dependable)
         elif not added.statement_added:
             Annotations.of(receipt_rule).add_warning_v2(
                 "constructs-ses:importedBucket",

@@ -370,3 +370,24 @@ def test_timeout_from_a_parameter_is_not_judged(stack: cdk.Stack) -> None:
     InboundEmail(stack, "Inbound").add_lambda_rule(
         "R", function=fn, invocation_type=InvocationType.REQUEST_RESPONSE
     )
+
+
+def test_rules_that_invoke_a_function_the_same_way_share_one_action(stack: cdk.Stack) -> None:
+    function = inline_function(stack)
+    topic = sns.Topic(stack, "Alerts")
+    mail = InboundEmail(stack, "Inbound")
+    first, second = (mail.add_lambda_rule(name, function=function, topic=topic) for name in "AB")
+    waiting = mail.add_lambda_rule(
+        "C", function=function, topic=topic, invocation_type=InvocationType.REQUEST_RESPONSE
+    )
+    notified = mail.add_lambda_rule("D", function=function, notify=True)
+    assert first.action is second.action
+    assert waiting.action is not first.action
+    assert notified.action is not first.action
+    assert notified.action.topic is notified.topic
+    template = Template.from_stack(stack)
+    permissions = template.find_resources("AWS::Lambda::Permission")
+    assert len(permissions) == 1
+    rules = template.find_resources("AWS::SES::ReceiptRule")
+    assert len(rules) == 4
+    assert all(list(permissions) == rule["DependsOn"] for rule in rules.values())

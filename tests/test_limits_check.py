@@ -42,10 +42,10 @@ def test_fails_on_more_than_200_rules_and_repeated_names() -> None:
         rule=ses.CfnReceiptRule.RuleProperty(name="last"),
     )
     errors = synth_errors(stack)
-    assert "[Mail/RuleSet] the rule set has 201 rules; SES allows at most 200" in errors
+    assert "[Mail] Mail/RuleSet: the rule set has 201 rules; SES allows at most 200" in errors
     assert (
-        "[Mail/RuleSet] rules Mail/Rule0 and Mail/Rule199 are both named 'rule-0'; rule names "
-        "must be unique within a rule set" in errors
+        "[Mail] Mail/RuleSet: rules Mail/Rule0 and Mail/Rule199 are both named 'rule-0'; "
+        "rule names must be unique within a rule set" in errors
     )
 
 
@@ -59,15 +59,18 @@ def test_fails_on_rule_with_too_many_actions_bad_name_and_recipients() -> None:
         actions=[ses_actions.AddHeader(name=f"X-Step-{i}", value="1") for i in range(11)],
     )
     errors = synth_errors(stack)
-    assert "[Mail/RuleSet/Busy] Rule.Name='has space' is not a valid name" in errors
-    assert "[Mail/RuleSet/Busy] the rule has 11 actions; SES allows at most 10" in errors
-    assert "[Mail/RuleSet/Busy] Rule.Recipients[1]='not an address' is not a recipient" in errors
+    assert "[Mail] Mail/RuleSet/Busy: Rule.Name='has space' is not a valid name" in errors
+    assert "[Mail] Mail/RuleSet/Busy: the rule has 11 actions; SES allows at most 10" in errors
+    assert (
+        "[Mail] Mail/RuleSet/Busy: Rule.Recipients[1]='not an address' is not a recipient" in errors
+    )
 
 
 def test_fails_on_invalid_rule_set_name() -> None:
     stack = checked_stack()
     ses.CfnReceiptRuleSet(stack, "RuleSet", rule_set_name="with.period")
-    assert "[Mail/RuleSet] RuleSetName='with.period' is not a valid name" in synth_errors(stack)
+    errors = synth_errors(stack)
+    assert "[Mail] Mail/RuleSet: RuleSetName='with.period' is not a valid name" in errors
 
 
 def test_valid_rules_pass() -> None:

@@ -39,8 +39,8 @@ def test_fails_on_imported_function_of_another_region(stack: cdk.Stack) -> None:
     InboundEmail(stack, "Inbound").add_lambda_rule("R", function=function)
     errors = synth_errors(stack)
     assert (
-        f"[Mail/Inbound/R/Rule] Lambda function {FUNCTION_EU} is in eu-west-1, but the receipt "
-        "rule set is in us-east-1" in errors
+        f"[Mail/Inbound] Mail/Inbound/R/Rule: Lambda function {FUNCTION_EU} is in eu-west-1, "
+        "but the receipt rule set is in us-east-1" in errors
     )
 
 
@@ -63,10 +63,13 @@ def test_fails_on_topic_and_keys_of_other_regions(stack: cdk.Stack) -> None:
     )
     mail.add_lambda_rule("ImportedWithKey", topic=with_key)
     errors = synth_errors(stack)
-    assert f"[Mail/Inbound/Imported/Rule] SNS topic {TOPIC_AP} is in ap-southeast-2" in errors
     assert (
-        f"[Mail/Inbound/OwnedTopic/Rule] KMS key of SNS topic Mail/Owned {KEY_EU} is in "
-        "eu-west-2, but the receipt rule set is in us-east-1" in errors
+        f"[Mail/Inbound] Mail/Inbound/Imported/Rule: SNS topic {TOPIC_AP} is in ap-southeast-2"
+        in errors
+    )
+    assert (
+        "[Mail/Inbound] Mail/Inbound/OwnedTopic/Rule: KMS key of SNS topic Mail/Owned "
+        f"{KEY_EU} is in eu-west-2, but the receipt rule set is in us-east-1" in errors
     )
     assert (
         "[Mail/Inbound/ImportedWithKey/Rule] KMS key of SNS topic Mail/WithKey "
@@ -82,8 +85,33 @@ def test_fails_on_function_of_another_stack_with_physical_name() -> None:
     InboundEmail(stack, "Inbound").add_lambda_rule("R", function=function)
     errors = synth_errors(stack)
     assert (
-        "Lambda function Other/Fn is in eu-west-1, but the receipt rule set is in us-east-1"
-        in errors
+        "Lambda function arn:${AWS::Partition}:lambda:eu-west-1:111111111111:function:"
+        "mail-handler is in eu-west-1, but the receipt rule set is in us-east-1" in errors
+    )
+
+
+def test_fails_on_function_read_by_a_cross_region_reference() -> None:
+    app = cdk.App()
+    env = cdk.Environment(account=ACCOUNT, region="eu-west-1")
+    other = cdk.Stack(app, "Other", env=env, cross_region_references=True)
+    function = inline_function(other, "Fn")
+    env = cdk.Environment(account=ACCOUNT, region="us-east-1")
+    stack = cdk.Stack(app, "Mail", env=env, cross_region_references=True)
+    InboundEmail(stack, "Inbound").add_lambda_rule("R", function=function)
+    assert re.search(
+        r"\[Mail/Inbound\] Mail/Inbound/R/Rule: Lambda function read by cross-region reference "
+        r"/cdk/exports/Mail/\S+ is in another region, but the receipt rule set is in us-east-1",
+        synth_errors(stack),
+    )
+
+
+def test_fails_on_rule_added_to_the_rule_set_directly(stack: cdk.Stack) -> None:
+    mail = InboundEmail(stack, "Inbound")
+    function = lambda_.Function.from_function_arn(stack, "Imported", FUNCTION_EU)
+    mail.rule_set.add_rule("Direct", actions=[ses_actions.Lambda(function=function)])
+    assert (
+        f"[Mail/Inbound] Mail/Inbound/RuleSet/Direct: Lambda function {FUNCTION_EU} is in "
+        "eu-west-1" in synth_errors(stack)
     )
 
 
@@ -104,11 +132,12 @@ def test_fails_in_a_region_that_does_not_receive_email() -> None:
     InboundEmail(stack, "Inbound").add_lambda_rule("R")
     errors = synth_errors(stack)
     assert re.search(
-        r"\[Mail/Inbound/RuleSet\] region 'ap-east-1' does not receive email with Amazon SES.*"
+        r"\[Mail/Inbound\] Mail/Inbound/RuleSet: region 'ap-east-1' does not receive email "
+        r"with Amazon SES.*"
         r"use one of: .*eu-west-1.*us-east-1",
         errors,
     )
-    assert "[Mail/Inbound/R/Rule] region" not in errors  # reported once, at the rule set
+    assert "Mail/Inbound/R/Rule: region" not in errors  # reported once, at the rule set
 
 
 def test_receiving_regions_override_the_packaged_list() -> None:
@@ -192,17 +221,20 @@ def plain_rule_errors() -> str:
 
 
 def test_fails_on_s3_action_key_but_not_bucket(plain_rule_errors: str) -> None:
-    assert f"[Mail/RuleSet/Store] KMS key {KEY_EU} is in eu-west-2" in plain_rule_errors
+    assert f"[Mail] Mail/RuleSet/Store: KMS key {KEY_EU} is in eu-west-2" in plain_rule_errors
     assert "mail-archive" not in plain_rule_errors
 
 
 def test_fails_on_sns_action_topic(plain_rule_errors: str) -> None:
-    assert f"[Mail/RuleSet/Store] SNS topic {TOPIC_AP} is in ap-southeast-2" in plain_rule_errors
+    assert f"[Mail] Mail/RuleSet/Store: SNS topic {TOPIC_AP} is in ap-southeast-2" in (
+        plain_rule_errors
+    )
 
 
 def test_fails_on_lambda_action_function_only(plain_rule_errors: str) -> None:
     assert (
-        f"[Mail/RuleSet/Invoke] Lambda function {FUNCTION_EU} is in eu-west-1" in plain_rule_errors
+        f"[Mail] Mail/RuleSet/Invoke: Lambda function {FUNCTION_EU} is in eu-west-1"
+        in plain_rule_errors
     )
     assert "Mail/Local" not in plain_rule_errors
 
@@ -212,7 +244,7 @@ def test_aspect_checks_rules_of_an_imported_rule_set() -> None:
     cdk.Aspects.of(stack).add(SameRegionCheck())
     rule_set = ses.ReceiptRuleSet.from_receipt_rule_set_name(stack, "Existing", "existing")
     ses.ReceiptRule(stack, "Rule", rule_set=rule_set, actions=[ses_actions.Stop()])
-    assert "[Mail/Rule] region 'ap-east-1' does not receive email" in synth_errors(stack)
+    assert "[Mail] Mail/Rule: region 'ap-east-1' does not receive email" in synth_errors(stack)
 
 
 def test_nearest_check_reports_each_problem_once(stack: cdk.Stack) -> None:
@@ -255,6 +287,6 @@ def test_cdk_synth_fails_with_the_message(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert (
-        f"[Mail/Inbound/R/Rule] Lambda function {FUNCTION_EU} is in eu-west-1, but the receipt "
-        "rule set is in us-east-1" in result.stderr + result.stdout
+        f"[Mail/Inbound] Mail/Inbound/R/Rule: Lambda function {FUNCTION_EU} is in eu-west-1, "
+        "but the receipt rule set is in us-east-1" in result.stderr + result.stdout
     )

@@ -1,0 +1,185 @@
+"""The synth-time checks of receipt rule sets and their rules, run once per stack.
+
+``InboundEmail`` checks its own rule set and every rule of the stack that is added to it; the
+aspects (``SameRegionCheck``, ``ReceiptRuleLimitsCheck``) check the other rules and rule sets
+they visit. Either way one validation reads the rules of a stack at once (``StackContents``), and
+each error names the rule or rule set it is about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import jsii
+from aws_cdk import Annotations, Stack
+from aws_cdk import aws_ses as ses
+from constructs import IConstruct, IValidation
+
+from constructs_ses.findings import Findings, display_path, display_scope, nearest_aspect
+from constructs_ses.limits_check import (
+    LIMITS_WARNING_ID,
+    environment_of,
+    rule_limit_findings,
+    rule_set_limit_findings,
+    rule_sets_per_environment,
+)
+from constructs_ses.references import rule_set_resource_of
+from constructs_ses.region_check import REGION_WARNING_ID, rule_region_findings
+from constructs_ses.regions import judge_receiving_region
+from constructs_ses.rendered import RenderedRule, RenderedRuleSet, StackContents
+
+__all__ = [
+    "CheckingAspect",
+    "RuleChecks",
+    "SubjectFindings",
+    "check_rule_set_itself",
+    "visit_for_checks",
+]
+
+SubjectFindings = tuple[IConstruct, str, Findings]
+"""What a check found about one rule or rule set, and the ID its warnings are acknowledged by."""
+
+_SELF_CHECKED: dict[str, str] = {}
+"""The rule sets that ``InboundEmail`` checks with their rules of the same stack: the stack path
+by the rule set's Ref token (unique in the process)."""
+
+
+def check_rule_set_itself(reference: str, stack: Stack) -> None:
+    """Leave the rule set whose Ref token is ``reference``, and its rules in ``stack``, to the
+    construct that made it, which checks them itself."""
+    _SELF_CHECKED[reference] = stack.node.path
+
+
+@dataclass(frozen=True)
+class RuleChecks:
+    """Which checks run: the region check (with these receiving regions), SES's limits."""
+
+    receiving_regions: tuple[str, ...] | None = None
+    limits: bool = False
+
+    def run(
+        self,
+        contents: StackContents,
+        rule_sets: Sequence[RenderedRuleSet],
+        rules: Sequence[RenderedRule],
+    ) -> list[SubjectFindings]:
+        """Findings for ``rule_sets`` (with all their rules in the stack) and ``rules``."""
+        found: list[SubjectFindings] = []
+        environment = environment_of(contents.account, contents.region)
+        counts = rule_sets_per_environment(contents.stack.node.root) if self.limits else None
+        for rule_set in rule_sets:
+            if self.receiving_regions is not None:
+                region = judge_receiving_region(contents.region, self.receiving_regions)
+                found.append((rule_set.resource, REGION_WARNING_ID, region))
+            if counts is not None:
+                there = counts[environment] if environment is not None else 0
+                members = contents.rules({rule_set.reference})
+                limits = rule_set_limit_findings(rule_set, members, environment, there)
+                found.append((rule_set.resource, LIMITS_WARNING_ID, limits))
+        own = {rule_set.reference for rule_set in rule_sets}
+        for rule in rules:
+            if self.receiving_regions is not None:
+                region = rule_region_findings(contents, rule)
+                if rule.rule_set not in own and rule_set_resource_of(rule.rule_set) is None:
+                    # a rule of a rule set made elsewhere: no rule set here to say it
+                    region += judge_receiving_region(contents.region, self.receiving_regions)
+                found.append((rule.resource, REGION_WARNING_ID, region))
+            if self.limits:
+                found.append((rule.resource, LIMITS_WARNING_ID, rule_limit_findings(rule)))
+        return found
+
+
+@jsii.implements(IValidation)
+class SubjectsValidation:
+    """Fails synthesis with the errors of ``produce``, each after the path of its subject, and
+    adds its warnings to their subjects."""
+
+    def __init__(self, produce: Callable[[], list[SubjectFindings]]) -> None:
+        self._produce = produce
+
+    def validate(self) -> list[str]:
+        errors: list[str] = []
+        for subject, warning_id, findings in self._produce():
+            for warning in findings.warnings:
+                Annotations.of(display_scope(subject)).add_warning_v2(warning_id, warning)
+            if findings.errors:
+                path = display_path(subject)
+                errors.extend(f"{path}: {error}" for error in findings.errors)
+        return errors
+
+
+class CheckingAspect(Protocol):
+    """An aspect that checks the receipt rules and rule sets it visits."""
+
+    def checks(self) -> RuleChecks:
+        """The checks it runs."""
+        ...
+
+
+class _StackVisits:
+    """The rules and rule sets of one stack that aspects of one type visited."""
+
+    def __init__(self, root: IConstruct, stack: Stack) -> None:
+        self.root = root
+        """Kept, so that no other app gets this one's id while the registry holds it."""
+        self.stack = stack
+        self.visitors: dict[str, tuple[IConstruct, list[CheckingAspect]]] = {}
+        """By the logical ID token of the rule or rule set: it and the aspects that visited it."""
+
+    def owner(self, logical_id: str) -> CheckingAspect | None:
+        """The aspect that checks the visited element: the nearest, if several visited it."""
+        node, aspects = self.visitors[logical_id]
+        if len(aspects) == 1:
+            return aspects[0]
+        return nearest_aspect(node, type(aspects[0]))
+
+    def findings(self) -> list[SubjectFindings]:
+        contents = StackContents(self.stack)
+        owners: dict[int, CheckingAspect] = {}
+        rule_sets: dict[int, list[RenderedRuleSet]] = {}
+        rules: dict[int, list[RenderedRule]] = {}
+        path = self.stack.node.path
+        for rule_set in contents.rule_sets:
+            owner = self._owner_of(rule_set, path)
+            if owner is not None:
+                owners[id(owner)] = owner
+                rule_sets.setdefault(id(owner), []).append(rule_set)
+        for rule in contents.rules():
+            owner = self._owner_of(rule, path)
+            if owner is not None:
+                owners[id(owner)] = owner
+                rules.setdefault(id(owner), []).append(rule)
+        found: list[SubjectFindings] = []
+        for key, owner in owners.items():
+            found.extend(owner.checks().run(contents, rule_sets.get(key, []), rules.get(key, [])))
+        return found
+
+    def _owner_of(self, item: RenderedRule | RenderedRuleSet, path: str) -> CheckingAspect | None:
+        """The aspect that checks ``item``: None if none visited it or its rule set's owner
+        checks it."""
+        reference = item.reference if isinstance(item, RenderedRuleSet) else item.rule_set
+        if _SELF_CHECKED.get(reference) == path:
+            return None
+        logical_id = item.resource.logical_id
+        return self.owner(logical_id) if logical_id in self.visitors else None
+
+
+_VISITS: dict[tuple[type, int, str], _StackVisits] = {}
+"""By aspect type, app (its id) and stack path."""
+
+
+def visit_for_checks(node: IConstruct, aspect: CheckingAspect) -> None:
+    """Have ``aspect`` check ``node`` if it is a receipt rule or rule set: one validation per
+    stack and aspect type runs the checks of the aspect nearest to each."""
+    if not isinstance(node, ses.CfnReceiptRule | ses.CfnReceiptRuleSet):
+        return
+    stack, root = Stack.of(node), node.node.root
+    key = (type(aspect), id(root), stack.node.path)
+    visits = _VISITS.get(key)
+    if visits is None:
+        visits = _VISITS[key] = _StackVisits(root, stack)
+        stack.node.add_validation(SubjectsValidation(visits.findings))
+    _, aspects = visits.visitors.setdefault(node.logical_id, (node, []))
+    aspects.append(aspect)
