@@ -17,8 +17,7 @@ from constructs_ses.activation import RuleSetActivation
 from constructs_ses.enums import InvocationType, TlsPolicy, enum_member
 from constructs_ses.errors import at_construct, child_path
 from constructs_ses.grants import RuleSetNames
-from constructs_ses.lambda_action import LambdaAction
-from constructs_ses.lambda_rule import LambdaRule
+from constructs_ses.lambda_rule import LambdaRule, SharedActions
 from constructs_ses.lambda_src.handler import Policy as HandlerPolicy
 from constructs_ses.lambda_src.handler import StopVerdict
 from constructs_ses.limits import (
@@ -111,8 +110,8 @@ class InboundEmail(Construct):
         self.receiving_regions = regions
         """The regions this rule set may be deployed to."""
         self._rule_set_names = RuleSetNames(self.rule_set.receipt_rule_set_name, self.rule_set_name)
-        self._actions: dict[tuple[int, InvocationType, int], LambdaAction] = {}
-        """Lambda actions by function, invocation type and topic, to share among rules."""
+        self._actions: SharedActions = {}
+        """The rules' Lambda actions, one for each function, invocation type and topic."""
         check_rule_set_itself(self._rule_set_names.reference, Stack.of(self))
         self.node.add_validation(SubjectsValidation(self._check))
         self.activation: RuleSetActivation | None = None
@@ -239,7 +238,7 @@ class InboundEmail(Construct):
                 after=self.rules[-1].rule if self.rules else None,
                 recipients=recipients,
                 function=function,
-                action=self._shared_action(function, invocation, topic, notify),
+                shared_actions=self._actions,
                 handler_directory=directory,
                 policy=policy,
                 invocation_type=invocation,
@@ -255,24 +254,6 @@ class InboundEmail(Construct):
         if self.activation is not None:
             self.activation.node.add_dependency(rule.rule)
         return rule
-
-    def _shared_action(
-        self,
-        function: lambda_.IFunction | None,
-        invocation: InvocationType,
-        topic: sns.ITopic | None,
-        notify: bool,
-    ) -> LambdaAction | None:
-        """The action of an earlier rule with this function, invocation type and topic, or a new
-        one for the next rule to share; None when the rule makes its own function or topic."""
-        if function is None or notify:
-            return None
-        key = (id(function), invocation, id(topic))
-        action = self._actions.get(key)
-        if action is None:
-            action = LambdaAction(function=function, invocation_type=invocation, topic=topic)
-            self._actions[key] = action
-        return action
 
     def _check(self) -> list[SubjectFindings]:
         """The region and limits checks of the rule set and of every rule of the stack in it."""

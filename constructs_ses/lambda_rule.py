@@ -23,9 +23,12 @@ from constructs_ses.mail_function import MailFunction
 from constructs_ses.package_files import HANDLER_TEMPLATE_HANDLER
 from constructs_ses.store_action import StoreMessageAction
 
-__all__ = ["LambdaRule"]
+__all__ = ["LambdaRule", "SharedActions"]
 
 READ_MESSAGE_ACTION = "s3:GetObject"
+
+SharedActions = dict[tuple[int, InvocationType, int], LambdaAction]
+"""Lambda actions by the id of their function, invocation type and id of their topic."""
 
 
 class LambdaRule(Construct):
@@ -45,7 +48,7 @@ class LambdaRule(Construct):
         after: ses.IReceiptRule | None,
         recipients: Sequence[str] | None,
         function: lambda_.IFunction | None,
-        action: LambdaAction | None,
+        shared_actions: SharedActions,
         handler_directory: Path | None,
         policy: Policy | None,
         invocation_type: InvocationType,
@@ -66,9 +69,12 @@ class LambdaRule(Construct):
             sns.Topic(self, "Topic", enforce_ssl=True) if notify else topic
         )
         """The topic notified when the function is triggered, or None."""
-        self.action = action or LambdaAction(
-            function=self.function, invocation_type=invocation_type, topic=self.topic
-        )
+        key = (id(self.function), invocation_type, id(self.topic))
+        if key not in shared_actions:  # each action holds its function and topic: ids stay theirs
+            shared_actions[key] = LambdaAction(
+                function=self.function, invocation_type=invocation_type, topic=self.topic
+            )
+        self.action = shared_actions[key]
         """The rule's Lambda action (shared by the rules of a rule set that invoke the same
         function the same way)."""
         if function is None and invocation_type is InvocationType.EVENT:

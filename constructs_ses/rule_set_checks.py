@@ -68,7 +68,11 @@ class RuleChecks:
         """Findings for ``rule_sets`` (with all their rules in the stack) and ``rules``."""
         found: list[SubjectFindings] = []
         environment = environment_of(contents.account, contents.region)
-        counts = rule_sets_per_environment(contents.stack.node.root) if self.limits else None
+        counts = (
+            rule_sets_per_environment(contents.stack.node.root)
+            if self.limits and rule_sets
+            else None
+        )
         for rule_set in rule_sets:
             if self.receiving_regions is not None:
                 region = judge_receiving_region(contents.region, self.receiving_regions)
