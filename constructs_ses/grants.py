@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ses as ses
-from constructs import IConstruct, Node
+from constructs import Construct, IConstruct, IDependable
 
 from constructs_ses.references import rule_set_resource_of
 from constructs_ses.tokens import is_unresolved
@@ -25,6 +25,7 @@ __all__ = [
     "SES_PRINCIPAL",
     "BoundRule",
     "RuleSetNames",
+    "RulesScope",
     "binding_rules_of",
     "bound_rule",
     "is_literal",
@@ -39,18 +40,6 @@ KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 
 
 @dataclass(frozen=True)
-class BoundRule:
-    """The receipt rule an action is bound to, as the action's grants need it."""
-
-    node: Node
-    """The rule's node: dependencies added to it order the rule resource."""
-    rule_set_reference: str
-    """The rule's RuleSetName as given: a token unique in the process, or a name."""
-    rule_set_name: str
-    """The rule set's name: the literal name when the app gives one, else the reference."""
-
-
-@dataclass(frozen=True)
 class RuleSetNames:
     """How the rules of a rule set name it: its Ref token and its name."""
 
@@ -58,15 +47,60 @@ class RuleSetNames:
     name: str
 
 
-_BINDING: list[RuleSetNames] = []
-"""The rule set of the receipt rule being constructed inside ``binding_rules_of``, if any."""
+class RulesScope:
+    """The construct that holds all rules ``InboundEmail`` adds to its rule set.
+
+    The grants SES needs are made dependencies of this construct, which CloudFormation renders as a
+    ``DependsOn`` of every rule in it: one call to aws-cdk-lib per grant instead of one per rule.
+    The rule set resource is not in it, so a resource that refers to the rule set can still be
+    granted to SES without a cycle.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, names: RuleSetNames) -> None:
+        self.construct = Construct(scope, construct_id)
+        """The construct; rules are made with it as their scope."""
+        self.names = names
+        """The rule set the rules belong to."""
+        self._node = self.construct.node
+        self._dependencies: dict[int, IDependable] = {}
+
+    def depend_on(self, target: IDependable) -> None:
+        """Have every rule of the scope, made before or after, depend on ``target``."""
+        if id(target) not in self._dependencies:  # held, so that the id stays target's
+            self._dependencies[id(target)] = target
+            self._node.add_dependency(target)
+
+
+@dataclass(frozen=True)
+class BoundRule:
+    """The receipt rule an action is bound to, as the action's grants need it."""
+
+    rule: IConstruct
+    rule_set_reference: str
+    """The rule's RuleSetName as given: a token unique in the process, or a name."""
+    rule_set_name: str
+    """The rule set's name: the literal name when the app gives one, else the reference."""
+    scope: RulesScope | None = None
+    """The rules scope the rule is being made in, if ``InboundEmail`` makes it."""
+
+    def depend_on(self, target: IDependable) -> None:
+        """Have the rule resource depend on ``target`` (a grant SES tests at its creation)."""
+        if self.scope is not None:
+            self.scope.depend_on(target)
+        else:
+            self.rule.node.add_dependency(target)
+
+
+_BINDING: list[RulesScope] = []
+"""The scope of the receipt rule being constructed inside ``binding_rules_of``, if any."""
 
 
 @contextmanager
-def binding_rules_of(rule_set: RuleSetNames) -> Iterator[None]:
-    """Within it, actions bound to a new ``aws_ses.ReceiptRule`` take its rule set to be
-    ``rule_set`` instead of asking the rule (two calls to aws-cdk-lib fewer per rule)."""
-    _BINDING.append(rule_set)
+def binding_rules_of(scope: RulesScope) -> Iterator[None]:
+    """Within it, actions bound to a new ``aws_ses.ReceiptRule`` take its rule set to be that of
+    ``scope``, and add dependencies to ``scope``, instead of asking the rule (calls to
+    aws-cdk-lib fewer per rule)."""
+    _BINDING.append(scope)
     try:
         yield
     finally:
@@ -75,17 +109,17 @@ def binding_rules_of(rule_set: RuleSetNames) -> Iterator[None]:
 
 def bound_rule(receipt_rule: IConstruct, action: str) -> BoundRule:
     """The ``AWS::SES::ReceiptRule`` ``action`` is bound to; ValueError if there is none."""
-    node = receipt_rule.node
     if _BINDING:
-        return BoundRule(node, _BINDING[-1].reference, _BINDING[-1].name)
-    cfn_rule = node.default_child
+        scope = _BINDING[-1]
+        return BoundRule(receipt_rule, scope.names.reference, scope.names.name, scope)
+    cfn_rule = receipt_rule.node.default_child
     if not isinstance(cfn_rule, ses.CfnReceiptRule):
         raise ValueError(
             f"{action} can only be bound to an aws_ses.ReceiptRule; "
-            f"{node.path} has no AWS::SES::ReceiptRule resource"
+            f"{receipt_rule.node.path} has no AWS::SES::ReceiptRule resource"
         )
     reference = cfn_rule.rule_set_name
-    return BoundRule(node, reference, _rule_set_name(reference))
+    return BoundRule(receipt_rule, reference, _rule_set_name(reference))
 
 
 _RULE_SET_NAMES: dict[str, str] = {}

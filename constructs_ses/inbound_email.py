@@ -16,7 +16,7 @@ from constructs import Construct
 from constructs_ses.activation import RuleSetActivation
 from constructs_ses.enums import InvocationType, TlsPolicy, enum_member
 from constructs_ses.errors import at_construct, child_path
-from constructs_ses.grants import RuleSetNames
+from constructs_ses.grants import RuleSetNames, RulesScope
 from constructs_ses.lambda_rule import LambdaRule, SharedActions
 from constructs_ses.lambda_src.handler import Policy as HandlerPolicy
 from constructs_ses.lambda_src.handler import StopVerdict
@@ -42,6 +42,12 @@ from constructs_ses.rule_set_checks import (
 )
 
 __all__ = ["InboundEmail"]
+
+RULE_SET_ID = "RuleSet"
+RULES_ID = "Rules"
+ACTIVATION_ID = "Activation"
+OWN_IDS = {RULE_SET_ID: "rule set", RULES_ID: "rules scope", ACTIVATION_ID: "activation resource"}
+"""The ids of the InboundEmail's own children, which rules cannot take."""
 
 
 class InboundEmail(Construct):
@@ -102,28 +108,30 @@ class InboundEmail(Construct):
         self.rule_set_name = rule_set_name or _default_rule_set_name(self)
         """The rule set's name in SES."""
         self.rule_set = ses.ReceiptRuleSet(
-            self, "RuleSet", receipt_rule_set_name=self.rule_set_name
+            self, RULE_SET_ID, receipt_rule_set_name=self.rule_set_name
         )
         """The ``aws_ses.ReceiptRuleSet``."""
         self.rules: list[LambdaRule] = []
         """The rules, in the order SES runs them."""
         self.receiving_regions = regions
         """The regions this rule set may be deployed to."""
-        self._rule_set_names = RuleSetNames(self.rule_set.receipt_rule_set_name, self.rule_set_name)
+        names = RuleSetNames(self.rule_set.receipt_rule_set_name, self.rule_set_name)
+        self._rules = RulesScope(self, RULES_ID, names)
         self._actions: SharedActions = {}
         """The rules' Lambda actions, one for each function, invocation type and topic."""
-        check_rule_set_itself(self._rule_set_names.reference, Stack.of(self))
+        check_rule_set_itself(self._rules.names.reference, Stack.of(self))
         self.node.add_validation(SubjectsValidation(self._check))
         self.activation: RuleSetActivation | None = None
         """The custom resource that activates the rule set, when ``activate``."""
         if activate:
             self.activation = RuleSetActivation(
                 self,
-                "Activation",
+                ACTIVATION_ID,
                 rule_set_name=self.rule_set_name,
                 replace_active=replace_active_rule_set,
             )
-            self.activation.node.add_dependency(self.rule_set)
+            # the rule set and every rule in it or in the rules scope, added before or after
+            self.activation.node.add_dependency(self.rule_set, self._rules.construct)
         self.drop_spam_rule: LambdaRule | None = (
             self.add_lambda_rule(
                 "DropSpam",
@@ -197,6 +205,12 @@ class InboundEmail(Construct):
                     f"this rule would be number {len(self.rules) + 1}; SES allows at most "
                     f"{MAX_RULES_PER_RULE_SET} rules in a rule set: use a second InboundEmail"
                 )
+            if construct_id in OWN_IDS:
+                raise ValueError(
+                    f"construct id {construct_id!r} is taken by the InboundEmail's own "
+                    f"{OWN_IDS[construct_id]}: pick another id (rule_name= can still be "
+                    f"{construct_id!r})"
+                )
             name = self._rule_name(construct_id, rule_name)
             check_recipients(recipients)
             check_interface(
@@ -232,8 +246,8 @@ class InboundEmail(Construct):
             rule = LambdaRule(
                 self,
                 construct_id,
+                rules=self._rules,
                 rule_set=self.rule_set,
-                rule_set_names=self._rule_set_names,
                 rule_name=name,
                 after=self.rules[-1].rule if self.rules else None,
                 recipients=recipients,
@@ -251,14 +265,12 @@ class InboundEmail(Construct):
                 enabled=enabled,
             )
         self.rules.append(rule)
-        if self.activation is not None:
-            self.activation.node.add_dependency(rule.rule)
         return rule
 
     def _check(self) -> list[SubjectFindings]:
         """The region and limits checks of the rule set and of every rule of the stack in it."""
         contents = StackContents(Stack.of(self))
-        reference = self._rule_set_names.reference
+        reference = self._rules.names.reference
         rule_sets = [each for each in contents.rule_sets if each.reference == reference]
         checks = RuleChecks(receiving_regions=self.receiving_regions, limits=True)
         return checks.run(contents, rule_sets, contents.rules({reference}))

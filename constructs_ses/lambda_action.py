@@ -19,6 +19,7 @@ from constructs_ses.findings import add_findings_validation
 from constructs_ses.grants import (
     KEY_ACTIONS,
     SES_PRINCIPAL,
+    BoundRule,
     bound_rule,
     is_literal,
     rules_arn,
@@ -83,8 +84,8 @@ class LambdaAction(ses_actions.Lambda):
             receipt_rule, rule_set_name, rule.rule_set_reference
         )
         if permission is not None:
-            rule.node.add_dependency(permission)
-        self._grant_topic_key(receipt_rule, rule_set_name)
+            rule.depend_on(permission)
+        self._grant_topic_key(rule)
         self._check_imported_topic_key(receipt_rule)
         if self._config is None:  # the same for every rule the action is bound to
             self._config = ses.ReceiptRuleActionConfig(
@@ -147,15 +148,16 @@ class LambdaAction(ses_actions.Lambda):
             source_arn=rules_arn(rule, rule_set_name),
         )
 
-    def _grant_topic_key(self, rule: IReceiptRuleRef, rule_set_name: str) -> None:
+    def _grant_topic_key(self, bound: BoundRule) -> None:
         """Let SES use the key of an encrypted topic, before the rule is created."""
         topic = self.topic
         key = topic.master_key if topic is not None else None
         if topic is None or key is None:
             return
+        rule, rule_set_name = bound.rule, bound.rule_set_name
         added = key.add_to_resource_policy(ses_key_statement(rule, rule_set_name))
         if added.statement_added:
-            rule.node.add_dependency(key)
+            bound.depend_on(key)
             return
         Annotations.of(rule).add_warning_v2(
             "constructs-ses:importedTopicKey",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 
 from aws_cdk import Annotations
@@ -16,7 +17,7 @@ from constructs import Construct
 from constructs_ses.acknowledgements import acknowledge_wildcard_resource
 from constructs_ses.assets import handler_code
 from constructs_ses.enums import InvocationType, TlsPolicy
-from constructs_ses.grants import RuleSetNames, binding_rules_of
+from constructs_ses.grants import RulesScope, binding_rules_of
 from constructs_ses.lambda_action import LambdaAction
 from constructs_ses.lambda_src.handler import ENV_MESSAGE_BUCKET, ENV_MESSAGE_PREFIX, Policy
 from constructs_ses.mail_function import MailFunction
@@ -31,10 +32,12 @@ SharedActions = dict[tuple[int, InvocationType, int], LambdaAction]
 """Lambda actions by the id of their function, invocation type and id of their topic."""
 
 
-class LambdaRule(Construct):
+class LambdaRule:
     """A receipt rule that invokes a Lambda function; made by ``InboundEmail.add_lambda_rule``.
 
-    Its arguments are checked by ``InboundEmail.add_lambda_rule``, which documents them.
+    The rule (``rule``) is the construct ``<InboundEmail>/Rules/<construct_id>``; a function or
+    topic made for it is under ``<InboundEmail>/<construct_id>``. Its arguments are checked by
+    ``InboundEmail.add_lambda_rule``, which documents them.
     """
 
     def __init__(
@@ -42,8 +45,8 @@ class LambdaRule(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        rules: RulesScope,
         rule_set: ses.IReceiptRuleSet,
-        rule_set_names: RuleSetNames,
         rule_name: str,
         after: ses.IReceiptRule | None,
         recipients: Sequence[str] | None,
@@ -60,13 +63,13 @@ class LambdaRule(Construct):
         tls_policy: TlsPolicy,
         enabled: bool,
     ) -> None:
-        super().__init__(scope, construct_id)
+        home = _Home(scope, construct_id)
         self.function: lambda_.IFunction = function or self._new_function(
-            rule_name, handler_directory, policy
+            home.construct, rule_name, handler_directory, policy
         )
         """The function the rule invokes."""
         self.topic: sns.ITopic | None = (
-            sns.Topic(self, "Topic", enforce_ssl=True) if notify else topic
+            sns.Topic(home.construct, "Topic", enforce_ssl=True) if notify else topic
         )
         """The topic notified when the function is triggered, or None."""
         key = (id(self.function), invocation_type, id(self.topic))
@@ -77,14 +80,8 @@ class LambdaRule(Construct):
         self.action = shared_actions[key]
         """The rule's Lambda action (shared by the rules of a rule set that invoke the same
         function the same way)."""
-        if function is None and invocation_type is InvocationType.EVENT:
-            Annotations.of(self).add_warning_v2(
-                "constructs-ses:dispositionIgnored",
-                "this rule runs the handler template, which answers with a disposition, under "
-                "InvocationType.EVENT: SES ignores the answer, so it cannot stop mail. Use "
-                "InvocationType.REQUEST_RESPONSE to let it control the mail flow.",
-            )
         self.invocation_type = self.action.invocation_type
+        """How SES invokes the function."""
         self.rule_name = rule_name
         """The receipt rule's name in SES."""
         self.bucket = bucket
@@ -96,10 +93,10 @@ class LambdaRule(Construct):
             actions.append(StoreMessageAction(bucket=bucket, object_key_prefix=object_key_prefix))
             self._let_function_read_messages(bucket, object_key_prefix)
         actions.append(self.action)
-        with binding_rules_of(rule_set_names):
+        with binding_rules_of(rules):
             self.rule = ses.ReceiptRule(
-                self,
-                "Rule",
+                rules.construct,
+                construct_id,
                 rule_set=rule_set,
                 receipt_rule_name=rule_name,
                 after=after,
@@ -110,13 +107,24 @@ class LambdaRule(Construct):
                 actions=actions,
             )
         """The ``aws_ses.ReceiptRule``."""
+        if function is None and invocation_type is InvocationType.EVENT:
+            Annotations.of(self.rule).add_warning_v2(
+                "constructs-ses:dispositionIgnored",
+                "this rule runs the handler template, which answers with a disposition, under "
+                "InvocationType.EVENT: SES ignores the answer, so it cannot stop mail. Use "
+                "InvocationType.REQUEST_RESPONSE to let it control the mail flow.",
+            )
 
+    def __repr__(self) -> str:
+        return f"LambdaRule({self.rule_name!r})"
+
+    @staticmethod
     def _new_function(
-        self, rule_name: str, handler_directory: Path | None, policy: Policy | None
+        home: Construct, rule_name: str, handler_directory: Path | None, policy: Policy | None
     ) -> MailFunction:
         """A function running the handler template (or the user's copy of it)."""
         return MailFunction(
-            self,
+            home,
             "Function",
             description=f"SES receipt rule {rule_name}: returns a mail-flow disposition",
             handler=HANDLER_TEMPLATE_HANDLER,
@@ -143,3 +151,16 @@ class LambdaRule(Construct):
         )
         function.add_environment(ENV_MESSAGE_BUCKET, bucket.bucket_name)
         function.add_environment(ENV_MESSAGE_PREFIX, prefix)
+
+
+class _Home:
+    """Where the resources made for one rule go: a construct made on first use only, so that a
+    rule with the user's function and topic costs no construct besides the rule."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        self._scope = scope
+        self._id = construct_id
+
+    @cached_property
+    def construct(self) -> Construct:
+        return Construct(self._scope, self._id)

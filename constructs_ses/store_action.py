@@ -51,7 +51,7 @@ class StoreMessageAction:
             )
         )
         if added.statement_added and added.policy_dependable is not None:
-            rule.node.add_dependency(added.policy_dependable)
+            rule.depend_on(added.policy_dependable)
         elif not added.statement_added:
             Annotations.of(receipt_rule).add_warning_v2(
                 "constructs-ses:importedBucket",

@@ -20,6 +20,7 @@ class Activated:
         )
         self.first = self.mail.add_lambda_rule("First")
         self.second = self.mail.add_lambda_rule("Second")
+        self.by_hand = self.mail.rule_set.add_rule("ByHand")
         self.template = Template.from_stack(self.stack)
 
     def logical_id(self, construct: cdk.IResource) -> str:
@@ -48,6 +49,7 @@ def test_activates_after_the_rule_set_and_every_rule(activated: Activated) -> No
     assert activated.logical_id(activated.mail.rule_set) in depends_on
     assert activated.logical_id(activated.first.rule) in depends_on
     assert activated.logical_id(activated.second.rule) in depends_on
+    assert activated.logical_id(activated.by_hand) in depends_on  # added with plain aws-cdk-lib
 
 
 def test_handler_may_only_read_and_set_the_active_rule_set(activated: Activated) -> None:

@@ -11,6 +11,7 @@ from aws_cdk.assertions import Template
 
 from constructs_ses.activation import ACTIVATION_RESOURCE_TYPE
 
+from dependency_graph import dependency_cycle
 from scenarios import every_option_stack
 
 
@@ -23,48 +24,19 @@ def template() -> dict[str, Any]:
     return document
 
 
-def dependencies(template: dict[str, Any]) -> dict[str, set[str]]:
-    """Every resource's dependencies: DependsOn, Ref and Fn::GetAtt."""
-    resources = template["Resources"]
-
-    def refs(value: Any) -> set[str]:
-        if isinstance(value, dict):
-            found: set[str] = set()
-            for key, inner in value.items():
-                if key == "Ref" and inner in resources:
-                    found.add(inner)
-                elif key == "Fn::GetAtt" and inner[0] in resources:
-                    found.add(inner[0])
-                else:
-                    found |= refs(inner)
-            return found
-        if isinstance(value, list):
-            return set().union(*(refs(item) for item in value)) if value else set()
-        return set()
-
-    return {
-        name: set(resource.get("DependsOn", [])) | refs(resource.get("Properties", {}))
-        for name, resource in resources.items()
-    }
-
-
 def test_there_is_no_dependency_cycle(template: dict[str, Any]) -> None:
-    graph = dependencies(template)
-    visiting: set[str] = set()
-    done: set[str] = set()
+    assert dependency_cycle(template) is None
 
-    def visit(node: str, path: list[str]) -> None:
-        if node in done:
-            return
-        assert node not in visiting, f"cycle: {' -> '.join([*path, node])}"
-        visiting.add(node)
-        for target in graph[node]:
-            visit(target, [*path, node])
-        visiting.discard(node)
-        done.add(node)
 
-    for node in graph:
-        visit(node, [])
+def test_fails_to_pass_a_template_with_a_cycle(template: dict[str, Any]) -> None:
+    resources = dict(template["Resources"])
+    rule, rule_set = (
+        next(name for name, r in resources.items() if r["Type"] == kind)
+        for kind in ("AWS::SES::ReceiptRule", "AWS::SES::ReceiptRuleSet")
+    )
+    resources[rule_set] = {**resources[rule_set], "DependsOn": [rule]}
+    cycle = dependency_cycle({"Resources": resources})
+    assert cycle is not None and cycle[0] == cycle[-1]
 
 
 def test_every_rule_waits_for_each_grant_it_needs(template: dict[str, Any]) -> None:

@@ -116,7 +116,7 @@ def test_imported_topic_key_gets_a_warning() -> None:
     )
     InboundEmail(stack, "Inbound", rule_set_name="inbound").add_lambda_rule("R", topic=topic)
     Annotations.from_stack(stack).has_warning(
-        "/Mail/Inbound/R/Rule",
+        "/Mail/Inbound/Rules/R",
         Match.string_like_regexp(
             "whose policy this app cannot change: allow ses.amazonaws.com kms:GenerateDataKey"
         ),
@@ -171,6 +171,6 @@ def test_imported_bucket_gets_a_warning() -> None:
     bucket = s3.Bucket.from_bucket_name(stack, "Archive", "existing-archive")
     InboundEmail(stack, "Inbound", rule_set_name="inbound").add_lambda_rule("R", bucket=bucket)
     Annotations.from_stack(stack).has_warning(
-        "/Mail/Inbound/R/Rule",
+        "/Mail/Inbound/Rules/R",
         Match.string_like_regexp("bucket existing-archive is imported, .* s3:PutObject on \\*"),
     )

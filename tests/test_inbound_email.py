@@ -16,6 +16,7 @@ from constructs_ses import InboundEmail, InvocationType, LambdaRule, TlsPolicy
 from constructs_ses.limits import check_rule_set_name
 
 from conftest import inline_function, new_stack
+from dependency_graph import dependency_cycle
 
 
 class Scenario:
@@ -167,6 +168,36 @@ def test_each_rule_depends_on_the_ses_invoke_permission(scenario: Scenario) -> N
         assert permission in rules[scenario.resource(rule.rule)]["DependsOn"]
 
 
+def test_rules_are_in_the_rules_scope_and_what_is_made_for_them_beside_it(
+    scenario: Scenario,
+) -> None:
+    paths = [rule.rule.node.path for rule in scenario.mail.rules]
+    assert paths == [
+        "Mail/Inbound/Rules/Filter",
+        "Mail/Inbound/Rules/Support",
+        "Mail/Inbound/Rules/Third",
+    ]
+    assert scenario.filter.function.node.path == "Mail/Inbound/Filter/Function"
+    assert scenario.support.topic is not None
+    assert scenario.support.topic.node.path == "Mail/Inbound/Support/Topic"
+    assert scenario.mail.node.try_find_child("Third") is None  # nothing was made for it
+
+
+def test_the_rule_set_itself_waits_for_no_grant(scenario: Scenario) -> None:
+    (rule_set,) = scenario.template.find_resources("AWS::SES::ReceiptRuleSet").values()
+    assert "DependsOn" not in rule_set
+
+
+def test_a_function_may_refer_to_the_rule_set_it_serves() -> None:
+    stack = new_stack()
+    mail = InboundEmail(stack, "Inbound")
+    manager = inline_function(stack, environment={"RULE_SET": mail.rule_set.receipt_rule_set_name})
+    mail.add_lambda_rule("Manage", function=manager)
+    mail.add_lambda_rule("Filter")
+    template = Template.from_stack(stack).to_json()
+    assert dependency_cycle(template) is None
+
+
 def test_permission_is_scoped_to_the_account_and_shared_within_the_rule_set(
     scenario: Scenario,
 ) -> None:
@@ -291,6 +322,16 @@ def test_fails_on_duplicate_rule_name(stack: cdk.Stack) -> None:
     mail.add_lambda_rule("First", rule_name="support")
     with pytest.raises(ValueError, match=r"rule_name='support' is already used"):
         mail.add_lambda_rule("Second", rule_name="support")
+
+
+@pytest.mark.parametrize("taken", ["RuleSet", "Rules", "Activation"])
+def test_fails_on_construct_id_of_the_inbound_emails_own_children(
+    stack: cdk.Stack, taken: str
+) -> None:
+    with pytest.raises(
+        ValueError, match=rf"^\[Mail/Inbound/{taken}\] construct id '{taken}' is taken by"
+    ):
+        InboundEmail(stack, "Inbound").add_lambda_rule(taken)
 
 
 def test_fails_on_construct_id_without_name_characters(stack: cdk.Stack) -> None:

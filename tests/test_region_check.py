@@ -39,7 +39,7 @@ def test_fails_on_imported_function_of_another_region(stack: cdk.Stack) -> None:
     InboundEmail(stack, "Inbound").add_lambda_rule("R", function=function)
     errors = synth_errors(stack)
     assert (
-        f"[Mail/Inbound] Mail/Inbound/R/Rule: Lambda function {FUNCTION_EU} is in eu-west-1, "
+        f"[Mail/Inbound] Mail/Inbound/Rules/R: Lambda function {FUNCTION_EU} is in eu-west-1, "
         "but the receipt rule set is in us-east-1" in errors
     )
 
@@ -64,15 +64,15 @@ def test_fails_on_topic_and_keys_of_other_regions(stack: cdk.Stack) -> None:
     mail.add_lambda_rule("ImportedWithKey", topic=with_key)
     errors = synth_errors(stack)
     assert (
-        f"[Mail/Inbound] Mail/Inbound/Imported/Rule: SNS topic {TOPIC_AP} is in ap-southeast-2"
+        f"[Mail/Inbound] Mail/Inbound/Rules/Imported: SNS topic {TOPIC_AP} is in ap-southeast-2"
         in errors
     )
     assert (
-        "[Mail/Inbound] Mail/Inbound/OwnedTopic/Rule: KMS key of SNS topic Mail/Owned "
+        "[Mail/Inbound] Mail/Inbound/Rules/OwnedTopic: KMS key of SNS topic Mail/Owned "
         f"{KEY_EU} is in eu-west-2, but the receipt rule set is in us-east-1" in errors
     )
     assert (
-        "[Mail/Inbound/ImportedWithKey/Rule] KMS key of SNS topic Mail/WithKey "
+        "[Mail/Inbound/Rules/ImportedWithKey] KMS key of SNS topic Mail/WithKey "
         f"{KEY_EU.replace('eu-west-2', 'eu-central-1')} is in eu-central-1" in errors
     )
 
@@ -99,7 +99,7 @@ def test_fails_on_function_read_by_a_cross_region_reference() -> None:
     stack = cdk.Stack(app, "Mail", env=env, cross_region_references=True)
     InboundEmail(stack, "Inbound").add_lambda_rule("R", function=function)
     assert re.search(
-        r"\[Mail/Inbound\] Mail/Inbound/R/Rule: Lambda function read by cross-region reference "
+        r"\[Mail/Inbound\] Mail/Inbound/Rules/R: Lambda function read by cross-region reference "
         r"/cdk/exports/Mail/\S+ is in another region, but the receipt rule set is in us-east-1",
         synth_errors(stack),
     )
@@ -137,7 +137,7 @@ def test_fails_in_a_region_that_does_not_receive_email() -> None:
         r"use one of: .*eu-west-1.*us-east-1",
         errors,
     )
-    assert "Mail/Inbound/R/Rule: region" not in errors  # reported once, at the rule set
+    assert "Mail/Inbound/Rules/R: region" not in errors  # reported once, at the rule set
 
 
 def test_receiving_regions_override_the_packaged_list() -> None:
@@ -166,7 +166,7 @@ def test_environment_agnostic_stack_synthesizes_with_warnings() -> None:
         "/Mail/Inbound/RuleSet", Match.string_like_regexp("region receives email could not run")
     )
     annotations.has_warning(
-        "/Mail/Inbound/R/Rule", Match.string_like_regexp("same-region check could not run")
+        "/Mail/Inbound/Rules/R", Match.string_like_regexp("same-region check could not run")
     )
 
 
@@ -176,7 +176,7 @@ def test_token_arn_synthesizes_with_a_warning(stack: cdk.Stack) -> None:
     InboundEmail(stack, "Inbound").add_lambda_rule("R", function=function)
     Template.from_stack(stack).resource_count_is("AWS::SES::ReceiptRule", 1)
     Annotations.from_stack(stack).has_warning(
-        "/Mail/Inbound/R/Rule",
+        "/Mail/Inbound/Rules/R",
         Match.string_like_regexp("could not run for Lambda function .* known at deploy time"),
     )
 
@@ -287,6 +287,6 @@ def test_cdk_synth_fails_with_the_message(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert (
-        f"[Mail/Inbound] Mail/Inbound/R/Rule: Lambda function {FUNCTION_EU} is in eu-west-1, "
+        f"[Mail/Inbound] Mail/Inbound/Rules/R: Lambda function {FUNCTION_EU} is in eu-west-1, "
         "but the receipt rule set is in us-east-1" in result.stderr + result.stdout
     )

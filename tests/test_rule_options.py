@@ -288,16 +288,16 @@ def test_template_under_event_invocation_gets_a_warning() -> None:
     mail.add_lambda_rule("Own", function=inline_function(stack))
     annotations = Annotations.from_stack(stack)
     annotations.has_warning(
-        "/Mail/Inbound/Ignored", Match.string_like_regexp("SES ignores the answer")
+        "/Mail/Inbound/Rules/Ignored", Match.string_like_regexp("SES ignores the answer")
     )
     warned = annotations.find_warning("*", Match.string_like_regexp("SES ignores the answer"))
-    assert [w.id for w in warned] == ["/Mail/Inbound/Ignored"]
+    assert [w.id for w in warned] == ["/Mail/Inbound/Rules/Ignored"]
 
 
 def test_disposition_warning_can_be_acknowledged() -> None:
     stack = new_stack()
     rule = InboundEmail(stack, "Inbound").add_lambda_rule("LogsOnly")
-    cdk.Annotations.of(rule).acknowledge_warning(
+    cdk.Annotations.of(rule.rule).acknowledge_warning(
         "constructs-ses:dispositionIgnored", "this rule only logs"
     )
     Annotations.from_stack(stack).has_no_warning(
