@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from constructs_ses.aspects import ReceiptRuleLimitsCheck, SameRegionCheck
     from constructs_ses.enums import Disposition, InvocationType, TlsPolicy
     from constructs_ses.inbound_email import InboundEmail
-    from constructs_ses.lambda_action import LambdaAction
+    from constructs_ses.lambda_action import LambdaAction, RuleSetLambdaAction
     from constructs_ses.lambda_rule import LambdaRule
     from constructs_ses.lambda_src.handler import Policy as HandlerPolicy
     from constructs_ses.lambda_src.handler import StopVerdict
@@ -35,6 +35,7 @@ _WHERE = {
     "LambdaRule": ("constructs_ses.lambda_rule", "LambdaRule"),
     "MailFunction": ("constructs_ses.mail_function", "MailFunction"),
     "ReceiptRuleLimitsCheck": ("constructs_ses.aspects", "ReceiptRuleLimitsCheck"),
+    "RuleSetLambdaAction": ("constructs_ses.lambda_action", "RuleSetLambdaAction"),
     "SameRegionCheck": ("constructs_ses.aspects", "SameRegionCheck"),
     "StopVerdict": ("constructs_ses.lambda_src.handler", "StopVerdict"),
     "StoreMessageAction": ("constructs_ses.store_action", "StoreMessageAction"),
@@ -52,6 +53,7 @@ __all__ = [
     "LambdaRule",
     "MailFunction",
     "ReceiptRuleLimitsCheck",
+    "RuleSetLambdaAction",
     "SameRegionCheck",
     "StopVerdict",
     "StoreMessageAction",

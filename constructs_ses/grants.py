@@ -8,12 +8,15 @@ the grant on the rule: a dependency cycle.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import cast
 
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
 from constructs import Construct, IConstruct, IDependable
 
@@ -24,19 +27,24 @@ __all__ = [
     "KEY_ACTIONS",
     "SES_PRINCIPAL",
     "BoundRule",
+    "Invoker",
     "RuleSetNames",
     "RulesScope",
     "binding_rules_of",
     "bound_rule",
+    "cross_account_warning",
     "is_literal",
     "rules_arn",
     "ses_conditions",
+    "ses_invoke_permission",
     "ses_key_statement",
 ]
 
 SES_PRINCIPAL = "ses.amazonaws.com"
 KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 """What SES needs of the key of an encrypted SNS topic it publishes to."""
+PERMISSION_ID = "AllowSes"
+"""The id under which ``aws_ses_actions.Lambda`` looks for a function's permission for SES."""
 
 
 @dataclass(frozen=True)
@@ -47,28 +55,102 @@ class RuleSetNames:
     name: str
 
 
+@dataclass(frozen=True)
+class Invoker:
+    """How the rules of one rule set invoke a function."""
+
+    function: lambda_.IFunction
+    """The function."""
+    reference: lambda_.IFunction
+    """The function as the rules' Lambda actions name it: a reference to it whose child
+    ``AllowSes`` is the permission for SES, scoped to the rule set (none for a function of another
+    account). ``aws_ses_actions.Lambda`` finds that permission, adds none of its own and makes each
+    rule depend on it; being a reference, it is not seen by actions bound to the function itself."""
+    account_warning: str | None
+    """What its owner must grant, for a function of another account; else None."""
+
+
 class RulesScope:
     """The construct that holds all rules ``InboundEmail`` adds to its rule set.
 
-    The grants SES needs are made dependencies of this construct, which CloudFormation renders as a
-    ``DependsOn`` of every rule in it: one call to aws-cdk-lib per grant instead of one per rule.
-    The rule set resource is not in it, so a resource that refers to the rule set can still be
-    granted to SES without a cycle.
+    Grants SES needs besides the invoke permission (a topic's key policy, a bucket policy) are made
+    dependencies of this construct, which CloudFormation renders as a ``DependsOn`` of every rule
+    in it: one call to aws-cdk-lib per grant instead of one per rule. The rule set resource is not
+    in it, so a resource that refers to the rule set can still be granted to SES without a cycle.
+    The invoke permissions hang on the rules' ``Invoker``s.
     """
 
     def __init__(self, scope: Construct, construct_id: str, names: RuleSetNames) -> None:
+        self.owner = scope
+        """The construct the rules scope is in, which also holds the rules' invokers."""
         self.construct = Construct(scope, construct_id)
         """The construct; rules are made with it as their scope."""
         self.names = names
         """The rule set the rules belong to."""
         self._node = self.construct.node
         self._dependencies: dict[int, IDependable] = {}
+        self._invokers: dict[int, Invoker] = {}
 
     def depend_on(self, target: IDependable) -> None:
         """Have every rule of the scope, made before or after, depend on ``target``."""
         if id(target) not in self._dependencies:  # held, so that the id stays target's
             self._dependencies[id(target)] = target
             self._node.add_dependency(target)
+
+    def invoker(self, function: lambda_.IFunction) -> Invoker:
+        """How the rules invoke ``function``: made on first use, then shared."""
+        known = self._invokers.get(id(function))
+        if known is None:  # an Invoker holds its function, so the id stays the function's
+            known = self._invokers[id(function)] = self._new_invoker(function)
+        return known
+
+    def _new_invoker(self, function: lambda_.IFunction) -> Invoker:
+        stack = Stack.of(self.owner)
+        warning = cross_account_warning(function, stack)
+        path = function.node.path
+        reference = lambda_.Function.from_function_attributes(
+            self.owner,
+            f"Invoke{hashlib.sha256(path.encode()).hexdigest()[:8].upper()}",
+            function_arn=function.function_arn,
+            same_environment=warning is None,
+            skip_permissions=warning is not None,
+        )
+        if warning is None:
+            ses_invoke_permission(reference, PERMISSION_ID, function, stack, self.names.name)
+        return Invoker(function, reference, warning)
+
+
+def cross_account_warning(function: lambda_.IFunction, stack: Stack) -> str | None:
+    """What the owner of ``function`` must grant, when it is in another account than ``stack``;
+    None when the accounts are the same or not known at synthesis."""
+    account = stack.account
+    function_account = function.env.account
+    if is_literal(account) and is_literal(function_account) and account != function_account:
+        return (
+            f"Lambda function {function.node.path} is in account {function_account}, not "
+            f"{account}: its owner must allow {SES_PRINCIPAL} to invoke it (lambda:InvokeFunction, "
+            f"SourceAccount {account}) before this rule deploys."
+        )
+    return None
+
+
+def ses_invoke_permission(
+    scope: IConstruct,
+    construct_id: str,
+    function: lambda_.IFunction,
+    stack: Stack,
+    rule_set_name: str,
+) -> lambda_.CfnPermission:
+    """A permission for SES to invoke ``function`` for the rules of one rule set of ``stack``."""
+    return lambda_.CfnPermission(
+        cast(Construct, scope),  # every IFunction is a construct
+        construct_id,
+        action="lambda:InvokeFunction",
+        function_name=function.function_arn,
+        principal=SES_PRINCIPAL,
+        source_account=stack.account,
+        source_arn=rules_arn(stack, rule_set_name),
+    )
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,17 @@
-"""A receipt rule action that invokes a Lambda function, with the invocation type stated."""
+"""Receipt rule actions that invoke a Lambda function, with the invocation type stated."""
 
 from __future__ import annotations
 
 import hashlib
-from typing import cast
+from collections.abc import Callable
 
 from aws_cdk import Annotations, Duration, Stack
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_ses_actions as ses_actions
 from aws_cdk import aws_sns as sns
 from aws_cdk.interfaces.aws_ses import IReceiptRuleRef
-from constructs import Construct
+from constructs import IConstruct, IDependable
 
 from constructs_ses.enums import InvocationType, enum_member
 from constructs_ses.findings import add_findings_validation
@@ -20,9 +19,11 @@ from constructs_ses.grants import (
     KEY_ACTIONS,
     SES_PRINCIPAL,
     BoundRule,
+    RulesScope,
     bound_rule,
-    is_literal,
+    cross_account_warning,
     rules_arn,
+    ses_invoke_permission,
     ses_key_statement,
 )
 from constructs_ses.limits import REQUEST_RESPONSE_TIMEOUT_SECONDS
@@ -30,7 +31,11 @@ from constructs_ses.region_check import REGION_WARNING_ID
 from constructs_ses.regions import Placement, judge_placements
 from constructs_ses.tokens import TOKEN_MARK
 
-__all__ = ["LambdaAction"]
+__all__ = ["LambdaAction", "RuleSetLambdaAction"]
+
+CROSS_ACCOUNT_WARNING_ID = "constructs-ses:crossAccountFunction"
+IMPORTED_TOPIC_KEY_WARNING_ID = "constructs-ses:importedTopicKey"
+AWS_CDK_PERMISSION_WARNING_ID = "@aws-cdk/aws-ses-actions:lambdaAddInvokePermissions"
 
 _PERMISSIONS: dict[tuple[int, str], tuple[lambda_.IFunction, lambda_.CfnPermission]] = {}
 """Invoke permissions made, by function and the rules' RuleSetName token (unique in a process)."""
@@ -60,9 +65,7 @@ class LambdaAction(ses_actions.Lambda):
         invocation_type: InvocationType | str = InvocationType.EVENT,
         topic: sns.ITopic | None = None,
     ) -> None:
-        invocation = enum_member(InvocationType, invocation_type, "invocation_type")
-        if invocation is InvocationType.REQUEST_RESPONSE:
-            _check_request_response_timeout(function)
+        invocation = _checked_invocation(function, invocation_type)
         super().__init__(
             function=function,
             invocation_type=ses_actions.LambdaInvocationType[invocation.name],
@@ -79,14 +82,13 @@ class LambdaAction(ses_actions.Lambda):
     def bind(self, receipt_rule: IReceiptRuleRef) -> ses.ReceiptRuleActionConfig:
         """Grant SES what the action needs, order the rule after the grants, render the action."""
         rule = bound_rule(receipt_rule, "LambdaAction")
-        rule_set_name = rule.rule_set_name
-        permission = self._shared_invoke_permission(
-            receipt_rule, rule_set_name, rule.rule_set_reference
-        )
+        permission = self._shared_invoke_permission(rule)
         if permission is not None:
             rule.depend_on(permission)
-        self._grant_topic_key(rule)
-        self._check_imported_topic_key(receipt_rule)
+        warning = grant_topic_key(self.topic, rule.rule, rule.rule_set_name, rule.depend_on)
+        if warning is not None:
+            Annotations.of(rule.rule).add_warning_v2(IMPORTED_TOPIC_KEY_WARNING_ID, warning)
+        check_key_region(rule.rule, imported_topic_key(self.topic))
         if self._config is None:  # the same for every rule the action is bound to
             self._config = ses.ReceiptRuleActionConfig(
                 lambda_action=ses.LambdaActionConfig(
@@ -97,91 +99,141 @@ class LambdaAction(ses_actions.Lambda):
             )
         return self._config
 
-    def _shared_invoke_permission(
-        self, rule: IReceiptRuleRef, rule_set_name: str, reference: str
-    ) -> lambda_.CfnPermission | None:
+    def _shared_invoke_permission(self, rule: BoundRule) -> lambda_.CfnPermission | None:
         """The permission made for an earlier rule of the same rule set, or a new one."""
+        reference = rule.rule_set_reference
         key = (id(self.function), reference)
         known = _PERMISSIONS.get(key)
         if known is not None and known[0] is self.function:
             return known[1]
-        permission = self._invoke_permission(rule, rule_set_name)
+        permission = self._invoke_permission(rule)
         if permission is not None and TOKEN_MARK in reference:  # a reference to a rule set
             _PERMISSIONS[key] = (self.function, permission)
         return permission
 
-    def _invoke_permission(
-        self, rule: IReceiptRuleRef, rule_set_name: str
-    ) -> lambda_.CfnPermission | None:
+    def _invoke_permission(self, rule: BoundRule) -> lambda_.CfnPermission | None:
         """The function's permission for SES, shared by the rules of one rule set."""
-        rule_account = Stack.of(rule).account
-        function_account = self.function.env.account
-        if (
-            is_literal(rule_account)
-            and is_literal(function_account)
-            and rule_account != function_account
-        ):
-            Annotations.of(rule).add_warning_v2(
-                "constructs-ses:crossAccountFunction",
-                f"Lambda function {self.function.node.path} is in account {function_account}, "
-                f"not {rule_account}: its owner must allow {SES_PRINCIPAL} to invoke it "
-                f"(lambda:InvokeFunction, SourceAccount {rule_account}) before this rule deploys.",
-            )
+        stack = Stack.of(rule.rule)
+        warning = cross_account_warning(self.function, stack)
+        if warning is not None:
+            Annotations.of(rule.rule).add_warning_v2(CROSS_ACCOUNT_WARNING_ID, warning)
             return None
-        digest = hashlib.sha256(f"{Stack.of(rule).node.path}|{rule_set_name}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{stack.node.path}|{rule.rule_set_name}".encode()).hexdigest()
         permission_id = f"InvokedBySes{digest[:8].upper()}"
         existing = self.function.node.try_find_child(permission_id)
         if isinstance(existing, lambda_.CfnPermission):
             return existing
-        return self._new_permission(rule, rule_set_name, permission_id, rule_account)
-
-    def _new_permission(
-        self, rule: IReceiptRuleRef, rule_set_name: str, permission_id: str, rule_account: str
-    ) -> lambda_.CfnPermission:
-        return lambda_.CfnPermission(
-            cast(Construct, self.function),  # every IFunction is a construct
-            permission_id,
-            action="lambda:InvokeFunction",
-            function_name=self.function.function_arn,
-            principal=iam.ServicePrincipal(SES_PRINCIPAL).service,
-            source_account=rule_account,
-            source_arn=rules_arn(rule, rule_set_name),
+        return ses_invoke_permission(
+            self.function, permission_id, self.function, stack, rule.rule_set_name
         )
 
-    def _grant_topic_key(self, bound: BoundRule) -> None:
-        """Let SES use the key of an encrypted topic, before the rule is created."""
-        topic = self.topic
-        key = topic.master_key if topic is not None else None
-        if topic is None or key is None:
-            return
-        rule, rule_set_name = bound.rule, bound.rule_set_name
-        added = key.add_to_resource_policy(ses_key_statement(rule, rule_set_name))
-        if added.statement_added:
-            bound.depend_on(key)
-            return
-        Annotations.of(rule).add_warning_v2(
-            "constructs-ses:importedTopicKey",
-            f"SNS topic {topic.node.path} is encrypted with key "
-            f"{key.key_arn}, whose policy this app cannot change: allow {SES_PRINCIPAL} "
-            f"{' and '.join(KEY_ACTIONS)} on it (conditions aws:SourceAccount and aws:SourceArn "
-            f"{rules_arn(rule, rule_set_name)}) before this rule deploys.",
-        )
 
-    def _check_imported_topic_key(self, rule: IReceiptRuleRef) -> None:
-        """Region-check the KMS key of an imported topic, which the template does not show."""
-        topic = self.topic
-        if topic is None or topic.master_key is None:
-            return
-        if isinstance(topic.node.default_child, sns.CfnTopic):
-            return  # an owned topic's key is in its template; SameRegionCheck sees it there
-        key = Placement(
-            f"KMS key of SNS topic {topic.node.path}",
-            topic.master_key.key_arn,
-            topic.master_key.env.region,
+class RuleSetLambdaAction(ses_actions.Lambda):
+    """The Lambda action of ``InboundEmail``'s rules: bound by aws-cdk-lib itself, to the rules of
+    one rule set only.
+
+    Made with its grants: the function is named through the rule set's ``Invoker`` (a reference
+    whose permission for SES is scoped as ``LambdaAction``'s, which each rule ``DependsOn``), and an
+    encrypted topic's key gets the key policy statement, which every rule of the rules scope waits
+    for. Binding it costs no call back into Python, so a rule costs one call to aws-cdk-lib.
+    Bound to rules of another rule set, its permission would not admit them: use ``LambdaAction``.
+
+    :param rules: the rules scope of the rule set.
+    :param function: the function to invoke.
+    :param invocation_type: how SES invokes it.
+    :param topic: an SNS topic to notify when the function is triggered, or None.
+    """
+
+    def __init__(
+        self,
+        rules: RulesScope,
+        *,
+        function: lambda_.IFunction,
+        invocation_type: InvocationType,
+        topic: sns.ITopic | None,
+    ) -> None:
+        invocation = _checked_invocation(function, invocation_type)
+        self._invoker = rules.invoker(function)
+        super().__init__(
+            function=self._invoker.reference,
+            invocation_type=ses_actions.LambdaInvocationType[invocation.name],
+            topic=topic,
         )
+        self.function = function
+        """The function to invoke."""
+        self.invocation_type = invocation
+        """How SES invokes it."""
+        self.topic = topic
+        """The topic notified when the function is triggered, or None."""
+        self._key_warning = grant_topic_key(
+            topic, rules.construct, rules.names.name, rules.depend_on
+        )
+        self._imported_key = imported_topic_key(topic)
+
+    def annotate(self, rule: ses.ReceiptRule) -> None:
+        """Tell ``rule``, made with this action, what its owner must grant by hand, and have the
+        region of an imported topic's key checked for it."""
+        if self._invoker.account_warning is not None:
+            annotations = Annotations.of(rule)
+            annotations.add_warning_v2(CROSS_ACCOUNT_WARNING_ID, self._invoker.account_warning)
+            annotations.acknowledge_warning(  # aws-cdk-lib's vaguer warning says the same
+                AWS_CDK_PERMISSION_WARNING_ID, "replaced by " + CROSS_ACCOUNT_WARNING_ID
+            )
+        if self._key_warning is not None:
+            Annotations.of(rule).add_warning_v2(IMPORTED_TOPIC_KEY_WARNING_ID, self._key_warning)
+        check_key_region(rule, self._imported_key)
+
+
+def grant_topic_key(
+    topic: sns.ITopic | None,
+    scope: IConstruct,
+    rule_set_name: str,
+    depend_on: Callable[[IDependable], None],
+) -> str | None:
+    """Let SES use the key of an encrypted topic for the rules of a rule set, and have the rules
+    wait for it (``depend_on``); for a key whose policy the app cannot change, what its owner must
+    grant."""
+    key = topic.master_key if topic is not None else None
+    if topic is None or key is None:
+        return None
+    added = key.add_to_resource_policy(ses_key_statement(scope, rule_set_name))
+    if added.statement_added:
+        depend_on(key)
+        return None
+    return (
+        f"SNS topic {topic.node.path} is encrypted with key {key.key_arn}, whose policy this app "
+        f"cannot change: allow {SES_PRINCIPAL} {' and '.join(KEY_ACTIONS)} on it (conditions "
+        f"aws:SourceAccount and aws:SourceArn {rules_arn(scope, rule_set_name)}) before this "
+        "rule deploys."
+    )
+
+
+def imported_topic_key(topic: sns.ITopic | None) -> Placement | None:
+    """The KMS key of an imported, encrypted topic, whose region the template does not show (an
+    owned topic's key is in its template, where the region check sees it); else None."""
+    if topic is None or topic.master_key is None:
+        return None
+    if isinstance(topic.node.default_child, sns.CfnTopic):
+        return None
+    key = topic.master_key
+    return Placement(f"KMS key of SNS topic {topic.node.path}", key.key_arn, key.env.region)
+
+
+def check_key_region(rule: IConstruct, key: Placement | None) -> None:
+    """Have the region of ``key`` (see ``imported_topic_key``) checked for ``rule``."""
+    if key is not None:
         add_findings_validation(
             rule, lambda: judge_placements(Stack.of(rule).region, [key]), REGION_WARNING_ID
         )
+
+
+def _checked_invocation(
+    function: lambda_.IFunction, invocation_type: InvocationType | str
+) -> InvocationType:
+    invocation = enum_member(InvocationType, invocation_type, "invocation_type")
+    if invocation is InvocationType.REQUEST_RESPONSE:
+        _check_request_response_timeout(function)
+    return invocation
 
 
 def _check_request_response_timeout(function: lambda_.IFunction) -> None:

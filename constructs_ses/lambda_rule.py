@@ -18,7 +18,7 @@ from constructs_ses.acknowledgements import acknowledge_wildcard_resource
 from constructs_ses.assets import handler_code
 from constructs_ses.enums import InvocationType, TlsPolicy
 from constructs_ses.grants import RulesScope, binding_rules_of
-from constructs_ses.lambda_action import LambdaAction
+from constructs_ses.lambda_action import RuleSetLambdaAction
 from constructs_ses.lambda_src.handler import ENV_MESSAGE_BUCKET, ENV_MESSAGE_PREFIX, Policy
 from constructs_ses.mail_function import MailFunction
 from constructs_ses.package_files import HANDLER_TEMPLATE_HANDLER
@@ -28,7 +28,7 @@ __all__ = ["LambdaRule", "SharedActions"]
 
 READ_MESSAGE_ACTION = "s3:GetObject"
 
-SharedActions = dict[tuple[int, InvocationType, int], LambdaAction]
+SharedActions = dict[tuple[int, InvocationType, int], RuleSetLambdaAction]
 """Lambda actions by the id of their function, invocation type and id of their topic."""
 
 
@@ -74,8 +74,8 @@ class LambdaRule:
         """The topic notified when the function is triggered, or None."""
         key = (id(self.function), invocation_type, id(self.topic))
         if key not in shared_actions:  # each action holds its function and topic: ids stay theirs
-            shared_actions[key] = LambdaAction(
-                function=self.function, invocation_type=invocation_type, topic=self.topic
+            shared_actions[key] = RuleSetLambdaAction(
+                rules, function=self.function, invocation_type=invocation_type, topic=self.topic
             )
         self.action = shared_actions[key]
         """The rule's Lambda action (shared by the rules of a rule set that invoke the same
@@ -107,6 +107,7 @@ class LambdaRule:
                 actions=actions,
             )
         """The ``aws_ses.ReceiptRule``."""
+        self.action.annotate(self.rule)
         if function is None and invocation_type is InvocationType.EVENT:
             Annotations.of(self.rule).add_warning_v2(
                 "constructs-ses:dispositionIgnored",

@@ -186,7 +186,7 @@ def main() -> None:
     parser.add_argument("--child", choices=KINDS)
     parser.add_argument("--rules", default="1,50,200")
     parser.add_argument("--outdir")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     arguments = parser.parse_args()
     if arguments.child:
         child(arguments.child, int(arguments.rules), arguments.outdir)

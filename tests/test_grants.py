@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
@@ -121,6 +122,48 @@ def test_imported_topic_key_gets_a_warning() -> None:
             "whose policy this app cannot change: allow ses.amazonaws.com kms:GenerateDataKey"
         ),
     )
+
+
+FAR_FUNCTION = "arn:aws:lambda:us-east-1:222222222222:function:elsewhere"
+
+
+@pytest.mark.parametrize("made_by", ["InboundEmail", "LambdaAction"])
+def test_function_of_another_account_gets_no_permission_but_a_warning(made_by: str) -> None:
+    stack = new_stack()
+    far = lambda_.Function.from_function_arn(stack, "Far", FAR_FUNCTION)
+    if made_by == "InboundEmail":
+        mail = InboundEmail(stack, "Inbound")
+        mail.add_lambda_rule("R", function=far)
+        mail.add_lambda_rule("S", function=far)
+        paths = ["/Mail/Inbound/Rules/R", "/Mail/Inbound/Rules/S"]
+    else:
+        rule_set = ses.ReceiptRuleSet(stack, "RuleSet")
+        rule_set.add_rule("R", actions=[LambdaAction(function=far)])
+        paths = ["/Mail/RuleSet/R"]
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::Lambda::Permission", 0)
+    template.has_resource_properties(
+        "AWS::SES::ReceiptRule",
+        {
+            "Rule": {
+                "Actions": [
+                    {"LambdaAction": {"FunctionArn": FAR_FUNCTION, "InvocationType": "Event"}}
+                ]
+            }
+        },
+    )
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.any_value())
+    texts = {(w.id, str(w.entry.data)) for w in warnings}
+    expected = {
+        (
+            path,
+            f"Lambda function Mail/Far is in account 222222222222, not {ACCOUNT}: its owner must "
+            "allow ses.amazonaws.com to invoke it (lambda:InvokeFunction, SourceAccount "
+            f"{ACCOUNT}) before this rule deploys. [ack: constructs-ses:crossAccountFunction]",
+        )
+        for path in paths
+    }
+    assert texts == expected  # aws-cdk-lib's own, vaguer warning is not among them
 
 
 def test_fails_when_bound_to_something_without_a_receipt_rule(stack: cdk.Stack) -> None:

@@ -9,10 +9,17 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
+from aws_cdk import aws_ses_actions as ses_actions
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Capture, Match, Template
 
-from constructs_ses import InboundEmail, InvocationType, LambdaRule, TlsPolicy
+from constructs_ses import (
+    InboundEmail,
+    InvocationType,
+    LambdaRule,
+    RuleSetLambdaAction,
+    TlsPolicy,
+)
 from constructs_ses.limits import check_rule_set_name
 
 from conftest import inline_function, new_stack
@@ -47,9 +54,13 @@ class Scenario:
         self.assembly_dir = Path(self.stack.node.root.outdir)  # type: ignore[attr-defined]
 
     def resource(self, construct: cdk.IResource | ses.ReceiptRule) -> str:
-        child = construct.node.default_child
-        assert isinstance(child, cdk.CfnElement)
-        return self.stack.get_logical_id(child)
+        return logical_id(self.stack, construct)
+
+
+def logical_id(stack: cdk.Stack, construct: cdk.IResource | ses.ReceiptRule) -> str:
+    child = construct.node.default_child
+    assert isinstance(child, cdk.CfnElement)
+    return stack.get_logical_id(child)
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +209,22 @@ def test_a_function_may_refer_to_the_rule_set_it_serves() -> None:
     assert dependency_cycle(template) is None
 
 
+def test_a_plain_lambda_action_of_the_same_function_makes_its_own_permission() -> None:
+    stack = new_stack()
+    function = inline_function(stack)
+    InboundEmail(stack, "Inbound").add_lambda_rule("Ours", function=function)
+    plain = ses.ReceiptRuleSet(stack, "Plain").add_rule(
+        "Theirs", actions=[ses_actions.Lambda(function=function)]
+    )
+    template = Template.from_stack(stack)
+    permissions = template.find_resources("AWS::Lambda::Permission")
+    scoped = [name for name, p in permissions.items() if "SourceArn" in p["Properties"]]
+    unscoped = [name for name, p in permissions.items() if "SourceArn" not in p["Properties"]]
+    assert len(scoped) == len(unscoped) == 1  # ours is not taken for aws-cdk-lib's AllowSes
+    rules = template.find_resources("AWS::SES::ReceiptRule")
+    assert rules[logical_id(stack, plain)]["DependsOn"] == unscoped
+
+
 def test_permission_is_scoped_to_the_account_and_shared_within_the_rule_set(
     scenario: Scenario,
 ) -> None:
@@ -251,6 +278,8 @@ def test_rule_exposes_function_topic_and_rule(scenario: Scenario) -> None:
     assert scenario.support.invocation_type is InvocationType.EVENT
     assert scenario.filter.invocation_type is InvocationType.REQUEST_RESPONSE
     assert scenario.support.rule_name == "support.v1"
+    assert isinstance(scenario.support.action, RuleSetLambdaAction)
+    assert scenario.support.action.function is scenario.user_function
 
 
 def test_user_topic_is_notified() -> None:

@@ -121,10 +121,14 @@ def test_function_of_another_stack_in_the_same_region_passes() -> None:
     function = inline_function(other, "Fn")
     stack = new_stack(app, "Mail")
     InboundEmail(stack, "Inbound").add_lambda_rule("R", function=function)
-    Template.from_stack(stack).resource_count_is("AWS::SES::ReceiptRule", 1)
-    Template.from_stack(other).has_resource_properties(
-        "AWS::Lambda::Permission", {"Principal": "ses.amazonaws.com"}
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::SES::ReceiptRule", 1)
+    # the permission sits beside the rule it serves, naming the function by its exported ARN
+    (permission,) = template.find_resources(
+        "AWS::Lambda::Permission", {"Properties": {"Principal": "ses.amazonaws.com"}}
     )
+    template.has_resource("AWS::SES::ReceiptRule", {"DependsOn": [permission]})
+    Template.from_stack(other).resource_count_is("AWS::Lambda::Permission", 0)
 
 
 def test_fails_in_a_region_that_does_not_receive_email() -> None:
