@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from typing import Any
 
 from constructs_ses.findings import Findings
 from constructs_ses.tokens import is_unresolved
@@ -20,21 +21,29 @@ __all__ = [
     "default_receiving_regions",
     "judge_placements",
     "judge_receiving_region",
+    "known_partition",
     "region_of_arn",
     "resolve_receiving_regions",
 ]
 
 
 @cache
-def _region_data() -> dict[str, str]:
+def _data() -> dict[str, Any]:
     text = files("constructs_ses").joinpath("data/receiving_regions.json").read_text("utf-8")
-    regions: dict[str, str] = json.loads(text)["regions"]
-    return regions
+    data: dict[str, Any] = json.loads(text)
+    return data
 
 
 def default_receiving_regions() -> tuple[str, ...]:
     """The regions this package knows to receive email, sorted."""
-    return tuple(sorted(_region_data()))
+    return tuple(sorted(_data()["regions"]))
+
+
+def known_partition(region: str) -> str | None:
+    """The partition of a region of the packaged list (``aws``); None for any other region or a
+    token, whose partition aws-cdk-lib works out."""
+    data = _data()
+    return str(data["partition"]) if region in data["regions"] else None
 
 
 def resolve_receiving_regions(

@@ -9,7 +9,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
-from aws_cdk.assertions import Annotations, Match, Template
+from aws_cdk.assertions import Annotations, Capture, Match, Template
 
 from constructs_ses import InboundEmail, LambdaAction
 
@@ -32,6 +32,27 @@ def test_invoke_permission_names_the_rule_sets_rules_literally() -> None:
             "SourceArn": rules_arn("inbound"),
         },
     )
+
+
+@pytest.mark.parametrize(
+    ("region", "partition_literals", "arn_start"),
+    [
+        ("us-east-1", False, "arn:aws:ses:us-east-1:"),  # the packaged list's partition
+        ("cn-north-1", True, "arn:aws-cn:ses:cn-north-1:"),  # aws-cdk-lib's, for other regions
+    ],
+)
+def test_source_arn_names_the_partition_of_the_region(
+    region: str, partition_literals: bool, arn_start: str
+) -> None:
+    context = {"@aws-cdk/core:enablePartitionLiterals": partition_literals}
+    stack = new_stack(cdk.App(context=context), region=region)
+    mail = InboundEmail(stack, "Inbound", rule_set_name="inbound", receiving_regions=[region])
+    mail.add_lambda_rule("R")
+    arn = Capture()
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Lambda::Permission", {"Principal": "ses.amazonaws.com", "SourceArn": arn}
+    )
+    assert arn.as_string().startswith(arn_start)
 
 
 def test_default_rule_set_name_is_in_the_source_arn() -> None:

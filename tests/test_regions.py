@@ -9,6 +9,7 @@ from constructs_ses.regions import (
     Placement,
     judge_placements,
     judge_receiving_region,
+    known_partition,
     region_of_arn,
     resolve_receiving_regions,
 )
@@ -38,6 +39,13 @@ def test_packaged_regions_hold_the_confirmed_ones_and_not_the_unavailable() -> N
 )
 def test_region_of_arn(arn: str, region: str | None) -> None:
     assert region_of_arn(arn) == region
+
+
+def test_packaged_regions_are_in_the_commercial_partition_others_are_left_to_cdk() -> None:
+    assert {known_partition(region) for region in default_receiving_regions()} == {"aws"}
+    assert known_partition("cn-north-1") is None
+    assert known_partition("us-gov-west-1") is None
+    assert known_partition(UNRESOLVED_REGION) is None
 
 
 def test_override_is_sorted_and_deduplicated() -> None:
