@@ -113,6 +113,7 @@ class InboundEmail(Construct):
         """The ``aws_ses.ReceiptRuleSet``."""
         self.rules: list[LambdaRule] = []
         """The rules, in the order SES runs them."""
+        self._rule_names: set[str] = set()
         self.receiving_regions = regions
         """The regions this rule set may be deployed to."""
         names = RuleSetNames(self.rule_set.receipt_rule_set_name, self.rule_set_name)
@@ -265,6 +266,7 @@ class InboundEmail(Construct):
                 enabled=enabled,
             )
         self.rules.append(rule)
+        self._rule_names.add(rule.rule_name)
         return rule
 
     def _check(self) -> list[SubjectFindings]:
@@ -283,8 +285,7 @@ class InboundEmail(Construct):
                 "pass rule_name"
             )
         check_rule_name(name)
-        taken = {rule.rule_name for rule in self.rules}
-        if name in taken:
+        if name in self._rule_names:
             raise ValueError(
                 f"rule_name={name!r} is already used by another rule of this rule set; "
                 "rule names must be unique within a rule set"
