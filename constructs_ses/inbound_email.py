@@ -113,7 +113,6 @@ class InboundEmail(Construct):
         """The ``aws_ses.ReceiptRuleSet``."""
         self.rules: list[LambdaRule] = []
         """The rules, in the order SES runs them."""
-        self._rule_names: set[str] = set()
         self.receiving_regions = regions
         """The regions this rule set may be deployed to."""
         names = RuleSetNames(self.rule_set.receipt_rule_set_name, self.rule_set_name)
@@ -266,7 +265,6 @@ class InboundEmail(Construct):
                 enabled=enabled,
             )
         self.rules.append(rule)
-        self._rule_names.add(rule.rule_name)
         return rule
 
     def _check(self) -> list[SubjectFindings]:
@@ -285,7 +283,7 @@ class InboundEmail(Construct):
                 "pass rule_name"
             )
         check_rule_name(name)
-        if name in self._rule_names:
+        if name in {rule.rule_name for rule in self.rules}:
             raise ValueError(
                 f"rule_name={name!r} is already used by another rule of this rule set; "
                 "rule names must be unique within a rule set"
