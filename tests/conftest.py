@@ -18,6 +18,7 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
+from constructs import IConstruct
 
 REPO = Path(__file__).resolve().parent.parent
 ACCOUNT = "111111111111"
@@ -51,6 +52,13 @@ def new_stack(
 @pytest.fixture
 def stack() -> Iterator[cdk.Stack]:
     yield new_stack()
+
+
+def logical_id(stack: cdk.Stack, construct: IConstruct) -> str:
+    """The logical ID in ``stack`` of the CloudFormation resource behind ``construct``."""
+    child = construct.node.default_child
+    assert isinstance(child, cdk.CfnElement), f"{construct.node.path} has no resource"
+    return stack.get_logical_id(child)
 
 
 def inline_function(scope: cdk.Stack, construct_id: str = "Fn", **kwargs: Any) -> lambda_.Function:

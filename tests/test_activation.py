@@ -9,7 +9,7 @@ from aws_cdk.assertions import Match, Template
 from constructs_ses import InboundEmail
 from constructs_ses.activation import ACTIVATION_RESOURCE_TYPE
 
-from conftest import new_stack
+from conftest import logical_id, new_stack
 
 
 class Activated:
@@ -24,7 +24,7 @@ class Activated:
         self.template = Template.from_stack(self.stack)
 
     def logical_id(self, construct: cdk.IResource) -> str:
-        return self.stack.get_logical_id(construct.node.default_child)  # type: ignore[arg-type]
+        return logical_id(self.stack, construct)
 
 
 @pytest.fixture(scope="module")

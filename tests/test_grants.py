@@ -13,7 +13,7 @@ from aws_cdk.assertions import Annotations, Capture, Match, Template
 
 from constructs_ses import InboundEmail, LambdaAction
 
-from conftest import ACCOUNT, inline_function, new_stack
+from conftest import ACCOUNT, inline_function, logical_id, new_stack
 
 
 def rules_arn(rule_set_name: str) -> str:
@@ -87,7 +87,7 @@ def test_unnamed_plain_rule_set_is_referenced_without_a_cycle() -> None:
     rule_set = ses.ReceiptRuleSet(stack, "Unnamed")
     rule_set.add_rule("R", actions=[LambdaAction(function=inline_function(stack))])
     template = Template.from_stack(stack)
-    rule_set_id = stack.get_logical_id(rule_set.node.default_child)  # type: ignore[arg-type]
+    rule_set_id = logical_id(stack, rule_set)
     template.has_resource_properties(
         "AWS::Lambda::Permission",
         {"SourceArn": {"Fn::Join": ["", Match.array_with([{"Ref": rule_set_id}])]}},
@@ -123,8 +123,8 @@ def test_encrypted_topic_key_lets_ses_in_before_the_rule() -> None:
             }
         },
     )
-    key_id = stack.get_logical_id(key.node.default_child)  # type: ignore[arg-type]
-    rule_id = stack.get_logical_id(rule.rule.node.default_child)  # type: ignore[arg-type]
+    key_id = logical_id(stack, key)
+    rule_id = logical_id(stack, rule.rule)
     assert key_id in template.to_json()["Resources"][rule_id]["DependsOn"]
 
 
@@ -200,7 +200,7 @@ def test_bucket_policy_lets_ses_write_only_the_prefix_for_this_rule_set() -> Non
         "R", bucket=bucket, object_key_prefix="mail/"
     )
     template = Template.from_stack(stack)
-    bucket_id = stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
+    bucket_id = logical_id(stack, bucket)
     template.has_resource_properties(
         "AWS::S3::BucketPolicy",
         {
@@ -226,7 +226,7 @@ def test_bucket_policy_lets_ses_write_only_the_prefix_for_this_rule_set() -> Non
         },
     )
     (policy_id,) = template.find_resources("AWS::S3::BucketPolicy")
-    rule_id = stack.get_logical_id(rule.rule.node.default_child)  # type: ignore[arg-type]
+    rule_id = logical_id(stack, rule.rule)
     assert policy_id in template.to_json()["Resources"][rule_id]["DependsOn"]
 
 

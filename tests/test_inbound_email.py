@@ -22,7 +22,7 @@ from constructs_ses import (
 )
 from constructs_ses.limits import check_rule_set_name
 
-from conftest import inline_function, new_stack
+from conftest import inline_function, logical_id, new_stack
 from dependency_graph import dependency_cycle
 
 
@@ -55,12 +55,6 @@ class Scenario:
 
     def resource(self, construct: cdk.IResource | ses.ReceiptRule) -> str:
         return logical_id(self.stack, construct)
-
-
-def logical_id(stack: cdk.Stack, construct: cdk.IResource | ses.ReceiptRule) -> str:
-    child = construct.node.default_child
-    assert isinstance(child, cdk.CfnElement)
-    return stack.get_logical_id(child)
 
 
 @pytest.fixture(scope="module")

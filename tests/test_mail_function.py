@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -13,7 +12,7 @@ from aws_cdk.assertions import Match, Template
 from constructs_ses import MailFunction
 from constructs_ses.acknowledgements import reference_text
 
-from conftest import new_stack
+from conftest import logical_id, new_stack
 
 CODE = "def handler(event, context):\n    return None\n"
 
@@ -34,7 +33,7 @@ class Built:
         self.resources: dict[str, Any] = self.template.to_json()["Resources"]
 
     def logical_id(self, construct: Any) -> str:
-        return self.stack.get_logical_id(cast(cdk.CfnElement, construct.node.default_child))
+        return logical_id(self.stack, construct)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -21,7 +21,7 @@ from constructs_ses import (
 )
 from constructs_ses.scaffold import new_handler
 
-from conftest import inline_function, new_stack
+from conftest import inline_function, logical_id, new_stack
 
 
 class StoredMessages:
@@ -46,7 +46,7 @@ class StoredMessages:
         self.template = Template.from_stack(self.stack)
 
     def logical_id(self, construct: Any) -> str:
-        return self.stack.get_logical_id(construct.node.default_child)
+        return logical_id(self.stack, construct)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_function_may_decrypt_messages_of_an_encrypted_bucket() -> None:
         bucket=bucket,
         object_key_prefix="support/",
     )
-    key_id = stack.get_logical_id(cast(cdk.CfnElement, key.node.default_child))
+    key_id = logical_id(stack, key)
     Template.from_stack(stack).has_resource_properties(
         "AWS::IAM::Policy",
         {
@@ -252,8 +252,8 @@ def test_drop_spam_rule_comes_first_and_stops_spam_and_viruses() -> None:
     assert mail.rules == [drop, support]
     template = Template.from_stack(stack)
     rules = template.find_resources("AWS::SES::ReceiptRule")
-    drop_id = stack.get_logical_id(drop.rule.node.default_child)  # type: ignore[arg-type]
-    support_id = stack.get_logical_id(support.rule.node.default_child)  # type: ignore[arg-type]
+    drop_id = logical_id(stack, drop.rule)
+    support_id = logical_id(stack, support.rule)
     drop_rule = rules[drop_id]["Properties"]
     assert "After" not in drop_rule
     assert "Recipients" not in drop_rule["Rule"]
@@ -261,7 +261,7 @@ def test_drop_spam_rule_comes_first_and_stops_spam_and_viruses() -> None:
     (action,) = drop_rule["Rule"]["Actions"]
     assert action["LambdaAction"]["InvocationType"] == "RequestResponse"
     assert rules[support_id]["Properties"]["After"] == {"Ref": drop_id}
-    function_id = stack.get_logical_id(drop.function.node.default_child)  # type: ignore[arg-type]
+    function_id = logical_id(stack, drop.function)
     function = template.to_json()["Resources"][function_id]["Properties"]
     assert function["Environment"]["Variables"]["SES_STOP_ON"] == "spam,virus"
     assert function["Environment"]["Variables"]["SES_ON_STOP"] == "STOP_RULE_SET"
