@@ -21,6 +21,13 @@ passing your own decision function to ``make_handler``::
 
     handler = make_handler(decide)
 
+An allowed sender (``allow_senders``) passes the stopping findings only through an identity SES
+authenticated (``authenticated_senders``): SPF vouches for the envelope sender alone, DMARC for
+the From address, DKIM for the From address only when every signature's domain aligns with it,
+and a DMARC failure leaves the From address unauthenticated. A message whose envelope sender
+passes SPF for one domain and whose From header names another is not let through on the
+latter. Denied senders (``deny_senders``) match any identity, authenticated or not.
+
 This file imports nothing outside the standard library, so it deploys as it is. Its one helper
 that reads the message body from S3 (``fetch_message``) uses boto3, which Lambda provides.
 """
@@ -45,6 +52,7 @@ if TYPE_CHECKING:
     """A decision function: a ``Decision``, or None to leave the message to the policy."""
 
 __all__ = [
+    "AuthenticatedSender",
     "CommonHeaders",
     "Decision",
     "Disposition",
@@ -59,7 +67,9 @@ __all__ = [
     "StopVerdict",
     "Verdict",
     "address_matches",
+    "authenticated_senders",
     "decide_by_policy",
+    "domains_align",
     "enum_member",
     "fetch_message",
     "handler",
@@ -223,16 +233,39 @@ class SesMail(_View):
 
     def header(self, name: str) -> str | None:
         """The value of the first header called ``name`` (case-insensitive), or None."""
+        values = self.header_values(name)
+        return values[0] if values else None
+
+    def header_values(self, name: str) -> list[str]:
+        """The values of every header called ``name`` (case-insensitive), in order."""
         wanted = name.lower()
-        for header in self.headers:
-            if header.name is not None and header.name.lower() == wanted:
-                return header.value
-        return None
+        return [
+            h.value
+            for h in self.headers
+            if h.name is not None and h.value is not None and h.name.lower() == wanted
+        ]
+
+    @property
+    def dkim_signing_domains(self) -> list[str | None]:
+        """The signing domain (``d=`` tag, RFC 6376 section 3.5) of each ``DKIM-Signature``
+        header, lower case, in order; None for a signature without one. SES's own signature
+        (``X-SES-DKIM-SIGNATURE``) is not among them."""
+        return [_dkim_tag(value, "d") for value in self.header_values("DKIM-Signature")]
 
     @property
     def common_headers(self) -> CommonHeaders:
         """The headers SES parses for every message."""
         return CommonHeaders(self._data.get("commonHeaders"))
+
+
+def _dkim_tag(value: str, tag: str) -> str | None:
+    """A tag of a DKIM-Signature tag list (``v=1; d=example.com; ...``), lower case."""
+    for item in value.split(";"):
+        name, equals, content = item.partition("=")
+        if equals and name.strip() == tag:
+            found = "".join(content.split()).lower()  # folding whitespace is not part of it
+            return found or None
+    return None
 
 
 class Verdict(_View):
@@ -424,14 +457,20 @@ def enum_member(enum_type: type[E], value: object, setting: str) -> E:
     raise SettingError(f"{setting}={value!r} is not allowed; use one of {allowed}")
 
 
-def _sender_pattern(entry: str, setting: str) -> str:
-    pattern = entry.strip().lower()
-    local, _, domain = pattern.rpartition("@")
+def _sender_pattern(entry: object, setting: str) -> str:
+    if not isinstance(entry, str):
+        raise SettingError(f"{setting} entry {entry!r} is not a string")
+    pattern = entry.lower()
+    local, at, domain = pattern.rpartition("@")
     bare = domain.removeprefix(".")
-    if not bare or "." not in bare or " " in pattern or "@" in local:
+    unsafe = [c for c in pattern if c == "," or c.isspace() or not c.isprintable()]
+    malformed = "@" in local or (at and not local) or bare.startswith(".")
+    if unsafe or malformed or not bare or "." not in bare:
+        why = f": {unsafe[0]!r} is not allowed in an entry" if unsafe else ""
         raise SettingError(
             f"{setting} entry {entry!r} is not an address (user@example.com), a domain "
-            "(example.com) or '.example.com' for its subdomains"
+            f"(example.com) or '.example.com' for its subdomains{why}; entries hold no commas, "
+            "whitespace or control characters"
         )
     return pattern
 
@@ -452,14 +491,17 @@ class Policy:
     :param on_stop: (``SES_ON_STOP``) the answer when one is found: ``STOP_RULE_SET`` (default)
         or ``STOP_RULE``.
     :param allow_senders: (``SES_ALLOW_SENDERS``) addresses, domains or ``.domain`` whose mail is
-        never stopped by a finding, once SPF or DKIM has authenticated the sender (otherwise
-        anyone could claim to be them). Default: none.
+        never stopped by a finding, when SES authenticated the sender identity that matches
+        (see ``authenticated_senders``: otherwise anyone could claim to be them). Default: none.
     :param deny_senders: (``SES_DENY_SENDERS``) senders whose mail is always stopped; this wins
-        over ``allow_senders``. Default: none.
+        over ``allow_senders`` and matches the envelope address (MAIL FROM) or any From header
+        address, authenticated or not (a forged identity is denied all the same). Default: none.
     :param on_error: (``SES_ON_ERROR``) the answer when the event cannot be read or deciding
         fails. Default: ``CONTINUE``, as SES itself continues on an answer it cannot read.
 
-    A sender matches by its envelope address (MAIL FROM) or any From header address.
+    A sender entry is written in ASCII or Unicode without commas or whitespace (the environment
+    variables are comma-separated, so such an entry would not come back as written); entries are
+    compared in lower case.
     """
 
     __slots__ = ("allow_senders", "deny_senders", "on_error", "on_stop", "stop_on")
@@ -584,6 +626,80 @@ def address_matches(address: str, patterns: Iterable[str]) -> bool:
     return False
 
 
+def domains_align(signing_domain: str, sender_domain: str) -> bool:
+    """Whether a DKIM signing domain vouches for a sender's domain: they are the same, or one is
+    a subdomain of the other (both lower case).
+
+    This is DMARC's relaxed alignment (RFC 7489, section 3.1.1) without the Public Suffix List:
+    ``mail.example.com`` aligns with ``example.com`` both ways, but two sibling subdomains
+    (``news.example.com``, ``mail.example.com``) do not, though DMARC would align them through
+    their organizational domain. Whoever controls a domain's DNS controls its subdomains', so
+    the rule admits no signer that relaxed alignment would refuse for a registrable domain.
+    """
+    shorter, longer = sorted((signing_domain, sender_domain), key=len)
+    return bool(shorter) and (longer == shorter or longer.endswith("." + shorter))
+
+
+class AuthenticatedSender:
+    """A sender identity of a message that SES authenticated, and by which check."""
+
+    __slots__ = ("address", "by")
+
+    def __init__(self, address: str, by: str) -> None:
+        self.address = address
+        """The address, lower case."""
+        self.by = by
+        """``spf`` (the envelope sender), ``dmarc`` or ``dkim`` (a From address)."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AuthenticatedSender) and (self.address, self.by) == (
+            other.address,
+            other.by,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.address, self.by))
+
+    def __repr__(self) -> str:
+        return f"AuthenticatedSender({self.address!r}, {self.by!r})"
+
+
+def authenticated_senders(record: SesRecord) -> list[AuthenticatedSender]:
+    """The sender identities of ``record`` that SES's verdicts authenticate.
+
+    - SPF ``PASS`` authenticates the envelope sender (``mail.source``), and nothing else.
+    - DMARC ``PASS`` authenticates the From header's addresses.
+    - DKIM ``PASS`` authenticates the From header's addresses when the domain of every
+      ``DKIM-Signature`` (its ``d=``) aligns with theirs (``domains_align``). SES's verdict does
+      not say which signature passed, so one from another domain beside them authenticates no
+      From address; nor does any signature when SES truncated the headers.
+    - DMARC ``FAIL`` leaves the From addresses unauthenticated, whatever passed.
+    - From addresses of more than one domain, or more than one From header, are not
+      authenticated by DMARC or DKIM.
+
+    SES documents the verdicts in "Lambda action" and "Incoming email notification contents"
+    of the SES Developer Guide.
+    """
+    mail, receipt = record.mail, record.receipt
+    found: list[AuthenticatedSender] = []
+    source = _address(mail.source or "")
+    if source is not None and receipt.spf_verdict.passed:
+        found.append(AuthenticatedSender(source, "spf"))
+    from_addresses = [a for a in (_address(f) for f in mail.common_headers.from_) if a]
+    domains = {address.rpartition("@")[2] for address in from_addresses}
+    if len(domains) != 1 or len(mail.header_values("From")) > 1 or receipt.dmarc_verdict.failed:
+        return found
+    (domain,) = domains
+    by = "dmarc" if receipt.dmarc_verdict.passed else None
+    if by is None and receipt.dkim_verdict.passed and not mail.headers_truncated:
+        signers = mail.dkim_signing_domains
+        if signers and all(d is not None and domains_align(d, domain) for d in signers):
+            by = "dkim"
+    if by is not None:
+        found.extend(AuthenticatedSender(address, by) for address in from_addresses)
+    return found
+
+
 def _findings(receipt: SesReceipt) -> list[StopVerdict]:
     dmarc_failed = receipt.dmarc_verdict.failed
     found = {
@@ -606,9 +722,14 @@ def decide_by_policy(record: SesRecord, policy: Policy) -> Decision:
     hits = [v for v in _findings(receipt) if v in policy.stop_on]
     if not hits:
         return Decision(Disposition.CONTINUE, "no stopping finding")
-    authenticated = receipt.spf_verdict.passed or receipt.dkim_verdict.passed
-    if authenticated and any(address_matches(s, policy.allow_senders) for s in senders):
-        return Decision(Disposition.CONTINUE, "sender is allowed")
+    if policy.allow_senders:
+        for sender in authenticated_senders(record):
+            if address_matches(sender.address, policy.allow_senders):
+                identity = "envelope sender" if sender.by == "spf" else "From address"
+                return Decision(
+                    Disposition.CONTINUE,
+                    f"sender is allowed: {identity} authenticated by {sender.by.upper()}",
+                )
     return Decision(policy.on_stop, "found: " + ", ".join(v.value for v in hits))
 
 

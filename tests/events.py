@@ -7,6 +7,16 @@ from typing import Any
 DEFAULT_SENDER = "janedoe@example.com"
 
 
+def dkim_signature(domain: str) -> tuple[str, str]:
+    """A DKIM-Signature header signed by ``domain``, shaped like the SES guide's sample."""
+    return (
+        "DKIM-Signature",
+        f"v=1; a=rsa-sha256; c=relaxed/relaxed; d={domain}; s=example; "
+        "h=from:to:subject:date:message-id; bh=DSofsjAoUvyZj6YsBDP5enpRO1otGb7Nes0Qexample=; "
+        "b=Cm1emU30VcD6example=",
+    )
+
+
 def ses_event(
     *,
     spam: str | None = "PASS",
@@ -21,8 +31,13 @@ def ses_event(
     from_: list[str] | None = None,
     subject: str | None = "Test Subject",
     recipients: tuple[str, ...] = ("johndoe@example.com",),
+    headers: tuple[tuple[str, str], ...] = (),
+    headers_truncated: bool = False,
 ) -> dict[str, Any]:
-    """A one-record SES Lambda event; a verdict, source or subject of None is left out."""
+    """A one-record SES Lambda event; a verdict, source or subject of None is left out.
+
+    ``headers`` (name, value) come before the Subject header in ``mail.headers``.
+    """
     receipt: dict[str, Any] = {
         "timestamp": "2015-09-11T20:32:33.936Z",
         "processingTimeMillis": 222,
@@ -57,8 +72,11 @@ def ses_event(
         "timestamp": "2015-09-11T20:32:33.936Z",
         "messageId": message_id,
         "destination": list(recipients),
-        "headersTruncated": False,
-        "headers": [{"name": "Subject", "value": subject or ""}],
+        "headersTruncated": headers_truncated,
+        "headers": [
+            *({"name": name, "value": value} for name, value in headers),
+            {"name": "Subject", "value": subject or ""},
+        ],
         "commonHeaders": common,
     }
     if source is not None:

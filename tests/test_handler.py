@@ -10,15 +10,19 @@ import pytest
 
 from constructs_ses import Disposition
 from constructs_ses.lambda_src.handler import (
+    AuthenticatedSender,
     Decision,
     Policy,
     SesRecord,
     StopVerdict,
+    authenticated_senders,
+    decide_by_policy,
+    domains_align,
     handler,
     make_handler,
 )
 
-from events import DEFAULT_SENDER, ses_event
+from events import DEFAULT_SENDER, dkim_signature, ses_event
 
 CONTINUE = {"disposition": "CONTINUE"}
 STOP_RULE_SET = {"disposition": "STOP_RULE_SET"}
@@ -122,8 +126,202 @@ def test_denied_address_matches_the_from_header_too() -> None:
 def test_allowed_sender_passes_findings_once_authenticated() -> None:
     policy = Policy(allow_senders=(DEFAULT_SENDER,))
     assert answer(ses_event(spam="FAIL"), policy) == CONTINUE
-    unauthenticated = ses_event(spam="FAIL", spf="FAIL", dkim="FAIL")
+    unauthenticated = ses_event(spam="FAIL", spf="FAIL", dkim="FAIL", dmarc="FAIL")
     assert answer(unauthenticated, policy) == STOP_RULE_SET
+
+
+# Allowed senders count only through an identity SES authenticated. Verdicts: SES Developer Guide,
+# "Lambda action" (event contents) and "Incoming email notification contents"; alignment: RFC 7489.
+
+PARTNER = Policy(allow_senders=("partner.example",))
+CEO = "The CEO <ceo@partner.example>"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param(  # the attacker's own domain passes SPF; From names the partner
+            ses_event(
+                spam="FAIL", source="bounce@attacker.example", from_=[CEO], dkim=None, dmarc="GRAY"
+            ),
+            id="another domain's SPF",
+        ),
+        pytest.param(
+            ses_event(
+                spam="FAIL",
+                source="bounce@attacker.example",
+                spf="FAIL",
+                from_=[CEO],
+                dmarc="GRAY",
+                headers=(dkim_signature("attacker.example"),),
+            ),
+            id="another domain's DKIM signature",
+        ),
+        pytest.param(  # which signature passed is not said: the forged one may not have
+            ses_event(
+                spam="FAIL",
+                source="bounce@attacker.example",
+                spf="FAIL",
+                from_=[CEO],
+                dmarc="GRAY",
+                headers=(dkim_signature("attacker.example"), dkim_signature("partner.example")),
+            ),
+            id="a partner signature beside another domain's",
+        ),
+        pytest.param(
+            ses_event(
+                spam="FAIL",
+                source="bounce@attacker.example",
+                from_=[CEO],
+                dmarc="FAIL",
+                dmarc_policy="none",
+                headers=(dkim_signature("partner.example"),),
+            ),
+            id="DMARC FAIL whatever passed",
+        ),
+        pytest.param(
+            ses_event(
+                spam="FAIL",
+                source="bounce@attacker.example",
+                spf="FAIL",
+                from_=[CEO],
+                dmarc="GRAY",
+                headers=(dkim_signature("partner.example"),),
+                headers_truncated=True,
+            ),
+            id="signatures SES may have cut off",
+        ),
+        pytest.param(
+            ses_event(
+                spam="FAIL",
+                source="bounce@attacker.example",
+                spf="FAIL",
+                from_=[CEO, "x@attacker.example"],
+                headers=(dkim_signature("attacker.example"),),
+            ),
+            id="From addresses of two domains",
+        ),
+        pytest.param(
+            ses_event(
+                spam="FAIL",
+                source="bounce@attacker.example",
+                spf="FAIL",
+                from_=[CEO],
+                headers=(("From", CEO), ("From", "x@attacker.example")),
+            ),
+            id="two From headers",
+        ),
+        pytest.param(
+            ses_event(
+                spam="FAIL",
+                source="bounce@attacker.example",
+                spf="FAIL",
+                from_=[CEO],
+                dmarc="GRAY",
+                headers=(dkim_signature("partner.example.attacker.example"),),
+            ),
+            id="a signing domain that only looks like the partner's",
+        ),
+    ],
+)
+def test_fails_to_let_a_spoofed_allowed_sender_through(event: dict[str, Any]) -> None:
+    assert answer(event, PARTNER) == STOP_RULE_SET
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        pytest.param(
+            ses_event(spam="FAIL", source="ceo@partner.example", from_=[CEO], dmarc="GRAY"),
+            "envelope sender authenticated by SPF",
+            id="SPF of the same address",
+        ),
+        pytest.param(  # the service's SPF and signature, plus the partner's: DMARC aligned them
+            ses_event(
+                spam="FAIL",
+                source="bounces@mailer.example",
+                from_=[CEO],
+                dmarc="PASS",
+                headers=(dkim_signature("partner.example"), dkim_signature("mailer.example")),
+            ),
+            "From address authenticated by DMARC",
+            id="DMARC PASS through a mailing service",
+        ),
+        pytest.param(
+            ses_event(
+                spam="FAIL",
+                source="bounces@mailer.example",
+                spf="FAIL",
+                from_=[CEO],
+                dmarc="GRAY",
+                headers=(dkim_signature("mail.partner.example"),),
+            ),
+            "From address authenticated by DKIM",
+            id="DKIM of the From domain",
+        ),
+    ],
+)
+def test_genuine_allowed_sender_passes_the_findings(event: dict[str, Any], reason: str) -> None:
+    record = SesRecord(event["Records"][0])
+    assert decide_by_policy(record, PARTNER) == Decision(
+        Disposition.CONTINUE, f"sender is allowed: {reason}"
+    )
+
+
+def test_allowed_address_needs_that_address_authenticated() -> None:
+    policy = Policy(allow_senders=("ceo@partner.example",))
+    signed = ses_event(
+        spam="FAIL",
+        source="bounces@mailer.example",
+        spf="FAIL",
+        from_=["Someone Else <other@partner.example>"],
+        dmarc="PASS",
+    )
+    assert answer(signed, policy) == STOP_RULE_SET  # DMARC vouches for other@, not ceo@
+
+
+def test_authenticated_senders_name_each_identity_and_check() -> None:
+    record = SesRecord(
+        ses_event(
+            source="Bounce@Mailer.example",
+            from_=[CEO],
+            dmarc="GRAY",
+            headers=(dkim_signature("partner.example"),),
+        )["Records"][0]
+    )
+    assert authenticated_senders(record) == [
+        AuthenticatedSender("bounce@mailer.example", "spf"),
+        AuthenticatedSender("ceo@partner.example", "dkim"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("signer", "sender", "aligned"),
+    [
+        ("example.com", "example.com", True),
+        ("mail.example.com", "example.com", True),
+        ("example.com", "news.example.com", True),
+        ("news.example.com", "mail.example.com", False),  # siblings: DMARC's PSL would align
+        ("badexample.com", "example.com", False),
+        ("example.com.evil.example", "example.com", False),
+        ("", "example.com", False),
+    ],
+)
+def test_signing_domains_align_with_the_same_domain_and_its_parents_and_children(
+    signer: str, sender: str, aligned: bool
+) -> None:
+    assert domains_align(signer, sender) is aligned
+
+
+def test_dkim_signing_domains_are_read_from_the_tag_lists() -> None:
+    event = ses_event(
+        headers=(
+            ("dkim-signature", "v=1; a=rsa-sha256;\r\n\td =\r\n Partner.Example ; s=x; b=abc="),
+            ("X-SES-DKIM-SIGNATURE", "a=rsa-sha256; d=amazonses.com; v=1"),
+            ("DKIM-Signature", "v=1; s=no-domain; b=abc="),
+        )
+    )
+    assert SesRecord(event["Records"][0]).mail.dkim_signing_domains == ["partner.example", None]
 
 
 def test_deny_wins_over_allow() -> None:
@@ -173,6 +371,14 @@ def test_handler_reads_its_policy_from_the_environment(monkeypatch: pytest.Monke
         ({"on_stop": "HALT"}, r"on_stop='HALT' is not allowed"),
         ({"on_error": "RETRY"}, r"on_error='RETRY' is not allowed"),
         ({"allow_senders": ("not an address",)}, r"allow_senders entry 'not an address' is not"),
+        (
+            {"allow_senders": ("a@b.example,evil.example",)},
+            r"allow_senders entry 'a@b.example,evil.example' is not an address \(user@example.com\)"
+            r", a domain \(example.com\) or '.example.com' for its subdomains: ',' is not allowed",
+        ),
+        ({"deny_senders": (" spam.example",)}, r"deny_senders entry ' spam.example' .*: ' ' is"),
+        ({"deny_senders": ("",)}, r"deny_senders entry '' is not an address"),
+        ({"allow_senders": ("@example.com",)}, r"allow_senders entry '@example.com' is not"),
         ({"deny_senders": ("localhost",)}, r"deny_senders entry 'localhost' is not"),
         ({"deny_senders": "example.com"}, r"deny_senders='example.com' must be a list"),
     ],

@@ -14,6 +14,7 @@ from constructs_ses import Disposition
 from constructs_ses.lambda_src.handler import (
     Policy,
     SesEvent,
+    SettingError,
     StopVerdict,
     _log_line,
     decide_by_policy,
@@ -41,6 +42,13 @@ def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return strategy | json_values
 
 
+headers = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(["From", "DKIM-Signature", "dkim-signature", "Subject"]),
+        "value": st.sampled_from(["v=1; d=example.com; b=x", "d=", "a@example.com"])
+        | st.text(max_size=30),
+    }
+)
 common_headers = st.fixed_dictionaries(
     {"from": maybe(st.lists(addresses, max_size=3)), "subject": maybe(st.text(max_size=20))}
 )
@@ -48,7 +56,7 @@ mail = st.fixed_dictionaries(
     {
         "source": maybe(addresses),
         "messageId": maybe(st.text(max_size=40)),
-        "headers": maybe(st.lists(json_values, max_size=3)),
+        "headers": maybe(st.lists(headers | json_values, max_size=3)),
         "commonHeaders": maybe(common_headers),
     }
 )
@@ -113,3 +121,61 @@ def test_ses_shaped_events_always_get_a_valid_disposition(event: Any, policy: Po
 def test_arbitrary_json_gets_the_error_disposition_or_a_decision(event: Any) -> None:
     answer = make_handler(policy=Policy())(event, None)
     assert answer["disposition"] in VALID
+
+
+entries = st.lists(
+    senders
+    | st.sampled_from(
+        ["a@b.example,evil.example", " a@b.example", "b.example\n", "", "A@B.Example"]
+    )
+    | st.text(max_size=16),
+    max_size=4,
+)
+enum_settings = st.sampled_from(list(StopVerdict)) | st.sampled_from([v.value for v in StopVerdict])
+
+
+@settings(max_examples=1500)
+@given(
+    stop_on=st.lists(enum_settings, max_size=4),
+    on_stop=st.sampled_from(
+        [Disposition.STOP_RULE, Disposition.STOP_RULE_SET, "STOP_RULE", "STOP_RULE_SET"]
+    ),
+    allow_senders=entries,
+    deny_senders=entries,
+    on_error=st.sampled_from([*Disposition, *(d.value for d in Disposition)]),
+)
+def test_every_setting_comes_back_from_the_environment_as_given_or_is_refused(
+    stop_on: list[Any],
+    on_stop: Any,
+    allow_senders: list[str],
+    deny_senders: list[str],
+    on_error: Any,
+) -> None:
+    """The constructs pass a policy as comma-separated environment variables: an entry that
+    would not come back as it was given must be refused when the policy is made."""
+    settings = {
+        "stop_on": stop_on,
+        "on_stop": on_stop,
+        "allow_senders": allow_senders,
+        "deny_senders": deny_senders,
+        "on_error": on_error,
+    }
+    split = [
+        e for e in allow_senders + deny_senders if not e or "," in e or e != "".join(e.split())
+    ]
+    if split:
+        with pytest.raises(SettingError, match="entries hold no commas, whitespace"):
+            Policy(**settings)
+        return
+    try:
+        policy = Policy(**settings)
+    except SettingError:
+        return  # not a sender at all (no domain, two '@'...)
+    assert Policy.from_environment(policy.to_environment()) == policy
+    assert policy.allow_senders == tuple(e.lower() for e in allow_senders)
+    assert policy.deny_senders == tuple(e.lower() for e in deny_senders)
+    assert [v.value for v in policy.stop_on] == list(
+        dict.fromkeys(getattr(v, "value", v) for v in stop_on)
+    )
+    assert policy.on_stop.value == getattr(on_stop, "value", on_stop)
+    assert policy.on_error.value == getattr(on_error, "value", on_error)
