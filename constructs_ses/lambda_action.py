@@ -26,7 +26,7 @@ from constructs_ses.grants import (
     ses_invoke_permission,
     ses_key_statement,
 )
-from constructs_ses.limits import REQUEST_RESPONSE_TIMEOUT_SECONDS
+from constructs_ses.limits import request_response_timeout_problem
 from constructs_ses.region_check import REGION_WARNING_ID
 from constructs_ses.regions import Placement, judge_placements
 from constructs_ses.tokens import TOKEN_MARK
@@ -237,14 +237,21 @@ def _checked_invocation(
 
 
 def _check_request_response_timeout(function: lambda_.IFunction) -> None:
-    timeout = getattr(function, "timeout", None)
+    target, described = _timed_function(function)
+    timeout = getattr(target, "timeout", None)
     if not isinstance(timeout, Duration) or timeout.is_unresolved():
         return
-    seconds = timeout.to_seconds()
-    if seconds > REQUEST_RESPONSE_TIMEOUT_SECONDS:
-        raise ValueError(
-            f"function={function.node.path} has a timeout of {seconds:g} seconds, but SES waits "
-            f"at most {REQUEST_RESPONSE_TIMEOUT_SECONDS} seconds for a RequestResponse "
-            f"invocation: set its timeout to {REQUEST_RESPONSE_TIMEOUT_SECONDS} seconds or less, "
-            "or use InvocationType.EVENT"
-        )
+    problem = request_response_timeout_problem(described, timeout.to_seconds())
+    if problem is not None:
+        raise ValueError(problem)
+
+
+def _timed_function(function: lambda_.IFunction) -> tuple[lambda_.IFunction, str]:
+    """The function whose timeout an invocation of ``function`` has, and how to name it."""
+    if isinstance(function, lambda_.Alias):
+        target, kind = function.version.lambda_, "an alias"
+    elif isinstance(function, lambda_.Version):
+        target, kind = function.lambda_, "a version"
+    else:
+        return function, f"function={function.node.path}"
+    return target, f"function={function.node.path} ({kind} of {target.node.path})"

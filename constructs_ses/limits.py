@@ -24,6 +24,7 @@ __all__ = [
     "check_recipients",
     "check_rule_name",
     "check_rule_set_name",
+    "request_response_timeout_problem",
     "sanitize_name",
 ]
 
@@ -131,6 +132,19 @@ def check_recipients(recipients: Sequence[str] | None, argument: str = "recipien
                 f"={recipients[seen[key]]!r}: each recipient may be given once"
             )
         seen[key] = index
+
+
+def request_response_timeout_problem(function: str, seconds: float) -> str | None:
+    """Why the function described by ``function``, with a timeout of ``seconds``, cannot serve a
+    RequestResponse Lambda action; None when it can."""
+    if seconds <= REQUEST_RESPONSE_TIMEOUT_SECONDS:
+        return None
+    return (
+        f"{function} has a timeout of {seconds:g} seconds, but SES waits at most "
+        f"{REQUEST_RESPONSE_TIMEOUT_SECONDS} seconds for a RequestResponse invocation: set its "
+        f"timeout to {REQUEST_RESPONSE_TIMEOUT_SECONDS} seconds or less, or use "
+        "InvocationType.EVENT"
+    )
 
 
 def check_flag(value: object, argument: str) -> None:

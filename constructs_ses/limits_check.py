@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from aws_cdk import Stack
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
 from constructs import IConstruct
 
@@ -18,8 +19,9 @@ from constructs_ses.limits import (
     check_recipients,
     check_rule_name,
     check_rule_set_name,
+    request_response_timeout_problem,
 )
-from constructs_ses.rendered import RenderedRule, RenderedRuleSet
+from constructs_ses.rendered import RenderedRule, RenderedRuleSet, StackContents
 from constructs_ses.tokens import is_unresolved
 
 __all__ = [
@@ -68,9 +70,10 @@ def rule_sets_per_environment(root: IConstruct) -> Counter[Environment]:
     return counts
 
 
-def rule_limit_findings(rule: RenderedRule) -> Findings:
-    """A valid name, at most 10 actions, at most 500 valid recipients."""
-    errors: list[str] = []
+def rule_limit_findings(contents: StackContents, rule: RenderedRule) -> Findings:
+    """A valid name, at most 10 actions, at most 500 valid recipients, and no RequestResponse
+    action of a function of the stack slower than SES waits."""
+    errors = [*_request_response_timeout_errors(contents, rule)]
     name = rule.body.get("name")
     if isinstance(name, str):
         errors.extend(_errors_of(check_rule_name, name, "Rule.Name"))
@@ -84,6 +87,28 @@ def rule_limit_findings(rule: RenderedRule) -> Findings:
     if isinstance(recipients, list) and all(isinstance(r, str) for r in recipients):
         errors.extend(_errors_of(check_recipients, recipients, "Rule.Recipients"))
     return Findings(errors=tuple(errors))
+
+
+def _request_response_timeout_errors(contents: StackContents, rule: RenderedRule) -> list[str]:
+    """The rule's RequestResponse Lambda actions whose function (named directly, or through an
+    alias or version of the stack) has a timeout above SES's 30 seconds."""
+    errors: list[str] = []
+    for action in rule.body.get("actions") or []:
+        config = action.get("lambdaAction") if isinstance(action, dict) else None
+        if not isinstance(config, dict) or config.get("invocationType") != "RequestResponse":
+            continue
+        invoked = contents.invoked_function(config.get("functionArn"))
+        timeout = invoked.timeout if invoked is not None else None
+        if invoked is None or not isinstance(timeout, int | float) or isinstance(timeout, bool):
+            continue  # a function of elsewhere, Lambda's default of 3 s, or known at deploy time
+        described = f"Lambda function {display_path(invoked.function)}"
+        if invoked.through is not None:
+            kind = "alias" if isinstance(invoked.through, lambda_.CfnAlias) else "version"
+            described += f" (invoked through {kind} {display_path(invoked.through)})"
+        problem = request_response_timeout_problem(described, timeout)
+        if problem is not None:
+            errors.append(problem)
+    return errors
 
 
 def rule_set_limit_findings(

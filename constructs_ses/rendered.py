@@ -9,14 +9,16 @@ from __future__ import annotations
 from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from types import UnionType
 from typing import Any
 
-from aws_cdk import CfnParameter, NestedStack, Stack
+from aws_cdk import CfnParameter, CfnResource, NestedStack, Stack
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from constructs import IConstruct
 
-__all__ = ["RenderedRule", "RenderedRuleSet", "StackContents"]
+__all__ = ["InvokedFunction", "RenderedRule", "RenderedRuleSet", "StackContents"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,18 @@ class RenderedRuleSet:
     """The resolved ``RuleSetName``; None when CloudFormation names it."""
 
 
+@dataclass(frozen=True)
+class InvokedFunction:
+    """A Lambda function of the stack as a rule's action names it: itself, an alias or a version."""
+
+    function: lambda_.CfnFunction
+    timeout: Any
+    """Its resolved ``Timeout``: seconds, None when unset (Lambda's default, 3 seconds), or an
+    intrinsic when known only at deploy time."""
+    through: CfnResource | None = None
+    """The alias or version the action names, if it names one."""
+
+
 class StackContents:
     """The receipt rules, rule sets, SNS topics and parameters of one stack (not of its nested
     stacks), each resolved on first use with one call for all of a kind."""
@@ -58,7 +72,7 @@ class StackContents:
         self.account: str = stack.account
         """The stack's account (a token when environment-agnostic)."""
 
-    def _all(self, kind: type[Any]) -> list[Any]:
+    def _all(self, kind: type[Any] | UnionType) -> list[Any]:
         return [construct for construct in self._constructs if isinstance(construct, kind)]
 
     def rules(self, rule_sets: Container[str] | None = None) -> list[RenderedRule]:
@@ -94,6 +108,46 @@ class StackContents:
         parameters: list[CfnParameter] = self._all(CfnParameter)
         return frozenset(_resolve_each(self.stack, [each.logical_id for each in parameters]))
 
+    def invoked_function(self, function_arn: Any) -> InvokedFunction | None:
+        """The function of this stack that a Lambda action's resolved ``functionArn`` names
+        (``Fn::GetAtt`` of a function, ``Ref`` of a function, alias or version); else None."""
+        logical_id = _referenced_logical_id(function_arn)
+        if logical_id is None:
+            return None
+        functions, qualifiers = self._functions
+        if logical_id in functions:
+            return functions[logical_id]
+        if logical_id not in qualifiers:
+            return None
+        qualifier, function_name = qualifiers[logical_id]
+        found = functions.get(_referenced_logical_id(function_name) or "")
+        return InvokedFunction(found.function, found.timeout, qualifier) if found else None
+
+    @cached_property
+    def _functions(
+        self,
+    ) -> tuple[dict[str, InvokedFunction], dict[str, tuple[CfnResource, Any]]]:
+        """The stack's functions by logical ID; its aliases and versions by logical ID, with
+        their resolved ``FunctionName``."""
+        functions: list[lambda_.CfnFunction] = self._all(lambda_.CfnFunction)
+        qualifiers: list[lambda_.CfnAlias | lambda_.CfnVersion] = self._all(
+            lambda_.CfnAlias | lambda_.CfnVersion
+        )
+        resolved = _resolve_each(  # {id, value}: a list would lose an unset (None) value
+            self.stack,
+            [{"id": each.logical_id, "value": each.timeout} for each in functions]
+            + [{"id": each.logical_id, "value": each.function_name} for each in qualifiers],
+        )
+        by_id = {
+            found["id"]: InvokedFunction(function, found.get("value"))
+            for function, found in zip(functions, resolved[: len(functions)], strict=True)
+        }
+        named: dict[str, tuple[CfnResource, Any]] = {
+            found["id"]: (qualifier, found.get("value"))
+            for qualifier, found in zip(qualifiers, resolved[len(functions) :], strict=True)
+        }
+        return by_id, named
+
     @cached_property
     def topic_keys(self) -> dict[str, tuple[sns.CfnTopic, Any]]:
         """The stack's encrypted SNS topics: logical ID -> (topic, resolved KmsMasterKeyId)."""
@@ -111,3 +165,15 @@ def _resolve_each(stack: Stack, values: list[Any]) -> list[Any]:
     """``values`` resolved in one call, position for position (None stays None)."""
     resolved = stack.resolve([{"value": value} for value in values])
     return [entry.get("value") for entry in resolved]
+
+
+def _referenced_logical_id(value: Any) -> str | None:
+    """The logical ID in ``{"Ref": id}`` or ``{"Fn::GetAtt": [id, "Arn"]}``; else None."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    ((intrinsic, argument),) = value.items()
+    if intrinsic == "Ref" and isinstance(argument, str):
+        return argument
+    if intrinsic == "Fn::GetAtt" and isinstance(argument, list) and argument[1:] == ["Arn"]:
+        return str(argument[0])
+    return None

@@ -91,7 +91,8 @@ class RuleChecks:
                     region += judge_receiving_region(contents.region, self.receiving_regions)
                 found.append((rule.resource, REGION_WARNING_ID, region))
             if self.limits:
-                found.append((rule.resource, LIMITS_WARNING_ID, rule_limit_findings(rule)))
+                limits = rule_limit_findings(contents, rule)
+                found.append((rule.resource, LIMITS_WARNING_ID, limits))
         return found
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_ses_actions as ses_actions
 from aws_cdk.assertions import Annotations, Match, Template
 
-from constructs_ses import InboundEmail, ReceiptRuleLimitsCheck
+from constructs_ses import InboundEmail, InvocationType, LambdaAction, ReceiptRuleLimitsCheck
 
-from conftest import new_stack
+from conftest import inline_function, new_stack
 
 
 def checked_stack(**kwargs: str | None) -> cdk.Stack:
@@ -113,3 +116,115 @@ def test_inbound_email_applies_it_once() -> None:
         rule=ses.CfnReceiptRule.RuleProperty(name="A"),
     )
     assert synth_errors(stack).count("are both named 'A'") == 1
+
+
+# SES waits at most 30 seconds for a RequestResponse invocation (SES Developer Guide, "Invoke
+# Lambda function action"), whichever way the rule names the function.
+
+
+def slow_function_forms(stack: cdk.Stack) -> dict[str, lambda_.IFunction]:
+    slow = inline_function(stack, "Slow", timeout=cdk.Duration.seconds(60))
+    return {
+        "function": slow,
+        "alias": lambda_.Alias(stack, "Live", alias_name="live", version=slow.current_version),
+        "version": lambda_.Version(stack, "V1", lambda_=slow),
+    }
+
+
+SLOW = (
+    "has a timeout of 60 seconds, but SES waits at most 30 seconds for a RequestResponse "
+    "invocation: set its timeout to 30 seconds or less, or use InvocationType.EVENT"
+)
+
+
+@pytest.mark.parametrize(
+    ("form", "described"),
+    [
+        ("function", "Lambda function Mail/Slow"),
+        ("alias", "Lambda function Mail/Slow (invoked through alias Mail/Live)"),
+        ("version", "Lambda function Mail/Slow (invoked through version Mail/V1)"),
+    ],
+)
+def test_fails_on_plain_request_response_action_of_a_slow_function_in_the_inbound_rule_set(
+    form: str, described: str
+) -> None:
+    stack = new_stack()
+    mail = InboundEmail(stack, "Inbound", rule_set_name="inbound")
+    mail.rule_set.add_rule(
+        "Plain",
+        actions=[
+            ses_actions.Lambda(
+                function=slow_function_forms(stack)[form],
+                invocation_type=ses_actions.LambdaInvocationType.REQUEST_RESPONSE,
+            )
+        ],
+    )
+    assert f"[Mail/Inbound] Mail/Inbound/RuleSet/Plain: {described} {SLOW}" in synth_errors(stack)
+
+
+def test_fails_on_slow_request_response_function_of_a_plain_rule_set_with_the_aspect() -> None:
+    stack = checked_stack()
+    ses.ReceiptRuleSet(stack, "RuleSet").add_rule(
+        "Plain",
+        actions=[
+            ses_actions.Lambda(
+                function=slow_function_forms(stack)["alias"],
+                invocation_type=ses_actions.LambdaInvocationType.REQUEST_RESPONSE,
+            )
+        ],
+    )
+    assert (
+        "[Mail] Mail/RuleSet/Plain: Lambda function Mail/Slow (invoked through alias Mail/Live) "
+        + SLOW
+    ) in synth_errors(stack)
+
+
+@pytest.mark.parametrize(
+    ("form", "described"),
+    [
+        ("alias", "function=Mail/Live (an alias of Mail/Slow)"),
+        ("version", "function=Mail/V1 (a version of Mail/Slow)"),
+    ],
+)
+def test_fails_on_request_response_rule_of_an_alias_or_version_of_a_slow_function(
+    form: str, described: str
+) -> None:
+    stack = new_stack()
+    function = slow_function_forms(stack)[form]
+    with pytest.raises(ValueError, match=re.escape(f"{described} {SLOW}")):
+        InboundEmail(stack, "Inbound").add_lambda_rule(
+            "R", function=function, invocation_type=InvocationType.REQUEST_RESPONSE
+        )
+    with pytest.raises(ValueError, match=re.escape(f"{described} {SLOW}")):
+        LambdaAction(function=function, invocation_type=InvocationType.REQUEST_RESPONSE)
+
+
+def test_slow_functions_are_fine_for_event_actions_and_quick_ones_for_request_response() -> None:
+    stack = checked_stack()
+    rule_set = ses.ReceiptRuleSet(stack, "RuleSet")
+    quick = inline_function(stack, "Quick", timeout=cdk.Duration.seconds(30))
+    seconds = cdk.CfnParameter(stack, "Timeout", type="Number").value_as_number
+    later = inline_function(stack, "Later", timeout=cdk.Duration.seconds(seconds))
+    imported = lambda_.Function.from_function_arn(
+        stack, "Imported", "arn:aws:lambda:us-east-1:111111111111:function:elsewhere"
+    )
+    for name, function in {**slow_function_forms(stack), "quick": quick}.items():
+        invocation = (
+            ses_actions.LambdaInvocationType.REQUEST_RESPONSE
+            if function is quick
+            else ses_actions.LambdaInvocationType.EVENT
+        )
+        rule_set.add_rule(
+            name, actions=[ses_actions.Lambda(function=function, invocation_type=invocation)]
+        )
+    for name, function in (("later", later), ("imported", imported), ("default", None)):
+        rule_set.add_rule(
+            name,
+            actions=[
+                ses_actions.Lambda(
+                    function=function or inline_function(stack, "Default"),
+                    invocation_type=ses_actions.LambdaInvocationType.REQUEST_RESPONSE,
+                )
+            ],
+        )
+    Template.from_stack(stack)  # no error
