@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_cdk import Stack
@@ -27,10 +28,11 @@ from constructs_ses.tokens import is_unresolved
 __all__ = [
     "LIMITS_WARNING_ID",
     "Environment",
+    "RuleSetCensus",
     "environment_of",
     "rule_limit_findings",
+    "rule_set_census",
     "rule_set_limit_findings",
-    "rule_sets_per_environment",
 ]
 
 LIMITS_WARNING_ID = "constructs-ses:ruleSetQuota"
@@ -54,10 +56,36 @@ def environment_of(account: str, region: str) -> Environment | None:
     return account, region
 
 
-def rule_sets_per_environment(root: IConstruct) -> Counter[Environment]:
-    """How many receipt rule sets the app puts into each account and region it names."""
+@dataclass
+class RuleSetCensus:
+    """The receipt rule sets of an app: how many in each account and region, and which share
+    a name where SES would see them as one."""
+
+    counts: Counter[Environment] = field(default_factory=Counter)
+    """How many rule sets the app puts into each account and region it names."""
+    by_name: dict[tuple[Environment | str, str], list[ses.CfnReceiptRuleSet]] = field(
+        default_factory=dict
+    )
+    """The rule sets with a name known at synthesis, by where they are (an account and region,
+    or the path of a stack whose environment is known only at deploy time) and that name."""
+
+    def namesakes(self, rule_set: ses.CfnReceiptRuleSet) -> list[ses.CfnReceiptRuleSet]:
+        """The other rule sets with the name of ``rule_set`` in its account and region."""
+        shared = [others for others in self.by_name.values() if len(others) > 1]
+        if not shared:
+            return []
+        path = rule_set.node.path  # compared by path: each lookup gives another Python object
+        for others in shared:
+            paths = [other.node.path for other in others]
+            if path in paths:
+                return [other for other, at in zip(others, paths, strict=True) if at != path]
+        return []
+
+
+def rule_set_census(root: IConstruct) -> RuleSetCensus:
+    """The app's receipt rule sets, counted and named per account and region."""
     stacks: dict[str, Environment | None] = {}
-    counts: Counter[Environment] = Counter()
+    census = RuleSetCensus()
     for construct in root.node.find_all():
         if isinstance(construct, ses.CfnReceiptRuleSet):
             stack = Stack.of(construct)
@@ -66,8 +94,12 @@ def rule_sets_per_environment(root: IConstruct) -> Counter[Environment]:
                 stacks[path] = environment_of(stack.account, stack.region)
             environment = stacks[path]
             if environment is not None:
-                counts[environment] += 1
-    return counts
+                census.counts[environment] += 1
+            name = construct.rule_set_name
+            if isinstance(name, str) and not is_unresolved(name):
+                place = environment if environment is not None else path
+                census.by_name.setdefault((place, name), []).append(construct)
+    return census
 
 
 def rule_limit_findings(contents: StackContents, rule: RenderedRule) -> Findings:
@@ -115,14 +147,26 @@ def rule_set_limit_findings(
     rule_set: RenderedRuleSet,
     rules: Sequence[RenderedRule],
     environment: Environment | None,
-    rule_sets_there: int,
+    census: RuleSetCensus,
 ) -> Findings:
-    """A valid name, at most 200 rules with distinct names; a warning beyond SES's quota of
-    rule sets, ``rule_sets_there`` being how many the app puts into ``environment``."""
+    """A valid name that no other rule set of the app has in the same account and region, at
+    most 200 rules with distinct names; a warning beyond SES's quota of rule sets there."""
     errors: list[str] = []
     name = rule_set.name
     if isinstance(name, str) and not is_unresolved(name):
         errors.extend(_errors_of(check_rule_set_name, name, "RuleSetName"))
+    where = (
+        f"account {environment[0]}, region {environment[1]}"
+        if environment is not None
+        else "one stack"
+    )
+    for other in census.namesakes(rule_set.resource):
+        errors.append(
+            f"rule sets {display_path(rule_set.resource)} and {display_path(other)} are both "
+            f"named {name!r} in {where}; SES rule set names are unique per account and region, "
+            "so deploying the second would fail: give one of them another rule_set_name"
+        )
+    rule_sets_there = census.counts[environment] if environment is not None else 0
     if len(rules) > MAX_RULES_PER_RULE_SET:
         errors.append(
             f"the rule set has {len(rules)} rules; SES allows at most "

@@ -22,8 +22,8 @@ from constructs_ses.limits_check import (
     LIMITS_WARNING_ID,
     environment_of,
     rule_limit_findings,
+    rule_set_census,
     rule_set_limit_findings,
-    rule_sets_per_environment,
 )
 from constructs_ses.references import rule_set_resource_of
 from constructs_ses.region_check import REGION_WARNING_ID, rule_region_findings
@@ -68,19 +68,14 @@ class RuleChecks:
         """Findings for ``rule_sets`` (with all their rules in the stack) and ``rules``."""
         found: list[SubjectFindings] = []
         environment = environment_of(contents.account, contents.region)
-        counts = (
-            rule_sets_per_environment(contents.stack.node.root)
-            if self.limits and rule_sets
-            else None
-        )
+        census = rule_set_census(contents.stack.node.root) if self.limits and rule_sets else None
         for rule_set in rule_sets:
             if self.receiving_regions is not None:
                 region = judge_receiving_region(contents.region, self.receiving_regions)
                 found.append((rule_set.resource, REGION_WARNING_ID, region))
-            if counts is not None:
-                there = counts[environment] if environment is not None else 0
+            if census is not None:
                 members = contents.rules({rule_set.reference})
-                limits = rule_set_limit_findings(rule_set, members, environment, there)
+                limits = rule_set_limit_findings(rule_set, members, environment, census)
                 found.append((rule_set.resource, LIMITS_WARNING_ID, limits))
         own = {rule_set.reference for rule_set in rule_sets}
         for rule in rules:

@@ -228,3 +228,69 @@ def test_slow_functions_are_fine_for_event_actions_and_quick_ones_for_request_re
             ],
         )
     Template.from_stack(stack)  # no error
+
+
+# Rule set names are unique per account and region (SES API Reference, CreateReceiptRuleSet:
+# AlreadyExists).
+
+SAME_NAME = (
+    "are both named 'inbound' in {where}; SES rule set names are unique per account and "
+    "region, so deploying the second would fail: give one of them another rule_set_name"
+)
+
+
+def test_fails_on_two_inbound_emails_of_one_name_in_one_stack() -> None:
+    stack = new_stack()
+    InboundEmail(stack, "First", rule_set_name="inbound")
+    InboundEmail(stack, "Second", rule_set_name="inbound")
+    errors = synth_errors(stack)
+    where = SAME_NAME.format(where="account 111111111111, region us-east-1")
+    assert "[Mail/First] Mail/First/RuleSet: rule sets Mail/First/RuleSet and " in errors
+    assert f"Mail/First/RuleSet and Mail/Second/RuleSet {where}" in errors
+    assert "[Mail/Second] Mail/Second/RuleSet: rule sets Mail/Second/RuleSet and " in errors
+    assert f"Mail/Second/RuleSet and Mail/First/RuleSet {where}" in errors
+
+
+def test_fails_on_two_inbound_emails_of_one_name_in_stacks_of_one_environment() -> None:
+    first = new_stack(construct_id="One")
+    second = new_stack(first.node.root, "Two")  # type: ignore[arg-type]
+    InboundEmail(first, "Inbound", rule_set_name="inbound")
+    InboundEmail(second, "Inbound", rule_set_name="inbound")
+    where = SAME_NAME.format(where="account 111111111111, region us-east-1")
+    expected = "[Two/Inbound] Two/Inbound/RuleSet: rule sets Two/Inbound/RuleSet and "
+    assert expected + f"One/Inbound/RuleSet {where}" in synth_errors(second)
+
+
+def test_fails_on_an_inbound_email_and_a_plain_rule_set_of_one_name_in_one_agnostic_stack() -> None:
+    stack = new_stack(region=None)
+    cdk.Aspects.of(stack).add(ReceiptRuleLimitsCheck())
+    InboundEmail(stack, "Inbound", rule_set_name="inbound", receiving_regions=None)
+    ses.ReceiptRuleSet(stack, "Plain", receipt_rule_set_name="inbound")
+    errors = synth_errors(stack)
+    assert (
+        "[Mail] Mail/Plain: rule sets Mail/Plain and Mail/Inbound/RuleSet "
+        + SAME_NAME.format(where="one stack")
+    ) in errors
+    assert (
+        "[Mail/Inbound] Mail/Inbound/RuleSet: rule sets Mail/Inbound/RuleSet and Mail/Plain "
+        + SAME_NAME.format(where="one stack")
+    ) in errors
+
+
+@pytest.mark.parametrize(
+    "environments",
+    [
+        ({"region": "us-east-1"}, {"region": "eu-west-1"}),
+        ({"account": "111111111111"}, {"account": "222222222222"}),
+        ({"region": None}, {"region": None}),  # deployable to different places: not known here
+    ],
+)
+def test_one_name_in_different_accounts_or_regions_is_fine(
+    environments: tuple[dict[str, str | None], dict[str, str | None]],
+) -> None:
+    first = new_stack(construct_id="One", **environments[0])  # type: ignore[arg-type]
+    second = new_stack(first.node.root, "Two", **environments[1])  # type: ignore[arg-type]
+    InboundEmail(first, "Inbound", rule_set_name="inbound")
+    InboundEmail(second, "Inbound", rule_set_name="inbound")
+    Template.from_stack(first)
+    Template.from_stack(second)
