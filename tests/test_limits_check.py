@@ -217,12 +217,13 @@ def test_slow_functions_are_fine_for_event_actions_and_quick_ones_for_request_re
         rule_set.add_rule(
             name, actions=[ses_actions.Lambda(function=function, invocation_type=invocation)]
         )
-    for name, function in (("later", later), ("imported", imported), ("default", None)):
+    default = inline_function(stack, "Default")  # Lambda's default timeout: 3 seconds
+    for name, waited_for in (("later", later), ("imported", imported), ("default", default)):
         rule_set.add_rule(
             name,
             actions=[
                 ses_actions.Lambda(
-                    function=function or inline_function(stack, "Default"),
+                    function=waited_for,
                     invocation_type=ses_actions.LambdaInvocationType.REQUEST_RESPONSE,
                 )
             ],
