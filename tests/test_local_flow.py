@@ -14,11 +14,12 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_ses_actions as ses_actions
 from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Template
 
 from constructs_ses import HandlerPolicy, InboundEmail, InvocationType, StopVerdict
 from constructs_ses.lambda_src.handler import SesEvent
 from constructs_ses.local import MailFlow
-from constructs_ses.local.assembly import AssemblyError
+from constructs_ses.local.assembly import AssemblyError, rule_sets_of_template
 
 from conftest import new_stack
 
@@ -330,3 +331,34 @@ def test_sns_action_bounces_messages_over_150_kb(tmp_path: Path) -> None:
         big = flow.deliver(MESSAGE + "x" * 160 * 1024, recipients=["a@example.com"])
         assert big.bounce is not None and big.bounce.smtp_reply_code == "552"
         assert big.notifications == []
+
+
+def test_object_key_prefixes_that_climb_out_are_stored_inside_the_store(tmp_path: Path) -> None:
+    """S3 keys may hold '..' and a leading '/'; locally they name files in the store only."""
+    stack = new_stack()
+    rule_set = ses.ReceiptRuleSet(stack, "RuleSet", receipt_rule_set_name="plain")
+    bucket = s3.Bucket(stack, "Archive", bucket_name="archive")
+    absolute = tmp_path / "absolute"
+    for name, prefix in (("Climb", "../../climbed/"), ("Absolute", f"{absolute}/")):
+        rule_set.add_rule(name, actions=[ses_actions.S3(bucket=bucket, object_key_prefix=prefix)])
+    store = tmp_path / "deep" / "store"
+    with MailFlow.from_stack(stack, store_dir=store) as flow:
+        delivery = flow.deliver(MESSAGE, recipients=["a@example.com"])
+    climbed, absolute_copy = delivery.stored
+    assert climbed == store / "archive" / "%2E." / "%2E." / "climbed" / delivery.message_id
+    assert absolute_copy.is_relative_to(store / "archive" / "%")
+    assert absolute_copy.read_bytes() == climbed.read_bytes() == MESSAGE.encode()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["deep"]
+    assert sorted(path.name for path in (tmp_path / "deep").iterdir()) == ["store"]
+
+
+def test_rules_without_a_name_run_once_each_in_order() -> None:
+    """An unnamed rule is named by its logical ID, which its follower's After also holds."""
+    stack = new_stack()
+    rule_set = ses.ReceiptRuleSet(stack, "RuleSet", receipt_rule_set_name="plain")
+    for name in ("First", "Second", "Third"):
+        rule_set.add_rule(name, actions=[ses_actions.AddHeader(name="X-Rule", value=name)])
+    template = Template.from_stack(stack).to_json()
+    (read,) = rule_sets_of_template(template)
+    headers = [rule.actions[0].config["HeaderValue"] for rule in read.rules]
+    assert headers == ["First", "Second", "Third"]

@@ -195,12 +195,17 @@ def _in_order(rules: Mapping[str, tuple[Rule, str | None]]) -> tuple[Rule, ...]:
     for logical_id, (_, after) in rules.items():
         followers.setdefault(after, []).append(logical_id)
     ordered: list[Rule] = []
+    placed: set[str] = set()
     queue = list(reversed(followers.get(None, [])))
     while queue:
         logical_id = queue.pop()
+        if logical_id in placed:  # named after a rule by both its Ref and its name
+            continue
+        placed.add(logical_id)
         rule = rules[logical_id][0]
         ordered.append(rule)
-        queue.extend(reversed(followers.get(logical_id, []) + followers.get(rule.name, [])))
+        after_it = dict.fromkeys(followers.get(logical_id, []) + followers.get(rule.name, []))
+        queue.extend(reversed(after_it))
     missing = [rules[k][0].name for k in rules if rules[k][0] not in ordered]
     if missing:
         raise AssemblyError(f"rules {missing} come after rules that are not in the rule set")

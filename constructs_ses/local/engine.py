@@ -34,6 +34,7 @@ from constructs_ses.local.assembly import (
     load_assembly,
 )
 from constructs_ses.local.message import new_message_id, now_iso, parse_headers, ses_mail
+from constructs_ses.local.store import object_path, store_name
 
 if TYPE_CHECKING:
     from aws_cdk import Stack
@@ -173,8 +174,9 @@ class MailFlow:
     """Runs one receipt rule set locally.
 
     :param rule_set: the rule set to run.
-    :param store_dir: where S3 actions store messages (``bucket/prefix+messageId``) and SNS
-        notifications are written (``sns/<topic>.jsonl``). Default: a new temporary directory.
+    :param store_dir: where S3 actions store messages (``bucket/prefix+messageId``, each part of
+        the key a file name inside it, see ``constructs_ses.local.store``) and SNS notifications
+        are written (``sns/<topic>.jsonl``). Default: a new temporary directory.
     """
 
     def __init__(self, rule_set: RuleSet, *, store_dir: str | Path | None = None) -> None:
@@ -452,14 +454,14 @@ class MailFlow:
         if function.inline_code is None:
             raise AssemblyError(f"function {function.name} has no code in the assembly")
         if function.name not in self._inline_dirs:
-            directory = self.store_dir / "inline" / function.name
+            directory = self.store_dir / "inline" / store_name(function.name)
             directory.mkdir(parents=True, exist_ok=True)
             (directory / "index.py").write_text(function.inline_code)
             self._inline_dirs[function.name] = directory
         return self._inline_dirs[function.name]
 
     def _store(self, raw: bytes, bucket: str, prefix: str, message_id: str) -> Path:
-        path = self.store_dir / bucket / f"{prefix}{message_id}"
+        path = object_path(self.store_dir, bucket, prefix + message_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(raw)
         return path
@@ -490,7 +492,7 @@ class MailFlow:
                 else raw.decode(errors="replace")
             )
         context.delivery.notifications.append({"topic": str(topic), **notification})
-        path = self.store_dir / "sns" / f"{str(topic).rsplit(':', 1)[-1]}.jsonl"
+        path = self.store_dir / "sns" / f"{store_name(str(topic).rsplit(':', 1)[-1])}.jsonl"
         with self._write_lock:
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a") as out:

@@ -1,0 +1,49 @@
+"""Where the local flow writes what S3 and SNS actions produce: always under its store directory.
+
+An S3 object key is any sequence of up to 1,024 bytes of UTF-8 ("Naming Amazon S3 objects", Amazon
+S3 User Guide), so ``../../x/``, ``/tmp/x/`` and ``a//b`` are keys, and an ``object_key_prefix``
+such as these would leave the store directory if a key were joined to it as a path. Here each
+``/``-separated segment of a key is one file name instead, encoded so that no key leaves the
+directory and no two keys share a file:
+
+- characters other than ASCII letters, digits, ``-``, ``_``, ``.`` and ``~`` are written
+  ``%XX`` (their UTF-8 bytes, upper-case hex), so ``support/`` stays ``support/``;
+- a leading ``.`` is written ``%2E`` (``..`` becomes ``%2E.``);
+- an empty segment (a leading ``/``, or ``//``) is written ``%``;
+- a name longer than file systems allow is cut and ends in ``%~`` and a digest of the segment.
+
+None of ``%``, ``%~...`` or ``%2E`` at the start can come from encoding a segment otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from urllib.parse import quote
+
+__all__ = ["object_path", "store_name"]
+
+_MAX_NAME_BYTES = 255
+"""The longest file name of common file systems (NAME_MAX)."""
+_KEPT_BYTES = 180
+
+
+def store_name(segment: str) -> str:
+    """One file name for ``segment`` (a part of a key without ``/``, a bucket or topic name)."""
+    if not segment:
+        return "%"
+    name = quote(segment, safe="", errors="surrogatepass")
+    if name.startswith("."):
+        name = "%2E" + name[1:]
+    if len(name) > _MAX_NAME_BYTES:
+        digest = hashlib.sha256(segment.encode(errors="surrogatepass")).hexdigest()[:32]
+        kept = name[:_KEPT_BYTES]
+        if "%" in kept[-2:]:  # no escape cut in half
+            kept = kept[: kept.rindex("%")]
+        name = f"{kept}%~{digest}"
+    return name
+
+
+def object_path(store: Path, bucket: str, key: str) -> Path:
+    """The file under ``store`` that holds object ``key`` of ``bucket``."""
+    return store.joinpath(store_name(bucket), *(store_name(part) for part in key.split("/")))
