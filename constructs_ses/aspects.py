@@ -50,9 +50,11 @@ class ReceiptRuleLimitsCheck:
     """An aspect that fails synthesis when receipt rules break SES's limits or naming rules.
 
     For every ``AWS::SES::ReceiptRule``: a valid name, at most 10 actions, at most 500 valid
-    recipients. For every ``AWS::SES::ReceiptRuleSet``: a valid name, at most 200 rules, rule
-    names unique within it; and a warning when the app puts more than 40 rule sets into one
-    account and region (SES's quota). Rule sets of ``InboundEmail``, and their rules, are left
+    recipients, no RequestResponse Lambda action of a function of the stack (directly, or through
+    an alias or version) whose timeout is over 30 seconds. For every
+    ``AWS::SES::ReceiptRuleSet``: a valid name that no other rule set of the app has in the same
+    account and region, at most 200 rules, rule names unique within it; and a warning when the
+    app puts more than 40 rule sets into one account and region (SES's quota). Rule sets of ``InboundEmail``, and their rules, are left
     to it. Add it to an app whose rules are built with plain aws-cdk-lib:
     ``Aspects.of(app).add(ReceiptRuleLimitsCheck())``.
     """
