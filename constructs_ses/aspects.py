@@ -54,8 +54,9 @@ class ReceiptRuleLimitsCheck:
     an alias or version) whose timeout is over 30 seconds. For every
     ``AWS::SES::ReceiptRuleSet``: a valid name that no other rule set of the app has in the same
     account and region, at most 200 rules, rule names unique within it; and a warning when the
-    app puts more than 40 rule sets into one account and region (SES's quota). Rule sets of ``InboundEmail``, and their rules, are left
-    to it. Add it to an app whose rules are built with plain aws-cdk-lib:
+    app puts more than 40 rule sets into one account and region (SES's quota). Rule sets of
+    ``InboundEmail``, and their rules, are left to it. Add it to an app whose rules are built
+    with plain aws-cdk-lib:
     ``Aspects.of(app).add(ReceiptRuleLimitsCheck())``.
     """
 
