@@ -12,9 +12,9 @@ from constructs_ses.local.store import object_path, store_name
 
 # S3 object keys: up to 1,024 bytes of UTF-8, any characters ("Naming Amazon S3 objects",
 # Amazon S3 User Guide); ".." and "/" included.
-keys = st.text(
-    st.sampled_from("./%~-_aZ9 é") | st.characters(codec="utf-8"), max_size=60
-).filter(lambda key: len(key.encode()) <= 1024)
+keys = st.text(st.sampled_from("./%~-_aZ9 é") | st.characters(codec="utf-8"), max_size=60).filter(
+    lambda key: len(key.encode()) <= 1024
+)
 ROOT = Path("/store")
 
 
