@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ __all__ = [
     "Rule",
     "RuleSet",
     "load_assembly",
+    "physical_name",
     "rule_sets_of_template",
 ]
 
@@ -28,13 +30,19 @@ class AssemblyError(ValueError):
     """The assembly cannot be read, or does not hold what was asked for."""
 
 
+DEFAULT_MEMORY_MB = 128
+"""Lambda's default memory size."""
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     """A Lambda function of the assembly, as the local flow runs it."""
 
     name: str
-    """The function's logical id (or its FunctionName)."""
+    """The function's name: its FunctionName, or the name CloudFormation would give it
+    (``physical_name``)."""
     arn: str
+    """``arn:aws:lambda:<region>:<account>:function:<name>``."""
     code_dir: Path | None
     """The unpacked code asset; None for code the assembly does not hold."""
     inline_code: str | None
@@ -42,6 +50,38 @@ class FunctionSpec:
     handler: str
     timeout: float
     environment: Mapping[str, str]
+    memory_size: int = DEFAULT_MEMORY_MB
+    runtime: str | None = None
+    """Its ``Runtime``, such as ``python3.14``; None when the template states none."""
+    reserved_concurrency: int | None = None
+    """Its ``ReservedConcurrentExecutions``, when set."""
+
+    @property
+    def region(self) -> str:
+        """The region of its ARN."""
+        return self.arn.split(":")[3]
+
+    @property
+    def log_group_name(self) -> str:
+        """``/aws/lambda/<name>``, the log group Lambda writes to."""
+        return f"/aws/lambda/{self.name}"
+
+
+_NAME_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_MAX_FUNCTION_NAME = 64
+
+
+def physical_name(stack: str, logical_id: str, max_length: int = _MAX_FUNCTION_NAME) -> str:
+    """A name of the form CloudFormation gives a resource it names itself,
+    ``<stack>-<logical id>-<12 letters and digits>`` cut to ``max_length``, the same on every
+    run (CloudFormation's suffix is random; here it is derived from the stack and logical id)."""
+    number = int.from_bytes(hashlib.sha256(f"{stack}/{logical_id}".encode()).digest(), "big")
+    suffix = []
+    for _ in range(12):
+        number, index = divmod(number, len(_NAME_ALPHABET))
+        suffix.append(_NAME_ALPHABET[index])
+    head = f"{stack}-{logical_id}"[: max_length - 13]
+    return f"{head}-{''.join(suffix)}"
 
 
 @dataclass(frozen=True)
@@ -79,10 +119,11 @@ class RuleSet:
 class _Resolver:
     """Gives intrinsic functions of one template local values."""
 
-    def __init__(self, resources: Mapping[str, Any], region: str, account: str) -> None:
+    def __init__(self, resources: Mapping[str, Any], region: str, account: str, stack: str) -> None:
         self.resources = resources
         self.region = region
         self.account = account
+        self.stack = stack
 
     def name_of(self, logical_id: str) -> str:
         resource = self.resources.get(logical_id, {})
@@ -93,6 +134,8 @@ class _Resolver:
                 return str(properties[key])
         if kind == "AWS::SNS::Topic":
             return f"arn:aws:sns:{self.region}:{self.account}:{logical_id}"
+        if kind == "AWS::Lambda::Function":
+            return physical_name(self.stack, logical_id)
         return logical_id
 
     def arn_of(self, logical_id: str) -> str:
@@ -151,9 +194,27 @@ def _function(resolver: _Resolver, value: Any, assembly_dir: Path | None) -> Fun
         code_dir=code_dir,
         inline_code=code.get("ZipFile") if isinstance(code.get("ZipFile"), str) else None,
         handler=str(properties.get("Handler", "index.handler")),
-        timeout=float(properties.get("Timeout", DEFAULT_TIMEOUT_SECONDS)),
+        timeout=_number(properties.get("Timeout")) or DEFAULT_TIMEOUT_SECONDS,
         environment={str(k): str(v) for k, v in variables.items()},
+        memory_size=int(_number(properties.get("MemorySize")) or DEFAULT_MEMORY_MB),
+        runtime=str(properties["Runtime"]) if isinstance(properties.get("Runtime"), str) else None,
+        reserved_concurrency=_reserved(properties.get("ReservedConcurrentExecutions")),
     )
+
+
+def _number(value: Any) -> float | None:
+    """A number property; None when unset or known only at deploy time (a parameter...)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _reserved(value: Any) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None else None
 
 
 _ACTION_KINDS = {
@@ -222,7 +283,7 @@ def rule_sets_of_template(
 ) -> list[RuleSet]:
     """The receipt rule sets a CloudFormation template defines, with their rules."""
     resources = template.get("Resources", {})
-    resolver = _Resolver(resources, region, account)
+    resolver = _Resolver(resources, region, account, stack)
     by_set: dict[str, dict[str, tuple[Rule, str | None]]] = {}
     for logical_id, resource in resources.items():
         if resource.get("Type") != "AWS::SES::ReceiptRule":

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import select
-import subprocess
-import sys
+import shutil
 import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from email.utils import parseaddr
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +26,15 @@ from constructs_ses.lambda_src.handler import address_matches
 from constructs_ses.local.assembly import (
     Action,
     AssemblyError,
-    FunctionSpec,
     Rule,
     RuleSet,
     load_assembly,
+)
+from constructs_ses.local.lambda_runtime import (
+    DEFAULT_CONCURRENCY,
+    EVENT_RETRY_DELAYS,
+    InvokeResult,
+    LambdaRuntime,
 )
 from constructs_ses.local.message import new_message_id, now_iso, parse_headers, ses_mail
 from constructs_ses.local.store import object_path, store_name
@@ -41,10 +44,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Bounce", "Delivery", "Invocation", "MailFlow", "Step", "Verdicts", "matches"]
 
-WORKER = Path(__file__).with_name("worker.py")
 REQUEST_RESPONSE_LIMIT_SECONDS = 30.0
-EVENT_RETRIES = 2
-"""Lambda retries a failed asynchronous invocation twice."""
+"""SES waits at most 30 seconds for a RequestResponse invocation."""
 DISPOSITIONS = ("CONTINUE", "STOP_RULE", "STOP_RULE_SET")
 MAX_SNS_MESSAGE_BYTES = 150 * 1024
 """The largest message an SNS action publishes; SES bounces larger ones."""
@@ -120,15 +121,28 @@ class Step:
 
 @dataclass
 class Invocation:
-    """One call of a Lambda function: the event it got and what it answered."""
+    """One call of a Lambda function: the event it got and what it answered.
+
+    An Event invocation is complete once its delivery's ``wait()`` returns; until then its
+    fields show the attempts made so far.
+    """
 
     function: str
+    """The function's name (its FunctionName, or the name CloudFormation would give it)."""
+    function_arn: str
+    """Its ARN, as the event's ``receipt.action.functionArn`` and the context have it."""
     invocation_type: str
     event: dict[str, Any]
     answer: Any = None
     error: str | None = None
+    """The last attempt's error: ``ErrorType: message``, or Lambda's wording for a timeout
+    (``Task timed out after 3.00 seconds``) or a process that exited; None when it answered."""
     attempts: int = 0
     logs: str = ""
+    """Every attempt's log lines, as Lambda's log stream holds them (START, output, END,
+    REPORT)."""
+    done: bool = False
+    """Whether the last attempt has ended."""
 
 
 @dataclass(frozen=True)
@@ -152,7 +166,7 @@ class Delivery:
     notifications: list[dict[str, Any]] = field(default_factory=list)
     bounce: Bounce | None = None
     stopped_by: str | None = None
-    pending: list[Future[Invocation]] = field(default_factory=list, repr=False)
+    pending: list[Future[Any]] = field(default_factory=list, repr=False)
 
     @property
     def matched(self) -> bool:
@@ -160,7 +174,11 @@ class Delivery:
         return any(step.action == "rule" and step.outcome == "matched" for step in self.steps)
 
     def wait(self, timeout: float | None = None) -> Delivery:
-        """Wait for the asynchronous (Event) invocations of this delivery to finish."""
+        """Wait for the asynchronous (Event) invocations of this delivery to finish, retries
+        included; then their ``Invocation``s are complete.
+
+        :param timeout: seconds to wait for each; TimeoutError past it. Default: no limit.
+        """
         for future in self.pending:
             future.result(timeout)
         return self
@@ -176,16 +194,36 @@ class MailFlow:
     :param rule_set: the rule set to run.
     :param store_dir: where S3 actions store messages (``bucket/prefix+messageId``, each part of
         the key a file name inside it, see ``constructs_ses.local.store``) and SNS notifications
-        are written (``sns/<topic>.jsonl``). Default: a new temporary directory.
+        are written (``sns/<topic>.jsonl``). Default: a new temporary directory, removed by
+        ``close()``.
+    :param python: the interpreter that runs the functions. Default: this one.
+    :param concurrency: workers per function that reserves no concurrency. Default:
+        ``DEFAULT_CONCURRENCY`` (10).
+    :param event_retry_delays: seconds before each retry of a failed Event invocation.
+        Default: 1 and 2 (Lambda waits about 1 and 2 minutes).
     """
 
-    def __init__(self, rule_set: RuleSet, *, store_dir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        rule_set: RuleSet,
+        *,
+        store_dir: str | Path | None = None,
+        python: str | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        event_retry_delays: Sequence[float] = EVENT_RETRY_DELAYS,
+    ) -> None:
         self.rule_set = rule_set
+        self._own_store = store_dir is None
         self.store_dir = Path(store_dir or tempfile.mkdtemp(prefix="constructs-ses-mail-"))
-        self._async = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ses-event")
+        self._scratch = Path(tempfile.mkdtemp(prefix="constructs-ses-lambda-"))
+        self.runtime = LambdaRuntime(
+            self._scratch,
+            python=python,
+            default_concurrency=concurrency,
+            event_retry_delays=event_retry_delays,
+        )
+        """The Lambda runtime that runs the rules' functions."""
         self._write_lock = threading.Lock()
-        self._inline_dirs: dict[str, Path] = {}
-        self._workers = _Workers()
 
     @classmethod
     def from_assembly(
@@ -194,23 +232,25 @@ class MailFlow:
         *,
         rule_set: str | None = None,
         stack: str | None = None,
-        store_dir: str | Path | None = None,
+        **options: Any,
     ) -> MailFlow:
         """The flow of one rule set of a cloud assembly (``cdk.out``).
 
         :param rule_set: its name; may be left out when the assembly has one rule set.
+        :param stack: the stack to read; default: every stack of the assembly.
+        :param options: ``store_dir``, ``python``, ``concurrency``, ``event_retry_delays`` as
+            for ``MailFlow``.
         """
-        return cls(_choose(load_assembly(directory, stack=stack), rule_set), store_dir=store_dir)
+        return cls(_choose(load_assembly(directory, stack=stack), rule_set), **options)
 
     @classmethod
-    def from_stack(
-        cls, stack: Stack, *, rule_set: str | None = None, store_dir: str | Path | None = None
-    ) -> MailFlow:
-        """The flow of a rule set of a stack, synthesized now (for tests)."""
+    def from_stack(cls, stack: Stack, *, rule_set: str | None = None, **options: Any) -> MailFlow:
+        """The flow of a rule set of a stack, synthesized now (for tests); ``options`` as for
+        ``from_assembly``."""
         app = stack.node.root
         assembly = app.synth()  # type: ignore[attr-defined]
         return cls.from_assembly(
-            assembly.directory, rule_set=rule_set, stack=stack.artifact_id, store_dir=store_dir
+            assembly.directory, rule_set=rule_set, stack=stack.artifact_id, **options
         )
 
     def accepts(self, recipient: str) -> bool:
@@ -278,9 +318,12 @@ class MailFlow:
         return delivery
 
     def close(self) -> None:
-        """Wait for asynchronous invocations, then stop the workers and threads."""
-        self._async.shutdown(wait=True)
-        self._workers.close()
+        """Wait for asynchronous invocations, stop the workers, and remove the temporary
+        directories the flow made (the store directory too, when it made it)."""
+        self.runtime.close()
+        shutil.rmtree(self._scratch, ignore_errors=True)
+        if self._own_store:
+            shutil.rmtree(self.store_dir, ignore_errors=True)
 
     def __enter__(self) -> MailFlow:
         return self
@@ -401,13 +444,17 @@ class MailFlow:
                 }
             ]
         }
-        invocation = Invocation(function.name, invocation_type, event)
+        invocation = Invocation(function.name, function.arn, invocation_type, event)
         delivery.invocations.append(invocation)
         if invocation_type != "RequestResponse":
-            delivery.pending.append(self._async.submit(self._invoke_async, function, invocation))
+            attempts = self.runtime.invoke_event(function, event, partial(_record, invocation))
+            attempts.add_done_callback(lambda _: setattr(invocation, "done", True))
+            delivery.pending.append(attempts)
             delivery.steps.append(Step(rule.name, f"Lambda {function.name}", "invoked", "Event"))
             return "CONTINUE", raw
-        self._invoke(function, invocation, min(REQUEST_RESPONSE_LIMIT_SECONDS, function.timeout))
+        timeout = min(REQUEST_RESPONSE_LIMIT_SECONDS, function.timeout)
+        _record(invocation, self.runtime.invoke(function, event, timeout=timeout))
+        invocation.done = True
         answer = invocation.answer
         disposition = answer.get("disposition") if isinstance(answer, dict) else None
         if invocation.error is not None:
@@ -421,44 +468,6 @@ class MailFlow:
         detail = "" if disposition in DISPOSITIONS else f"answer {answer!r} is not a disposition"
         delivery.steps.append(Step(rule.name, f"Lambda {function.name}", str(outcome), detail))
         return str(outcome), raw
-
-    def _invoke_async(self, function: FunctionSpec, invocation: Invocation) -> Invocation:
-        for _ in range(1 + EVENT_RETRIES):
-            self._invoke(function, invocation, function.timeout)
-            if invocation.error is None:
-                break
-        return invocation
-
-    def _invoke(self, function: FunctionSpec, invocation: Invocation, timeout: float) -> None:
-        """Run the function once in a warm worker; record its answer or error."""
-        invocation.attempts += 1
-        request = {
-            "handler": function.handler,
-            "event": invocation.event,
-            "function_name": function.name,
-            "timeout": timeout,
-        }
-        answer = self._workers.call(function, self._code_dir(function), request, timeout)
-        invocation.logs += str(answer.get("logs", ""))
-        if "error" not in answer:
-            invocation.error = None
-            invocation.answer = answer.get("result")
-        elif answer.get("type") in ("Timeout", "WorkerFailure"):
-            invocation.error = str(answer["error"])
-        else:
-            invocation.error = f"{answer['type']}: {answer['error']}"
-
-    def _code_dir(self, function: FunctionSpec) -> Path:
-        if function.code_dir is not None:
-            return function.code_dir
-        if function.inline_code is None:
-            raise AssemblyError(f"function {function.name} has no code in the assembly")
-        if function.name not in self._inline_dirs:
-            directory = self.store_dir / "inline" / store_name(function.name)
-            directory.mkdir(parents=True, exist_ok=True)
-            (directory / "index.py").write_text(function.inline_code)
-            self._inline_dirs[function.name] = directory
-        return self._inline_dirs[function.name]
 
     def _store(self, raw: bytes, bucket: str, prefix: str, message_id: str) -> Path:
         path = object_path(self.store_dir, bucket, prefix + message_id)
@@ -497,87 +506,6 @@ class MailFlow:
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a") as out:
                 out.write(json.dumps(notification) + "\n")
-
-
-class _Workers:
-    """Warm worker processes, one function each, reused across invocations (like Lambda)."""
-
-    GRACE_SECONDS = 10.0
-    """How long past the function's timeout a silent worker is given before it is killed."""
-
-    def __init__(self) -> None:
-        self._idle: dict[str, list[subprocess.Popen[str]]] = {}
-        self._all: list[subprocess.Popen[str]] = []
-        self._lock = threading.Lock()
-
-    def _start(self, function: FunctionSpec, code_dir: Path) -> subprocess.Popen[str]:
-        environment = {
-            **os.environ,
-            **function.environment,
-            "AWS_LAMBDA_FUNCTION_NAME": function.name,
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": f"{function.timeout:g}",
-        }
-        worker = subprocess.Popen(
-            [sys.executable, str(WORKER)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            bufsize=1,
-            env=environment,
-            cwd=code_dir,
-        )
-        with self._lock:
-            self._all.append(worker)
-        return worker
-
-    def call(
-        self, function: FunctionSpec, code_dir: Path, request: dict[str, Any], timeout: float
-    ) -> dict[str, Any]:
-        """Send one request to an idle worker of ``function`` (or a new one); its answer."""
-        with self._lock:
-            idle = self._idle.setdefault(function.name, [])
-            worker = idle.pop() if idle else None
-        worker = worker or self._start(function, code_dir)
-        assert worker.stdin is not None and worker.stdout is not None
-        try:
-            worker.stdin.write(json.dumps(request) + "\n")
-            worker.stdin.flush()
-            ready, _, _ = select.select([worker.stdout], [], [], timeout + self.GRACE_SECONDS)
-            line = worker.stdout.readline() if ready else None
-        except OSError:
-            line = ""
-        if not line:
-            if line is None:  # silent past the grace period
-                worker.kill()
-                message = f"timed out after {timeout:g} seconds (the worker did not answer)"
-            else:  # end of output: the process ended
-                try:
-                    exit_code = worker.wait(5)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
-                    exit_code = worker.wait()
-                message = f"the worker ended (exit {exit_code})"
-            worker.wait()
-            return {"error": message, "type": "WorkerFailure"}
-        with self._lock:
-            self._idle[function.name].append(worker)
-        answer: dict[str, Any] = json.loads(line)
-        return answer
-
-    def close(self) -> None:
-        with self._lock:
-            workers, self._all, self._idle = self._all, [], {}
-        for worker in workers:
-            if worker.stdin is not None:
-                worker.stdin.close()
-        for worker in workers:
-            try:
-                worker.wait(5)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-            if worker.stdout is not None:
-                worker.stdout.close()
 
 
 class _HeaderCache:
@@ -624,6 +552,14 @@ class _Context:
             **self.verdicts.receipt_fields(self.rule.scan_enabled),
             "action": action,
         }
+
+
+def _record(invocation: Invocation, result: InvokeResult) -> None:
+    """Add one attempt's outcome to ``invocation``."""
+    invocation.attempts += 1
+    invocation.logs += result.logs
+    invocation.error = result.error
+    invocation.answer = result.answer if result.error is None else None
 
 
 def _camel(name: str) -> str:

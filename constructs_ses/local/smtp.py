@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import socket
 import ssl
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
@@ -110,7 +111,7 @@ class FlowHandler:
             tls=session.ssl is not None,
         )
         try:
-            delivery = await asyncio.get_running_loop().run_in_executor(None, deliver)
+            delivery = await _in_own_thread(deliver)
         except Exception as error:  # the server must stay up whatever one message does
             LOGGER.exception("delivery failed")
             return f"451 4.3.0 Local processing failed: {type(error).__name__}: {error}"
@@ -121,6 +122,31 @@ class FlowHandler:
             status = f" {bounce.status_code}" if bounce.status_code else ""
             return f"{bounce.smtp_reply_code}{status} {bounce.message or 'Message rejected'}"
         return f"250 2.0.0 Ok: {delivery.message_id}"
+
+
+async def _in_own_thread(function: Callable[[], Delivery]) -> Delivery:
+    """``function()`` in a thread of its own: a message waiting for a slow function holds up no
+    other message (a shared pool would, once its threads were all waiting)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Delivery] = loop.create_future()
+
+    def settle(outcome: Delivery | BaseException) -> None:
+        if future.done():  # the session went away meanwhile
+            return
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+    def run() -> None:
+        try:
+            outcome: Delivery | BaseException = function()
+        except BaseException as error:  # handed to the session, which answers 451
+            outcome = error
+        loop.call_soon_threadsafe(settle, outcome)
+
+    threading.Thread(target=run, name="ses-delivery", daemon=True).start()
+    return await future
 
 
 def free_port(host: str = "127.0.0.1") -> int:

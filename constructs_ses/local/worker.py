@@ -1,96 +1,167 @@
-"""A warm Lambda container for the local mail flow: ``python worker.py``, one function per process.
+"""One warm Lambda execution environment of the local runtime: ``python -I -u worker.py SETUP``.
 
-Each line on standard input is a request ``{"handler", "event", "function_name", "timeout"}``;
-each answer is one line on standard output: ``{"result": ..., "logs": ...}`` or
-``{"error": ..., "type": ..., "logs": ...}``. The handler's module is imported once, at the first
-request, as Lambda keeps it between invocations of a warm container; what the handler prints or
-logs during an invocation is returned as its logs. The code directory is the working directory.
-Runs with the standard library alone.
+Runs with the standard library alone, in the function's code directory, with Lambda's
+environment (see ``lambda_runtime``). It talks to the runtime over two pipes of its own, whose
+file descriptors and the function's settings come as one JSON argument (``SETUP``), so nothing
+the handler or its child processes write to stdout or stderr (the invocation's logs) can be taken
+for an answer; neither pipe is inherited by child processes.
+
+- Init, as Lambda's init phase: the handler's module is imported once; then one line goes to the
+  runtime, ``{"ready": true, "init_ms": ...}`` or ``{"ready": false, "error": {...}}``.
+- Each request line ``{"id", "event", "deadline"}`` (deadline: epoch seconds) gets one answer
+  line ``{"id", "result", "max_rss_mb"}`` or ``{"id", "error": {"errorMessage", "errorType",
+  "stackTrace"}, "max_rss_mb"}``, in the shape of Lambda's error response.
+
+Timeouts are not this process's business: the runtime kills it at the deadline, as Lambda does.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import io
 import json
 import logging
 import os
-import signal
+import resource
 import sys
 import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
+LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
+"""The Python runtime's log line (Lambda developer guide, "Log and monitor Python Lambda
+functions")."""
+
 
 class Context:
-    """The parts of Lambda's context object handlers use."""
+    """Lambda's context object (Lambda developer guide, "Using the Lambda context object to
+    retrieve Python function information")."""
 
-    def __init__(self, function_name: str, timeout: float) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{function_name}"
-        self.memory_limit_in_mb = 128
-        self.aws_request_id = f"local-{time.time_ns()}"
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = "local"
-        self._deadline = time.monotonic() + timeout
+    def __init__(self, setup: dict[str, Any], request_id: str, deadline: float) -> None:
+        self.function_name: str = setup["function_name"]
+        self.function_version: str = setup["function_version"]
+        self.invoked_function_arn: str = setup["invoked_function_arn"]
+        self.memory_limit_in_mb: int = int(setup["memory_limit_in_mb"])
+        self.aws_request_id = request_id
+        self.log_group_name: str = setup["log_group_name"]
+        self.log_stream_name: str = setup["log_stream_name"]
+        self.identity = None
+        self.client_context = None
+        self._deadline = deadline
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+        """Milliseconds left before the invocation times out."""
+        return max(0, int((self._deadline - time.time()) * 1000))
 
 
-class FunctionTimeoutError(Exception):
-    """The function ran past its timeout."""
+class _RequestIdFilter(logging.Filter):
+    """Gives every log record the request id of the invocation running."""
+
+    request_id = ""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = self.request_id
+        return True
 
 
-def _time_out(signum: int, frame: object) -> None:
-    raise FunctionTimeoutError
+def _error(error: BaseException, error_type: str | None = None) -> dict[str, Any]:
+    return {
+        "errorMessage": str(error),
+        "errorType": error_type or type(error).__name__,
+        "stackTrace": traceback.format_tb(error.__traceback__),
+    }
 
 
-def _function(handler: str) -> Callable[..., Any]:
+def _load(handler: str) -> Callable[..., Any]:
+    """The handler function, importing its module (Lambda's init)."""
     module_name, _, function_name = handler.rpartition(".")
-    function: Callable[..., Any] = getattr(importlib.import_module(module_name), function_name)
-    return function
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:
+        raise _InitError(
+            f"Unable to import module '{module_name}': {error}", "Runtime.ImportModuleError"
+        ) from error
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise _InitError(
+            f"Handler '{function_name}' missing on module '{module_name}'",
+            "Runtime.HandlerNotFound",
+        )
+    return function  # type: ignore[no-any-return]
 
 
-def invoke(request: dict[str, Any], log_handler: logging.StreamHandler[Any]) -> dict[str, Any]:
-    """Run one invocation; its prints and log records become the answer's logs."""
-    logs = io.StringIO()
-    log_handler.setStream(logs)
-    timeout = float(request["timeout"])
-    answer: dict[str, Any]
-    with contextlib.redirect_stdout(logs), contextlib.redirect_stderr(logs):
-        try:
-            function = _function(request["handler"])
-            context = Context(request["function_name"], timeout)
-            signal.setitimer(signal.ITIMER_REAL, timeout)
-            try:
-                answer = {"result": function(request["event"], context)}
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-            json.dumps(answer)
-        except FunctionTimeoutError:
-            answer = {"error": f"timed out after {timeout:g} seconds", "type": "Timeout"}
-        except Exception as error:
-            traceback.print_exc()
-            answer = {"error": str(error), "type": type(error).__name__}
-    answer["logs"] = logs.getvalue()
+class _InitError(Exception):
+    def __init__(self, message: str, error_type: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+def _write(channel: int, line: str) -> None:
+    data = line.encode()
+    while data:
+        data = data[os.write(channel, data) :]
+
+
+def _max_rss_mb() -> int:
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024) + 1
+
+
+def _invoke(
+    function: Callable[..., Any], setup: dict[str, Any], request: dict[str, Any]
+) -> dict[str, Any]:
+    request_id = str(request["id"])
+    _RequestIdFilter.request_id = request_id
+    context = Context(setup, request_id, float(request["deadline"]))
+    answer: dict[str, Any] = {"id": request_id}
+    try:
+        result = function(request["event"], context)
+    except Exception as error:
+        answer["error"] = _error(error)
+        # as the Python runtime logs an uncaught error
+        print(f"[ERROR] {type(error).__name__}: {error}", file=sys.stdout)
+        traceback.print_exc(file=sys.stdout)
+    else:
+        answer["result"] = result
+    sys.stdout.flush()
+    sys.stderr.flush()
+    answer["max_rss_mb"] = _max_rss_mb()
     return answer
 
 
+def _encoded(answer: dict[str, Any]) -> str:
+    """The answer as one JSON line; a result JSON cannot hold becomes Lambda's marshal error."""
+    try:
+        return json.dumps(answer) + "\n"
+    except (TypeError, ValueError) as error:
+        del answer["result"]
+        message = Exception(f"Unable to marshal response: {error}")
+        answer["error"] = _error(message, "Runtime.MarshalError")
+        return json.dumps(answer) + "\n"
+
+
 def main() -> int:
+    setup: dict[str, Any] = json.loads(sys.argv[1])
+    requests, answers = int(setup["requests_fd"]), int(setup["answers_fd"])
+    for channel in (requests, answers):
+        os.set_inheritable(channel, False)
     sys.path.insert(0, os.getcwd())
-    signal.signal(signal.SIGALRM, _time_out)
-    log_handler: logging.StreamHandler[Any] = logging.StreamHandler(sys.stderr)
-    log_handler.setFormatter(logging.Formatter("%(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[log_handler])
-    answers = sys.stdout
-    for line in sys.stdin:
-        answer = invoke(json.loads(line), log_handler)
-        answers.write(json.dumps(answer, default=str) + "\n")
-        answers.flush()
+    log_handler = logging.StreamHandler(sys.stdout)
+    log_handler.setFormatter(logging.Formatter(LOG_FORMAT, "%Y-%m-%dT%H:%M:%S"))
+    log_handler.formatter.converter = time.gmtime  # type: ignore[union-attr]
+    log_handler.addFilter(_RequestIdFilter())
+    logging.getLogger().addHandler(log_handler)
+    started = time.perf_counter()
+    try:
+        function = _load(str(setup["handler"]))
+    except _InitError as error:
+        print(f"[ERROR] {error.error_type}: {error}", file=sys.stdout)
+        sys.stdout.flush()
+        _write(answers, _encoded({"ready": False, "error": _error(error, error.error_type)}))
+        return 1
+    _write(answers, _encoded({"ready": True, "init_ms": (time.perf_counter() - started) * 1000}))
+    with os.fdopen(requests, "rb") as lines:
+        for line in lines:
+            _write(answers, _encoded(_invoke(function, setup, json.loads(line))))
     return 0
 
 

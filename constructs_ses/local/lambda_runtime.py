@@ -1,0 +1,496 @@
+"""The local Lambda runtime: Python functions of a cloud assembly, run the way Lambda runs them.
+
+What it reproduces, each from the Lambda developer guide:
+
+- **Execution environments** ("Understanding the Lambda execution environment lifecycle"): each
+  function gets warm worker processes of its own, up to its reserved concurrency
+  (``ReservedConcurrentExecutions``) or ``DEFAULT_CONCURRENCY``; an invocation waits for a free
+  one, so one function's slowness never holds up another's. The handler's module is imported
+  once per worker (its init phase, reported as ``Init Duration``).
+- **Timeouts** ("Configure Lambda function timeout"): at the deadline the worker and every process
+  it started are killed; the error is ``Task timed out after N.NN seconds``, and the next
+  invocation gets a fresh worker. A worker that exits is reported as Lambda reports it
+  (``Runtime exited with error: exit status N``) and replaced.
+- **Logs** ("Log and monitor Python Lambda functions"): everything the function and its children
+  write to stdout or stderr, and its log records (Lambda's format), between ``START``, ``END`` and
+  ``REPORT`` lines; answers travel on a pipe of their own, never mixed with output.
+- **Environment** ("Defined runtime environment variables"): the function's variables and Lambda's
+  reserved ones, never the host's: no credentials, profile or configuration of the developer
+  (the AWS variables hold local stand-ins, the shared AWS files are hidden).
+- **Context** ("Using the Lambda context object"): the function's name and ARN, memory size, log
+  group and stream, and the remaining time counting down from the timeout.
+- **Asynchronous invocation** ("Error handling and automatic retries"): a failed Event
+  invocation is retried twice, after delays that are shorter here (``EVENT_RETRY_DELAYS``: 1 and
+  2 seconds instead of about 1 and 2 minutes).
+
+What it does not: memory is reported (``Max Memory Used``), not limited; the function runs with
+this machine's Python (``python=``), with a warning when its runtime names another version; only
+Python runtimes run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from constructs_ses.local.assembly import FunctionSpec
+from constructs_ses.local.store import store_name
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "EVENT_RETRY_DELAYS",
+    "InvokeResult",
+    "LambdaRuntime",
+    "lambda_environment",
+]
+
+LOGGER = logging.getLogger("constructs_ses.local")
+WORKER = Path(__file__).with_name("worker.py")
+DEFAULT_CONCURRENCY = 10
+"""Workers per function when it reserves no concurrency of its own."""
+EVENT_RETRY_DELAYS = (1.0, 2.0)
+"""Seconds before the two retries of a failed Event invocation (Lambda: about 1 and 2 minutes)."""
+INIT_TIMEOUT_SECONDS = 10.0
+"""Lambda's limit on a function's init phase."""
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "ASIALOCALLAMBDAKEY00",
+    "AWS_SECRET_ACCESS_KEY": "local/lambda/secret/not/a/real/key/000000",
+    "AWS_SESSION_TOKEN": "local-lambda-session",
+}
+"""Stand-ins for the execution role's credentials: never the developer's."""
+
+
+@dataclass
+class InvokeResult:
+    """One invocation of a function: its answer or error, and its log stream's lines."""
+
+    request_id: str
+    answer: Any = None
+    error: str | None = None
+    """``ErrorType: message`` for an error the function raised; Lambda's own wording for a
+    timeout or a runtime failure; None when it answered."""
+    error_type: str | None = None
+    """Lambda's ``errorType``: the exception's name, ``Sandbox.Timedout``,
+    ``Runtime.ExitError``, ``Runtime.ImportModuleError``, ``Runtime.MarshalError``..."""
+    logs: str = ""
+    duration_ms: float = 0.0
+
+
+def lambda_environment(
+    function: FunctionSpec, *, code_dir: Path, log_stream: str, python: str
+) -> dict[str, str]:
+    """The environment of a function's worker: its own variables, then Lambda's reserved ones
+    (which win, as Lambda refuses to let a function set them)."""
+    interpreter_dir = str(Path(python).parent)
+    reserved = {
+        "_HANDLER": function.handler,
+        "AWS_REGION": function.region,
+        "AWS_DEFAULT_REGION": function.region,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime or 'python'}",
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_LOG_GROUP_NAME": function.log_group_name,
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+        **LOCAL_CREDENTIALS,
+        "LAMBDA_TASK_ROOT": str(code_dir),
+        "LAMBDA_RUNTIME_DIR": str(WORKER.parent),
+        "LANG": "en_US.UTF-8",
+        "PATH": os.pathsep.join([interpreter_dir, "/usr/local/bin", "/usr/bin", "/bin"]),
+        "TZ": ":UTC",
+        # not Lambda's, but what keeps the developer's ~/.aws files out of reach
+        "AWS_CONFIG_FILE": str(code_dir / ".no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(code_dir / ".no-aws-credentials"),
+    }
+    return {**function.environment, **reserved}
+
+
+class _Worker:
+    """One worker process: its pipes, its log file and how far the log has been read."""
+
+    def __init__(
+        self, process: subprocess.Popen[bytes], requests: int, answers: int, log: Path
+    ) -> None:
+        self.process = process
+        self.log = log
+        self._requests = os.fdopen(requests, "wb", buffering=0)
+        self._answers = os.fdopen(answers, "rb")
+        self._log_offset = 0
+        self.init_ms: float | None = None
+        """The init phase's duration, until the first invocation reports it."""
+
+    def send(self, request: Mapping[str, Any]) -> bool:
+        try:
+            self._requests.write((json.dumps(request) + "\n").encode())
+        except OSError:
+            return False
+        return True
+
+    def receive(self, timeout: float) -> dict[str, Any] | None:
+        """The next answer; None past ``timeout`` seconds; ``{}`` when the process ended."""
+        ready, _, _ = select.select([self._answers], [], [], max(0.0, timeout))
+        if not ready:
+            return None
+        line = self._answers.readline()
+        if not line:
+            return {}
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def read_log(self) -> str:
+        """What the worker wrote since the last read."""
+        try:
+            with self.log.open("rb") as stream:
+                stream.seek(self._log_offset)
+                data = stream.read()
+        except FileNotFoundError:
+            return ""
+        self._log_offset += len(data)
+        return data.decode(errors="replace")
+
+    def exit_code(self) -> int:
+        try:
+            return self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return self.process.wait()
+
+    def kill(self) -> None:
+        """Stop the worker and every process it started (its process group)."""
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def close(self) -> None:
+        """End the worker: closing its requests pipe ends its loop; killed if it lingers."""
+        self._requests.close()
+        with suppress(subprocess.TimeoutExpired):
+            self.process.wait(2)
+        self.kill()
+        self._answers.close()
+        self.log.unlink(missing_ok=True)
+
+
+@dataclass
+class _Pool:
+    """The workers of one function."""
+
+    limit: int
+    slots: threading.BoundedSemaphore
+    idle: list[_Worker] = field(default_factory=list)
+    events: ThreadPoolExecutor | None = None
+
+
+class LambdaRuntime:
+    """Runs the Python Lambda functions of an assembly in local workers (see the module).
+
+    :param scratch_dir: where inline code and worker logs are written.
+    :param python: the interpreter that runs functions. Default: this one.
+    :param default_concurrency: workers per function without reserved concurrency.
+    :param event_retry_delays: seconds before each retry of a failed Event invocation.
+    """
+
+    def __init__(
+        self,
+        scratch_dir: Path,
+        *,
+        python: str | None = None,
+        default_concurrency: int = DEFAULT_CONCURRENCY,
+        event_retry_delays: Sequence[float] = EVENT_RETRY_DELAYS,
+    ) -> None:
+        if default_concurrency < 1:
+            raise ValueError(f"default_concurrency={default_concurrency!r} must be 1 or more")
+        self.scratch_dir = scratch_dir
+        self.python = python or sys.executable
+        self.default_concurrency = default_concurrency
+        self.event_retry_delays = tuple(event_retry_delays)
+        self._pools: dict[str, _Pool] = {}
+        self._code_dirs: dict[str, Path] = {}
+        self._warned: set[str] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._version = _interpreter_version(self.python)
+
+    def invoke(
+        self, function: FunctionSpec, event: Any, *, timeout: float | None = None
+    ) -> InvokeResult:
+        """Invoke ``function`` synchronously (RequestResponse) with ``event``.
+
+        :param timeout: seconds it may run. Default: the function's timeout.
+        """
+        seconds = function.timeout if timeout is None else timeout
+        request_id = str(uuid.uuid4())
+        problem = self._unrunnable(function)
+        if problem is not None:
+            return InvokeResult(request_id, error=problem, error_type="Runtime.InvalidRuntime")
+        pool = self._pool(function)
+        if pool.limit == 0:
+            return InvokeResult(
+                request_id,
+                error="Rate Exceeded. (the function's reserved concurrency is 0)",
+                error_type="TooManyRequestsException",
+            )
+        with pool.slots:
+            return self._run(function, pool, request_id, event, seconds)
+
+    def invoke_event(
+        self,
+        function: FunctionSpec,
+        event: Any,
+        on_attempt: Callable[[InvokeResult], None] | None = None,
+    ) -> Future[list[InvokeResult]]:
+        """Invoke ``function`` asynchronously (Event): retried twice on error, as Lambda does.
+
+        :param on_attempt: called with the result of each attempt as it ends.
+        :returns: the results of every attempt, once the last has ended.
+        """
+        pool = self._pool(function)
+        assert pool.events is not None
+        return pool.events.submit(self._event_attempts, function, event, on_attempt)
+
+    def close(self) -> None:
+        """Wait for Event invocations, then end every worker."""
+        with self._lock:
+            self._closed = True
+            pools = list(self._pools.values())
+        for pool in pools:
+            if pool.events is not None:
+                pool.events.shutdown(wait=True)
+        for pool in pools:
+            while pool.idle:
+                pool.idle.pop().close()
+
+    def _event_attempts(
+        self,
+        function: FunctionSpec,
+        event: Any,
+        on_attempt: Callable[[InvokeResult], None] | None,
+    ) -> list[InvokeResult]:
+        results: list[InvokeResult] = []
+        for delay in (0.0, *self.event_retry_delays):
+            time.sleep(delay)
+            result = self.invoke(function, event)
+            results.append(result)
+            if on_attempt is not None:
+                on_attempt(result)
+            if result.error is None:
+                break
+        return results
+
+    def _pool(self, function: FunctionSpec) -> _Pool:
+        with self._lock:
+            pool = self._pools.get(function.name)
+            if pool is None:
+                reserved = function.reserved_concurrency
+                limit = reserved if reserved is not None else self.default_concurrency
+                pool = self._pools[function.name] = _Pool(
+                    limit,
+                    threading.BoundedSemaphore(max(1, limit)),
+                    events=ThreadPoolExecutor(
+                        max_workers=max(1, limit), thread_name_prefix=f"event-{function.name}"
+                    ),
+                )
+            return pool
+
+    def _unrunnable(self, function: FunctionSpec) -> str | None:
+        """Why ``function`` cannot run here; warns once when its Python is not this one."""
+        if function.inline_code is None and function.code_dir is None:
+            return f"function {function.name} has no code in the assembly"
+        runtime = function.runtime
+        if runtime is not None and not runtime.startswith("python"):
+            return f"the {runtime} runtime cannot run locally: only Python functions run"
+        wanted = runtime.removeprefix("python") if runtime is not None else self._version
+        with self._lock:
+            warn = wanted != self._version and wanted not in self._warned
+            self._warned.add(wanted)
+        if warn:
+            LOGGER.warning(
+                "functions with runtime %s run locally with Python %s (%s); choose another "
+                "interpreter with python= or --python",
+                runtime,
+                self._version,
+                self.python,
+            )
+        return None
+
+    def _code_dir(self, function: FunctionSpec) -> Path:
+        if function.code_dir is not None:
+            return function.code_dir
+        with self._lock:
+            if function.name not in self._code_dirs:
+                directory = self.scratch_dir / "inline" / store_name(function.name)
+                directory.mkdir(parents=True, exist_ok=True)
+                (directory / "index.py").write_text(function.inline_code or "")
+                self._code_dirs[function.name] = directory
+            return self._code_dirs[function.name]
+
+    @contextmanager
+    def _worker(self, function: FunctionSpec, pool: _Pool) -> Iterator[_Worker]:
+        """An idle worker of the function, or a new one; back to the idle ones if it lives."""
+        with self._lock:
+            worker = pool.idle.pop() if pool.idle else None
+        worker = worker or self._start(function)
+        try:
+            yield worker
+        finally:
+            kept = False
+            if worker.process.poll() is None:
+                with self._lock:
+                    if not self._closed:
+                        pool.idle.append(worker)
+                        kept = True
+            if not kept:
+                worker.close()
+
+    def _start(self, function: FunctionSpec) -> _Worker:
+        code_dir = self._code_dir(function)
+        stream = _log_stream_name()
+        logs = self.scratch_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log = logs / f"{store_name(function.name)}-{uuid.uuid4().hex[:12]}.log"
+        requests_read, requests_write = os.pipe()
+        answers_read, answers_write = os.pipe()
+        setup = {
+            "requests_fd": requests_read,
+            "answers_fd": answers_write,
+            "handler": function.handler,
+            "function_name": function.name,
+            "function_version": "$LATEST",
+            "invoked_function_arn": function.arn,
+            "memory_limit_in_mb": function.memory_size,
+            "log_group_name": function.log_group_name,
+            "log_stream_name": stream,
+        }
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [self.python, "-I", "-u", str(WORKER), json.dumps(setup)],
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                pass_fds=(requests_read, answers_write),
+                env=lambda_environment(
+                    function, code_dir=code_dir, log_stream=stream, python=self.python
+                ),
+                cwd=code_dir,
+                start_new_session=True,
+            )
+        os.close(requests_read)
+        os.close(answers_write)
+        return _Worker(process, requests_write, answers_read, log)
+
+    def _run(
+        self, function: FunctionSpec, pool: _Pool, request_id: str, event: Any, timeout: float
+    ) -> InvokeResult:
+        result = InvokeResult(request_id)
+        with self._worker(function, pool) as worker:
+            cold = worker.init_ms is None and worker.process.poll() is None
+            if cold and not self._init(worker, result):
+                result.logs = _stream(result, worker.read_log(), function)
+                return result
+            started = time.monotonic()
+            deadline = time.time() + timeout
+            sent = worker.send({"id": request_id, "event": event, "deadline": deadline})
+            answer = worker.receive(timeout) if sent else {}
+            result.duration_ms = (time.monotonic() - started) * 1000
+            if answer is None:
+                worker.kill()
+                result.error = f"Task timed out after {timeout:.2f} seconds"
+                result.error_type = "Sandbox.Timedout"
+            elif not answer:
+                code = worker.exit_code()
+                result.error = f"Runtime exited with error: exit status {code}"
+                result.error_type = "Runtime.ExitError"
+            elif "error" in answer:
+                error = answer["error"]
+                result.error_type = str(error.get("errorType"))
+                result.error = f"{result.error_type}: {error.get('errorMessage')}"
+            else:
+                result.answer = answer.get("result")
+            memory = answer.get("max_rss_mb") if answer else None
+            init_ms = worker.init_ms if cold else None
+            result.logs = _stream(
+                result, worker.read_log(), function, memory_mb=memory, init_ms=init_ms
+            )
+        return result
+
+    def _init(self, worker: _Worker, result: InvokeResult) -> bool:
+        """Wait for the worker's init phase; False (with the error in ``result``) if it failed."""
+        ready = worker.receive(INIT_TIMEOUT_SECONDS)
+        if ready is None:
+            worker.kill()
+            result.error = f"Init timed out after {INIT_TIMEOUT_SECONDS:.2f} seconds"
+            result.error_type = "Sandbox.Timedout"
+            return False
+        if not ready.get("ready"):
+            error = ready.get("error") or {}
+            result.error_type = str(error.get("errorType", "Runtime.ExitError"))
+            message = error.get("errorMessage") or f"exit status {worker.exit_code()}"
+            result.error = f"{result.error_type}: {message}"
+            return False
+        worker.init_ms = float(ready.get("init_ms", 0.0))
+        return True
+
+
+def _stream(
+    result: InvokeResult,
+    output: str,
+    function: FunctionSpec,
+    *,
+    memory_mb: int | None = None,
+    init_ms: float | None = None,
+) -> str:
+    """An invocation's lines as Lambda's log stream holds them."""
+    request_id = result.request_id
+    lines = [f"START RequestId: {request_id} Version: $LATEST\n", output]
+    if output and not output.endswith("\n"):
+        lines.append("\n")
+    if result.error_type == "Sandbox.Timedout":
+        lines.append(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} ")
+        lines.append(f"{result.error}\n")
+    report = (
+        f"REPORT RequestId: {request_id}\tDuration: {result.duration_ms:.2f} ms\t"
+        f"Billed Duration: {math.ceil(result.duration_ms)} ms\t"
+        f"Memory Size: {function.memory_size} MB\t"
+        f"Max Memory Used: {memory_mb if memory_mb is not None else '-'} MB"
+    )
+    if init_ms is not None:
+        report += f"\tInit Duration: {init_ms:.2f} ms"
+    lines.append(f"END RequestId: {request_id}\n{report}\n")
+    return "".join(lines)
+
+
+def _log_stream_name() -> str:
+    """A log stream name of Lambda's form: ``YYYY/MM/DD/[$LATEST]<32 hex digits>``."""
+    return time.strftime("%Y/%m/%d/[$LATEST]", time.gmtime()) + uuid.uuid4().hex
+
+
+def _interpreter_version(python: str) -> str:
+    """``3.11`` for the interpreter at ``python``."""
+    if python == sys.executable:
+        return f"{sys.version_info.major}.{sys.version_info.minor}"
+    found = subprocess.run(
+        [python, "-c", "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    if found.returncode != 0:
+        raise ValueError(f"python={python!r} does not run: {found.stderr.strip()}")
+    return found.stdout.strip()
