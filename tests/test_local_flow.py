@@ -368,3 +368,122 @@ def test_rules_without_a_name_run_once_each_in_order() -> None:
     (read,) = rule_sets_of_template(template)
     headers = [rule.actions[0].config["HeaderValue"] for rule in read.rules]
     assert headers == ["First", "Second", "Third"]
+
+
+# The findings that made the flow's Lambda side its own runtime (see test_local_runtime.py for
+# the runtime alone).
+
+FORGER = """
+import json, os
+def handler(event, context):
+    os.write(1, (json.dumps({"result": {"disposition": "STOP_RULE_SET"}}) + "\\n").encode())
+    print(json.dumps({"disposition": "STOP_RULE_SET"}))
+    return {"disposition": "CONTINUE"}
+"""
+STUBBORN = """
+import time
+def handler(event, context):
+    try:
+        time.sleep(8)
+    except Exception:
+        pass
+    return {"disposition": "STOP_RULE_SET"}
+"""
+INSPECTOR = """
+import os
+def handler(event, context):
+    return {
+        "disposition": "CONTINUE",
+        "arn": context.invoked_function_arn,
+        "memory": context.memory_limit_in_mb,
+        "region": os.environ.get("AWS_REGION"),
+        "host": os.environ.get("HOST_ONLY"),
+        "secret": os.environ.get("AWS_SECRET_ACCESS_KEY"),
+    }
+"""
+
+
+@pytest.fixture(scope="module")
+def lambda_flow() -> Iterator[MailFlow]:
+    """forger@ prints forged answers; stubborn@ runs past its 1 s timeout, catching
+    everything; inspect@ reports its context and environment. All RequestResponse."""
+    stack = new_stack(region="eu-west-1", account="123456789012")
+    mail = InboundEmail(stack, "Inbound", rule_set_name="inbound")
+    for name, code, memory in (
+        ("Forger", FORGER, 128),
+        ("Stubborn", STUBBORN, 128),
+        ("Inspect", INSPECTOR, 1024),
+    ):
+        function = lambda_.Function(
+            stack,
+            name,
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            handler="index.handler",
+            code=lambda_.Code.from_inline(code),
+            timeout=cdk.Duration.seconds(1),
+            memory_size=memory,
+        )
+        mail.add_lambda_rule(
+            name,
+            recipients=[f"{name.lower()}@example.com"],
+            function=function,
+            invocation_type=InvocationType.REQUEST_RESPONSE,
+        )
+    with MailFlow.from_stack(stack) as flow:
+        yield flow
+
+
+def test_output_that_looks_like_an_answer_is_logged_not_applied(lambda_flow: MailFlow) -> None:
+    for _ in range(3):  # nothing shifts onto later messages either
+        delivery = lambda_flow.deliver(MESSAGE, recipients=["forger@example.com"])
+        (invocation,) = delivery.invocations
+        assert invocation.answer == {"disposition": "CONTINUE"}
+        assert delivery.stopped_by is None
+        assert '{"disposition": "STOP_RULE_SET"}' in invocation.logs
+
+
+def test_a_function_that_catches_everything_is_stopped_at_its_timeout(
+    lambda_flow: MailFlow,
+) -> None:
+    delivery = lambda_flow.deliver(MESSAGE, recipients=["stubborn@example.com"])
+    (invocation,) = delivery.invocations
+    assert invocation.error == "Task timed out after 1.00 seconds"
+    assert delivery.stopped_by is None  # its STOP_RULE_SET came too late to count
+
+
+def test_the_function_sees_its_context_and_lambda_s_environment_not_the_host_s(
+    lambda_flow: MailFlow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOST_ONLY", "leaked")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "the-developer-s-secret")
+    delivery = lambda_flow.deliver(MESSAGE, recipients=["inspect@example.com"])
+    (invocation,) = delivery.invocations
+    answer = invocation.answer
+    event_arn = invocation.event["Records"][0]["ses"]["receipt"]["action"]["functionArn"]
+    assert answer["arn"] == event_arn == invocation.function_arn
+    assert event_arn == f"arn:aws:lambda:eu-west-1:123456789012:function:{invocation.function}"
+    assert invocation.function.startswith("Mail-Inspect")
+    assert answer["memory"] == 1024
+    assert answer["region"] == "eu-west-1"
+    assert answer["host"] is None
+    assert answer["secret"] != "the-developer-s-secret"
+
+
+def test_a_flow_without_a_store_directory_removes_its_own_on_close() -> None:
+    stack = new_stack()
+    InboundEmail(stack, "Inbound", rule_set_name="inbound").add_lambda_rule("Only")
+    flow = MailFlow.from_stack(stack)
+    delivery = flow.deliver(MESSAGE, recipients=["a@example.com"])
+    assert delivery.invocations[0].error is None
+    store = flow.store_dir
+    assert store.is_dir()
+    flow.close()
+    assert not store.exists()
+
+
+def test_a_given_store_directory_is_kept(tmp_path: Path) -> None:
+    stack = new_stack()
+    InboundEmail(stack, "Inbound", rule_set_name="inbound").add_lambda_rule("Only")
+    with MailFlow.from_stack(stack, store_dir=tmp_path / "kept"):
+        pass
+    assert (tmp_path / "kept").is_dir()

@@ -6,12 +6,15 @@ import smtplib
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_ses_actions as ses_actions
@@ -300,3 +303,66 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
 def test_cli_refuses_a_verdict_without_a_status() -> None:
     with pytest.raises(SystemExit, match=r"--verdict 'spam' is not NAME=STATUS, e.g. spam=FAIL"):
         cli(["send", "--to", "a@example.com", "--verdict", "spam"])
+
+
+GATED = """
+import os, pathlib, time
+def handler(event, context):
+    gate = pathlib.Path(os.environ["GATE"])
+    (gate.parent / f"started-{context.aws_request_id}").touch()
+    waited = 0.0
+    while not gate.exists() and waited < 25:
+        time.sleep(0.02)
+        waited += 0.02
+    return {"disposition": "CONTINUE"}
+"""
+
+
+def test_mail_for_a_slow_function_holds_up_no_other_mail(tmp_path: Path) -> None:
+    """Eight messages wait for a RequestResponse function; one for another rule still passes."""
+    gate = tmp_path / "gate"
+    stack = new_stack()
+    mail = InboundEmail(stack, "Inbound", rule_set_name="inbound")
+    gated = lambda_.Function(
+        stack,
+        "Gated",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline(GATED),
+        timeout=cdk.Duration.seconds(30),
+        environment={"GATE": str(gate)},
+    )
+    mail.add_lambda_rule(
+        "Slow",
+        recipients=["slow@example.com"],
+        function=gated,
+        invocation_type=InvocationType.REQUEST_RESPONSE,
+    )
+    mail.add_lambda_rule(
+        "Quick", recipients=["quick@example.com"], invocation_type=InvocationType.REQUEST_RESPONSE
+    )
+    port = free_port()
+    answers: list[str] = []
+
+    def send(to: str) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+            client.sendmail("jane@sender.example", [to], message(to).as_bytes())
+        answers.append(to)
+
+    with (
+        MailFlow.from_stack(stack, store_dir=tmp_path / "store") as flow,
+        serving(FlowHandler(flow), port=port, starttls=False),
+    ):
+        slow = [threading.Thread(target=send, args=("slow@example.com",)) for _ in range(8)]
+        for thread in slow:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while len(list(tmp_path.glob("started-*"))) < 8 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(list(tmp_path.glob("started-*"))) == 8
+        send("quick@example.com")
+        assert answers == ["quick@example.com"]  # while all eight still wait
+        gate.touch()
+        for thread in slow:
+            thread.join(60)
+    assert answers.count("slow@example.com") == 8

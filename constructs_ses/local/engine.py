@@ -215,6 +215,7 @@ class MailFlow:
         self.rule_set = rule_set
         self._own_store = store_dir is None
         self.store_dir = Path(store_dir or tempfile.mkdtemp(prefix="constructs-ses-mail-"))
+        self.store_dir.mkdir(parents=True, exist_ok=True)
         self._scratch = Path(tempfile.mkdtemp(prefix="constructs-ses-lambda-"))
         self.runtime = LambdaRuntime(
             self._scratch,

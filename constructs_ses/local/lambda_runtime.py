@@ -484,13 +484,16 @@ def _interpreter_version(python: str) -> str:
     """``3.11`` for the interpreter at ``python``."""
     if python == sys.executable:
         return f"{sys.version_info.major}.{sys.version_info.minor}"
-    found = subprocess.run(
-        [python, "-c", "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30,
-    )
+    try:
+        found = subprocess.run(
+            [python, "-c", "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+    except OSError as error:
+        raise ValueError(f"python={python!r} does not run: {error}") from None
     if found.returncode != 0:
         raise ValueError(f"python={python!r} does not run: {found.stderr.strip()}")
     return found.stdout.strip()

@@ -1,0 +1,329 @@
+"""The local Lambda runtime behaves as Lambda does (each behaviour from the Lambda developer
+guide, named at its test)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from constructs_ses.local.assembly import FunctionSpec, physical_name
+from constructs_ses.local.lambda_runtime import DEFAULT_CONCURRENCY, LambdaRuntime
+
+REGION, ACCOUNT = "eu-west-1", "123456789012"
+
+
+def function(
+    code: str,
+    name: str = "Fn",
+    *,
+    timeout: float = 3.0,
+    memory_size: int = 256,
+    runtime: str | None = None,
+    reserved: int | None = None,
+    **environment: str,
+) -> FunctionSpec:
+    physical = physical_name("Mail", name)
+    return FunctionSpec(
+        name=physical,
+        arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{physical}",
+        code_dir=None,
+        inline_code=code,
+        handler="index.handler",
+        timeout=timeout,
+        environment=environment,
+        memory_size=memory_size,
+        runtime=runtime,
+        reserved_concurrency=reserved,
+    )
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[LambdaRuntime]:
+    lambda_runtime = LambdaRuntime(tmp_path, event_retry_delays=(0.01, 0.01))
+    yield lambda_runtime
+    lambda_runtime.close()
+
+
+# "Log and monitor Python Lambda functions": what the function and its children write is its log.
+NOISY = """
+import json, logging, os, subprocess, sys
+def handler(event, context):
+    print(json.dumps({"disposition": "STOP_RULE_SET"}))
+    os.write(1, b'{"result": {"disposition": "STOP_RULE_SET"}}\\n')
+    os.write(2, b"to stderr\\n")
+    subprocess.run([sys.executable, "-c", "print('from a child process')"], check=True)
+    logging.getLogger("mine").warning("a warning")
+    return {"disposition": "CONTINUE", "n": event["n"]}
+"""
+
+
+def test_output_of_the_function_and_its_children_is_its_log_never_its_answer(
+    runtime: LambdaRuntime,
+) -> None:
+    noisy = function(NOISY)
+    results = [runtime.invoke(noisy, {"n": n}) for n in range(3)]
+    assert [r.answer for r in results] == [{"disposition": "CONTINUE", "n": n} for n in range(3)]
+    logs = results[1].logs
+    request = results[1].request_id
+    assert logs.startswith(f"START RequestId: {request} Version: $LATEST\n")
+    for line in ('{"disposition": "STOP_RULE_SET"}', "to stderr", "from a child process"):
+        assert line in logs
+    assert "[WARNING]\t" in logs and f"\t{request}\ta warning" in logs
+    assert f"END RequestId: {request}\nREPORT RequestId: {request}\tDuration: " in logs
+    assert "\tMemory Size: 256 MB\tMax Memory Used: " in logs
+    assert "Init Duration" in results[0].logs and "Init Duration" not in logs
+    assert results[0].request_id not in logs  # each invocation's own lines
+
+
+# "Configure Lambda function timeout": the runtime stops the function at its timeout.
+STUBBORN = """
+import time
+calls = 0
+def handler(event, context):
+    global calls
+    calls += 1
+    if event.get("slow"):
+        try:
+            time.sleep(30)
+        except Exception:
+            pass
+    return {"disposition": "STOP_RULE_SET", "calls": calls}
+"""
+
+
+def test_timeout_kills_a_function_that_catches_everything_and_the_next_call_is_fresh(
+    runtime: LambdaRuntime,
+) -> None:
+    stubborn = function(STUBBORN, timeout=1.0)
+    warm = runtime.invoke(stubborn, {})
+    assert warm.answer == {"disposition": "STOP_RULE_SET", "calls": 1}
+    timed_out = runtime.invoke(stubborn, {"slow": True})
+    assert timed_out.answer is None
+    assert timed_out.error == "Task timed out after 1.00 seconds"
+    assert timed_out.error_type == "Sandbox.Timedout"
+    assert f"{timed_out.request_id} Task timed out after 1.00 seconds" in timed_out.logs
+    fresh = runtime.invoke(stubborn, {})
+    assert fresh.answer == {"disposition": "STOP_RULE_SET", "calls": 1}  # a new environment
+
+
+def test_a_timeout_shorter_than_the_function_s_own_applies(runtime: LambdaRuntime) -> None:
+    stubborn = function(STUBBORN, timeout=60.0)
+    assert runtime.invoke(stubborn, {"slow": True}, timeout=0.5).error == (
+        "Task timed out after 0.50 seconds"
+    )
+
+
+CRASHING = """
+import os
+def handler(event, context):
+    os._exit(7)
+"""
+
+
+def test_a_worker_that_exits_is_reported_as_lambda_does_and_replaced(
+    runtime: LambdaRuntime,
+) -> None:
+    result = runtime.invoke(function(CRASHING), {})
+    assert result.error == "Runtime exited with error: exit status 7"
+    assert result.error_type == "Runtime.ExitError"
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        ("import not_a_module\n", "Runtime.ImportModuleError: Unable to import module 'index': "),
+        ("x = 1\n", "Runtime.HandlerNotFound: Handler 'handler' missing on module 'index'"),
+        (
+            "def handler(event, context):\n    return object()\n",
+            "Runtime.MarshalError: Unable to marshal response: Object of type object is not",
+        ),
+        (
+            "def handler(event, context):\n    raise KeyError('nope')\n",
+            "KeyError: 'nope'",
+        ),
+    ],
+)
+def test_errors_carry_lambda_s_error_types(runtime: LambdaRuntime, code: str, error: str) -> None:
+    result = runtime.invoke(function(code), {})
+    assert result.error is not None and result.error.startswith(error)
+
+
+# "Defined runtime environment variables": the function's variables and Lambda's, not the host's.
+ENVIRONMENT = """
+import os
+def handler(event, context):
+    return {
+        "environ": dict(os.environ),
+        "context": {
+            "function_name": context.function_name,
+            "function_version": context.function_version,
+            "invoked_function_arn": context.invoked_function_arn,
+            "memory_limit_in_mb": context.memory_limit_in_mb,
+            "aws_request_id": context.aws_request_id,
+            "log_group_name": context.log_group_name,
+            "log_stream_name": context.log_stream_name,
+            "remaining": context.get_remaining_time_in_millis(),
+        },
+        "cwd": os.getcwd(),
+    }
+"""
+
+
+def test_the_environment_is_lambda_s_and_the_function_s_never_the_host_s(
+    runtime: LambdaRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "the-developer-s-secret")
+    monkeypatch.setenv("AWS_PROFILE", "production")
+    monkeypatch.setenv("HOST_ONLY", "leaked")
+    spec = function(ENVIRONMENT, memory_size=512, runtime="python3.11", TABLE="tickets")
+    result = runtime.invoke(spec, {})
+    environ = result.answer["environ"]
+    assert environ["TABLE"] == "tickets"
+    assert environ["AWS_REGION"] == environ["AWS_DEFAULT_REGION"] == REGION
+    assert environ["AWS_LAMBDA_FUNCTION_NAME"] == spec.name
+    assert environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "512"
+    assert environ["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
+    assert environ["AWS_LAMBDA_LOG_GROUP_NAME"] == f"/aws/lambda/{spec.name}"
+    assert environ["_HANDLER"] == "index.handler"
+    assert environ["TZ"] == ":UTC"
+    assert environ["LAMBDA_TASK_ROOT"] == result.answer["cwd"]
+    assert environ["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.11"
+    assert "HOST_ONLY" not in environ and "AWS_PROFILE" not in environ
+    assert environ["AWS_SECRET_ACCESS_KEY"] != "the-developer-s-secret"
+    assert not Path(environ["AWS_SHARED_CREDENTIALS_FILE"]).exists()
+
+
+# "Using the Lambda context object to retrieve Python function information".
+def test_the_context_names_the_function_as_the_event_does(runtime: LambdaRuntime) -> None:
+    spec = function(ENVIRONMENT, memory_size=1024, timeout=7.0)
+    context = runtime.invoke(spec, {}).answer["context"]
+    assert context["invoked_function_arn"] == spec.arn
+    assert spec.arn == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{spec.name}"
+    assert context["function_name"] == spec.name
+    assert context["memory_limit_in_mb"] == 1024
+    assert context["log_group_name"] == f"/aws/lambda/{spec.name}"
+    assert context["log_stream_name"].endswith("]" + context["log_stream_name"][-32:])
+    assert "[$LATEST]" in context["log_stream_name"]
+    assert 0 < context["remaining"] <= 7000
+
+
+def test_physical_names_have_cloudformation_s_form_and_stay_the_same() -> None:
+    name = physical_name("Mail", "InboundSupportFunction1A2B3C4D")
+    assert name.startswith("Mail-InboundSupportFunction1A2B3C4D-")
+    assert len(name.rsplit("-", 1)[1]) == 12 and name.rsplit("-", 1)[1].isalnum()
+    assert name == physical_name("Mail", "InboundSupportFunction1A2B3C4D")
+    assert len(physical_name("S" * 80, "L" * 80)) == 64
+
+
+# "Understanding Lambda function scaling": each function scales on its own, up to its
+# reserved concurrency.
+GATED = """
+import os, pathlib, time
+def handler(event, context):
+    gate = pathlib.Path(os.environ["GATE"])
+    (gate.parent / f"started-{context.aws_request_id}").touch()
+    waited = 0.0
+    while not gate.exists() and waited < 20:
+        time.sleep(0.02)
+        waited += 0.02
+    return {"released": gate.exists()}
+"""
+QUICK = "def handler(event, context):\n    return {'quick': True}\n"
+
+
+def test_a_busy_function_holds_up_no_other_function(runtime: LambdaRuntime, tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    gated = function(GATED, "Gated", timeout=30.0, GATE=str(gate))
+    results: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(runtime.invoke(gated, {})))
+        for _ in range(DEFAULT_CONCURRENCY + 2)
+    ]
+    for thread in threads:
+        thread.start()
+    _wait_for(lambda: len(list(tmp_path.glob("started-*"))) == DEFAULT_CONCURRENCY)
+    assert runtime.invoke(function(QUICK, "Quick"), {}).answer == {"quick": True}
+    assert results == []  # the quick answer came while every gated call still waited
+    gate.touch()
+    for thread in threads:
+        thread.join(30)
+    assert [r.answer for r in results] == [{"released": True}] * (DEFAULT_CONCURRENCY + 2)
+
+
+def test_reserved_concurrency_limits_the_workers_of_a_function(
+    runtime: LambdaRuntime, tmp_path: Path
+) -> None:
+    gate = tmp_path / "gate"
+    gated = function(GATED, "Gated", timeout=30.0, reserved=1, GATE=str(gate))
+    threads = [threading.Thread(target=runtime.invoke, args=(gated, {})) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    _wait_for(lambda: len(list(tmp_path.glob("started-*"))) == 1)
+    time.sleep(0.3)  # a second worker would have started by now
+    assert len(list(tmp_path.glob("started-*"))) == 1
+    gate.touch()
+    for thread in threads:
+        thread.join(30)
+    assert len(list(tmp_path.glob("started-*"))) == 2
+
+
+def test_reserved_concurrency_of_zero_throttles(runtime: LambdaRuntime) -> None:
+    result = runtime.invoke(function(QUICK, reserved=0), {})
+    assert result.error_type == "TooManyRequestsException"
+
+
+# "Error handling and automatic retries in Lambda": two retries of a failing Event invocation.
+FAILING = "def handler(event, context):\n    raise RuntimeError('always')\n"
+
+
+def test_a_failing_event_invocation_is_tried_three_times(runtime: LambdaRuntime) -> None:
+    seen: list[str | None] = []
+    attempts = runtime.invoke_event(function(FAILING), {}, lambda r: seen.append(r.error))
+    results = attempts.result(30)
+    assert [r.error for r in results] == ["RuntimeError: always"] * 3 == seen
+    succeeding = runtime.invoke_event(function(QUICK, "Quick"), {}).result(30)
+    assert [r.answer for r in succeeding] == [{"quick": True}]
+
+
+def test_warns_once_when_the_function_s_python_is_not_the_one_running_it(
+    runtime: LambdaRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="constructs_ses.local")
+    for name in ("A", "B"):
+        assert runtime.invoke(function(QUICK, name, runtime="python3.99"), {}).error is None
+    warnings = [r.getMessage() for r in caplog.records if "python3.99" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "run locally with Python 3." in warnings[0] and "python= or --python" in warnings[0]
+
+
+def test_functions_of_other_runtimes_are_refused(runtime: LambdaRuntime) -> None:
+    result = runtime.invoke(function(QUICK, runtime="nodejs22.x"), {})
+    assert result.error == "the nodejs22.x runtime cannot run locally: only Python functions run"
+
+
+def test_the_interpreter_can_be_chosen(tmp_path: Path) -> None:
+    code = "import sys\ndef handler(event, context):\n    return sys.executable\n"
+    python = os.path.realpath(sys.executable)
+    with_chosen = LambdaRuntime(tmp_path, python=python)
+    try:
+        assert with_chosen.invoke(function(code), {}).answer == python
+    finally:
+        with_chosen.close()
+    with pytest.raises(ValueError, match=r"python='/no/such/python' does not run"):
+        LambdaRuntime(tmp_path, python="/no/such/python")
+
+
+def _wait_for(condition: Any, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition did not come true in time")
+        time.sleep(0.02)
