@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import smtplib
 import ssl
 import sys
 import threading
 from collections.abc import Sequence
 from email.message import EmailMessage
+from functools import partial
 from pathlib import Path
 
 from constructs_ses.local.assembly import AssemblyError
-from constructs_ses.local.engine import Delivery, MailFlow
+from constructs_ses.local.engine import Delivery, Invocation, MailFlow
 from constructs_ses.local.smtp import (
     VERDICTS_HEADER,
     FlowHandler,
@@ -27,21 +29,61 @@ __all__ = ["main"]
 DEFAULT_PORT = 2525
 
 
-def print_delivery(delivery: Delivery) -> None:
-    """One message's trace, as the server prints it."""
-    print(f"message {delivery.message_id} to {', '.join(delivery.recipients)}")
-    for step in delivery.steps:
-        print(f"  {step}")
-    for path in delivery.stored:
-        print(f"  stored: {path}")
-    for invocation in delivery.invocations:
-        outcome = invocation.error or f"answered {json.dumps(invocation.answer)}"
-        attempts = f", {invocation.attempts} attempts" if invocation.attempts > 1 else ""
-        print(f"  {invocation.function} ({invocation.invocation_type}): {outcome}{attempts}")
-    if delivery.bounce is not None:
-        print(f"  bounced: {delivery.bounce.smtp_reply_code} {delivery.bounce.message}")
-    print(f"  result: {'stopped by ' + delivery.stopped_by if delivery.stopped_by else 'done'}")
-    sys.stdout.flush()
+class Reporter:
+    """Prints what became of each message, as the server receives it; thread-safe.
+
+    A message's trace comes when its rules have run; each Event invocation's outcome (with its
+    attempts and logs) when its last attempt ends, under the message's id. ``quiet``: one line
+    a message.
+    """
+
+    def __init__(self, *, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self._lock = threading.Lock()
+
+    def __call__(self, delivery: Delivery) -> None:
+        self.delivery(delivery)
+        for invocation in delivery.invocations:
+            if invocation.invocation_type != "RequestResponse":
+                invocation.when_done(partial(self.event, delivery))
+
+    def delivery(self, delivery: Delivery) -> None:
+        """The message's trace: rules, actions, RequestResponse answers and their logs."""
+        if delivery.bounce is not None:
+            result = f"bounced {delivery.bounce.smtp_reply_code} {delivery.bounce.message}"
+        else:
+            result = f"stopped by {delivery.stopped_by}" if delivery.stopped_by else "done"
+        head = f"message {delivery.message_id} to {', '.join(delivery.recipients)}"
+        if self.quiet:
+            self._print(f"{head}: {result}")
+            return
+        lines = [head, *(f"  {step}" for step in delivery.steps)]
+        lines.extend(f"  stored: {path}" for path in delivery.stored)
+        for invocation in delivery.invocations:
+            if invocation.invocation_type == "RequestResponse":
+                lines.extend(_invocation_lines(invocation, "  "))
+            else:
+                lines.append(f"  {invocation.function} (Event): invoked; its outcome follows")
+        lines.append(f"  result: {result}")
+        self._print("\n".join(lines))
+
+    def event(self, delivery: Delivery, invocation: Invocation) -> None:
+        """An Event invocation's outcome, once its last attempt has ended."""
+        if not self.quiet:
+            lines = _invocation_lines(invocation, "  ")
+            self._print("\n".join([f"message {delivery.message_id}:", *lines]))
+
+    def _print(self, text: str) -> None:
+        with self._lock:
+            print(text, flush=True)
+
+
+def _invocation_lines(invocation: Invocation, indent: str) -> list[str]:
+    outcome = invocation.error or f"answered {json.dumps(invocation.answer)}"
+    attempts = f", {invocation.attempts} attempts" if invocation.attempts > 1 else ""
+    head = f"{indent}{invocation.function} ({invocation.invocation_type}): {outcome}{attempts}"
+    logs = [f"{indent}  | {line}" for line in invocation.logs.splitlines()]
+    return [head, *logs]
 
 
 def _flow(arguments: argparse.Namespace) -> MailFlow:
@@ -50,7 +92,27 @@ def _flow(arguments: argparse.Namespace) -> MailFlow:
         rule_set=arguments.rule_set,
         stack=arguments.stack,
         store_dir=arguments.store,
+        python=arguments.python,
     )
+
+
+def example_recipients(flow: MailFlow) -> list[str]:
+    """One address each enabled rule receives, in rule order, without repeats."""
+    found: list[str] = []
+    for rule in flow.rule_set.rules:
+        if not rule.enabled:
+            continue
+        for pattern in rule.recipients or ("example.com",):
+            if "@" in pattern:
+                address = pattern
+            elif pattern.startswith("."):
+                address = f"demo@mail{pattern}"
+            else:
+                address = f"demo@{pattern}"
+            if address not in found:
+                found.append(address)
+            break
+    return found
 
 
 def _verdicts(pairs: Sequence[str]) -> dict[str, str]:
@@ -60,20 +122,30 @@ def _verdicts(pairs: Sequence[str]) -> dict[str, str]:
         raise SystemExit(f"error: --verdict {error}") from None
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(arguments: argparse.Namespace) -> int:
-    """Serve until interrupted."""
+    """Serve until interrupted (Ctrl-C or SIGTERM), then finish what runs and clean up."""
+    signal.signal(signal.SIGTERM, _interrupt)
     flow = _flow(arguments)
-    handler = FlowHandler(flow, verdicts=_verdicts(arguments.verdict), report=print_delivery)
+    reporter = Reporter(quiet=arguments.quiet)
+    handler = FlowHandler(flow, verdicts=_verdicts(arguments.verdict), report=reporter)
     with serving(
         handler, host=arguments.host, port=arguments.port, starttls=not arguments.no_starttls
     ) as (host, port):
         rules = ", ".join(r.name for r in flow.rule_set.rules) or "none"
         print(f"Rule set {flow.rule_set.name!r} ({rules}) receives mail on {host}:{port}.")
         print(f"Stored messages and notifications go to {flow.store_dir}.")
-        print(
-            "Send one:  python -m constructs_ses.local send "
-            f"--port {port} --to support@example.com --subject Hello"
-        )
+        recipients = example_recipients(flow)
+        if recipients:
+            print(
+                "Send one:  python -m constructs_ses.local send "
+                f"--port {port} --to {recipients[0]} --subject Hello"
+            )
+        else:
+            print("No enabled rule receives mail: every recipient will be refused.")
         print("Stop with Ctrl-C.")
         sys.stdout.flush()
         try:
@@ -125,23 +197,36 @@ def send(arguments: argparse.Namespace) -> int:
     return 1 if refused else 0
 
 
-DEMO_MESSAGES = (
-    ("a clean message to support@", "support@example.com", ""),
-    ("spam to support@", "support@example.com", "spam=FAIL"),
-    ("a message for a domain no rule receives", "someone@elsewhere.example", ""),
-)
+UNRECEIVED = "someone@unreceived.invalid"
+
+
+def demo_messages(flow: MailFlow) -> list[tuple[str, str, str]]:
+    """(title, recipient, verdicts) of the demo: a clean message to an address of each enabled
+    rule, spam to the first, and one for a domain no rule receives (when there is one)."""
+    recipients = example_recipients(flow)
+    messages = [(f"a clean message to {to}", to, "") for to in recipients]
+    if recipients:
+        messages.append((f"spam to {recipients[0]}", recipients[0], "spam=FAIL"))
+    if not flow.accepts(UNRECEIVED):
+        messages.append(("a message for a domain no rule receives", UNRECEIVED, ""))
+    return messages
 
 
 def demo(arguments: argparse.Namespace) -> int:
-    """Serve on a free port, send the demo messages through SMTP, print what happened."""
+    """Serve on a free port, send the demo messages through SMTP, print what happened.
+
+    Fails (exit 1) when a message is refused that a rule receives or accepted that none does,
+    or when a function fails.
+    """
     flow = _flow(arguments)
     deliveries: list[Delivery] = []
     handler = FlowHandler(flow, report=deliveries.append)
+    reporter = Reporter()
     port = free_port()
-    failures = 0
+    failures: list[str] = []
     with serving(handler, port=port):
-        for title, recipient, verdicts in DEMO_MESSAGES:
-            print(f"== {title} ({recipient}{', ' + verdicts if verdicts else ''})")
+        for title, recipient, verdicts in demo_messages(flow):
+            print(f"== {title}{' (' + verdicts + ')' if verdicts else ''}", flush=True)
             sent = argparse.Namespace(
                 eml=None,
                 host="127.0.0.1",
@@ -153,15 +238,24 @@ def demo(arguments: argparse.Namespace) -> int:
                 verdict=[verdicts] if verdicts else [],
                 starttls=True,
             )
-            status = send(sent)
-            expected_refusal = not flow.accepts(recipient)
-            failures += int(bool(status) != expected_refusal)
+            refused = bool(send(sent))
+            if refused == flow.accepts(recipient):
+                failures.append(f"{title}: {'refused' if refused else 'accepted'}")
             for delivery in deliveries:
-                print_delivery(delivery.wait(60))
+                delivery.wait(120)
+                reporter(delivery)
+                failures.extend(
+                    f"{title}: {invocation.function} failed: {invocation.error}"
+                    for invocation in delivery.invocations
+                    if invocation.error is not None
+                )
             deliveries.clear()
     flow.close()
-    print("demo: every message was answered as expected" if not failures else "demo: FAILED")
-    return 1 if failures else 0
+    if failures:
+        print("demo: FAILED\n" + "\n".join(f"  {failure}" for failure in failures))
+        return 1
+    print("demo: every message was answered as expected")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -179,6 +273,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--verdict", action="append", default=[], help="default verdict, e.g. spam=FAIL"
     )
     serve_parser.add_argument("--no-starttls", action="store_true", help="offer no STARTTLS")
+    serve_parser.add_argument(
+        "--quiet", action="store_true", help="one line a message, without logs"
+    )
     send_parser = commands.add_parser("send", help="send a message to a local server")
     send_parser.add_argument("eml", nargs="?", help="an .eml file (default: a generated message)")
     send_parser.add_argument("--host", default="127.0.0.1")
@@ -194,6 +291,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_parser.add_argument("--rule-set", help="the rule set (default: the only one)")
     demo_parser.add_argument("--stack", help="only this stack's rule sets")
     demo_parser.add_argument("--store", help="where S3 actions store messages (default: temp)")
+    for runs_functions in (serve_parser, demo_parser):
+        runs_functions.add_argument(
+            "--python", help="the interpreter that runs the functions (default: this one)"
+        )
     arguments = parser.parse_args(argv)
     if arguments.command == "serve" and arguments.port == 0:
         arguments.port = free_port(arguments.host)

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
@@ -141,8 +141,20 @@ class Invocation:
     logs: str = ""
     """Every attempt's log lines, as Lambda's log stream holds them (START, output, END,
     REPORT)."""
-    done: bool = False
-    """Whether the last attempt has ended."""
+    _completion: Future[Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def done(self) -> bool:
+        """Whether the last attempt has ended."""
+        return self._completion is None or self._completion.done()
+
+    def when_done(self, callback: Callable[[Invocation], None]) -> None:
+        """Call ``callback`` with this invocation once its last attempt has ended (at once for
+        a RequestResponse invocation, which has ended when ``deliver`` returns)."""
+        if self._completion is None:
+            callback(self)
+        else:
+            self._completion.add_done_callback(lambda _: callback(self))
 
 
 @dataclass(frozen=True)
@@ -449,13 +461,12 @@ class MailFlow:
         delivery.invocations.append(invocation)
         if invocation_type != "RequestResponse":
             attempts = self.runtime.invoke_event(function, event, partial(_record, invocation))
-            attempts.add_done_callback(lambda _: setattr(invocation, "done", True))
+            invocation._completion = attempts
             delivery.pending.append(attempts)
             delivery.steps.append(Step(rule.name, f"Lambda {function.name}", "invoked", "Event"))
             return "CONTINUE", raw
         timeout = min(REQUEST_RESPONSE_LIMIT_SECONDS, function.timeout)
         _record(invocation, self.runtime.invoke(function, event, timeout=timeout))
-        invocation.done = True
         answer = invocation.answer
         disposition = answer.get("disposition") if isinstance(answer, dict) else None
         if invocation.error is not None:
