@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
+import stat
 import subprocess
 import sys
 import threading
@@ -11,6 +13,7 @@ import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -366,3 +369,64 @@ def test_mail_for_a_slow_function_holds_up_no_other_mail(tmp_path: Path) -> None
         for thread in slow:
             thread.join(60)
     assert answers.count("slow@example.com") == 8
+
+
+def smtp_session(port: int) -> tuple[Any, Any]:
+    """A raw SMTP session on ``port`` and a function that sends a line and reads the reply."""
+    connection = socket.create_connection(("127.0.0.1", port), timeout=30)
+    replies = connection.makefile("rb")
+    assert replies.readline().startswith(b"220")
+
+    def command(line: bytes) -> bytes:
+        connection.sendall(line + b"\r\n")
+        reply = b""
+        while True:
+            part = replies.readline()
+            reply += part
+            if part[3:4] != b"-":
+                return reply
+
+    return connection, command
+
+
+@pytest.mark.parametrize(
+    ("path", "reply"),
+    [
+        (b"<example.com>", b"553 5.1.3 'example.com' is not a mailbox"),
+        (b"<support@example.com", b"501 5.5.4 Syntax: RCPT TO:<address>"),
+        (b"support@example.com", b"501 5.5.4 Syntax: RCPT TO:<address>"),
+        (b"<sup port@example.com>", b"553 5.1.3 'sup port@example.com' is not a mailbox"),
+        (b"<sup\x00port@example.com>", b"553 5.1.3 'sup\\x00port@example.com' is not a mailbox"),
+        (b"<\xff\xfe@example.com>", b"is not a mailbox: it is not valid UTF-8"),
+        (b"<support@-example.com>", b"553 5.1.3 'support@-example.com' is not a mailbox"),
+    ],
+)
+def test_malformed_recipients_are_refused_and_the_session_goes_on(
+    server: tuple[int, list[Delivery]], path: bytes, reply: bytes
+) -> None:
+    """RFC 5321, 4.1.2 (the forward path) and 4.2.3 (501, 553)."""
+    port, deliveries = server
+    connection, command = smtp_session(port)
+    with connection:
+        assert command(b"EHLO client.example").startswith(b"250")
+        assert command(b"MAIL FROM:<jane@sender.example>").startswith(b"250")
+        assert reply in command(b"RCPT TO:" + path)
+        assert command(b"RCPT TO:<support@example.com>").startswith(b"250")
+        assert command(b"DATA").startswith(b"354")
+        assert command(b"Subject: still here\r\n\r\nbody\r\n.").startswith(b"250")
+        command(b"QUIT")
+    assert deliveries[-1].recipients == ["support@example.com"]
+
+
+def test_auth_is_not_offered_and_the_tls_key_is_private(
+    server: tuple[int, list[Delivery]], tmp_path: Path
+) -> None:
+    port, _ = server
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        client.ehlo("client.example")
+        assert not client.has_extn("auth")
+        client.starttls(context=tls_client())
+        client.ehlo("client.example")
+        assert client.has_extn("size") and not client.has_extn("auth")
+    key = tmp_path / "tls" / "local-smtp.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600

@@ -12,6 +12,8 @@ import asyncio
 import datetime
 import ipaddress
 import logging
+import os
+import re
 import socket
 import ssl
 import threading
@@ -30,6 +32,7 @@ __all__ = [
     "free_port",
     "local_tls_context",
     "parse_verdicts",
+    "recipient_problem",
     "serving",
 ]
 
@@ -80,6 +83,13 @@ class FlowHandler:
         self.verdicts = dict(verdicts or {})
         Verdicts.of(self.verdicts)  # refuse unknown verdicts now, not at the first message
         self.report = report
+
+    async def handle_EHLO(  # noqa: N802 (aiosmtpd's hook name)
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        """EHLO's answer without AUTH: no credentials are accepted here, so none are offered."""
+        session.host_name = hostname
+        return [line for line in responses if not line[4:].upper().startswith("AUTH")]
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -149,6 +159,37 @@ async def _in_own_thread(function: Callable[[], Delivery]) -> Delivery:
     return await future
 
 
+_NON_ASCII = r"\u0080-\U0010FFFF"
+"""UTF-8 beyond ASCII, which SMTPUTF8 allows in addresses (RFC 6531)."""
+_ATEXT = rf"[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~\-{_NON_ASCII}]"
+_QUOTED = r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"'
+_LOCAL_PART = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*|{_QUOTED}")
+_LET_DIG = rf"[A-Za-z0-9{_NON_ASCII}]"
+_LABEL = rf"{_LET_DIG}(?:[A-Za-z0-9\-{_NON_ASCII}]*{_LET_DIG})?"
+_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\]|\[IPv6:[0-9A-Fa-f:.]+\]")
+_PATH = re.compile(r"<([^<>]*)>(?:[ ](.*))?")
+
+
+def recipient_problem(argument: str) -> str | None:
+    """The reply to ``RCPT TO:<argument>`` when its forward path breaks RFC 5321 (section 4.1.2;
+    non-ASCII as RFC 6531 allows, valid UTF-8 only); None when it is a mailbox."""
+    path = _PATH.fullmatch(argument.strip(" "))
+    if path is None:
+        return "501 5.5.4 Syntax: RCPT TO:<address> [SP <mail-parameters>]"
+    mailbox = path.group(1)
+    local, at, domain = mailbox.rpartition("@")
+    if any("\udc80" <= c <= "\udcff" for c in mailbox):
+        why = "it is not valid UTF-8"
+    elif not at or not _LOCAL_PART.fullmatch(local) or len(local.encode()) > 64:
+        why = "it is not local-part@domain"
+    elif not _DOMAIN.fullmatch(domain) or len(domain.encode()) > 255:
+        why = f"{domain!r} is not a domain"
+    else:
+        return None
+    shown = mailbox.encode(errors="surrogateescape").decode(errors="replace")
+    return f"553 5.1.3 {shown!r} is not a mailbox: {why}"
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that is free on ``host`` now."""
     with socket.socket() as probe:
@@ -185,13 +226,12 @@ def local_tls_context(directory: Path) -> ssl.SSLContext:
     directory.mkdir(parents=True, exist_ok=True)
     cert_file, key_file = directory / "local-smtp.crt", directory / "local-smtp.key"
     cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    key_file.unlink(missing_ok=True)
+    secret = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+    with os.fdopen(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+        out.write(secret)  # readable by its owner only, from the start
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_file, key_file)
     return context
@@ -207,9 +247,27 @@ def serving(
 ) -> Iterator[tuple[str, int]]:
     """Run an SMTP server for ``handler`` while the block runs; yields its host and port."""
     from aiosmtpd.controller import Controller  # noqa: PLC0415 (the 'local' extra)
+    from aiosmtpd.smtp import SMTP  # noqa: PLC0415
+
+    class StrictSMTP(SMTP):
+        """aiosmtpd, refusing forward paths outside RFC 5321 that it would let through."""
+
+        async def smtp_RCPT(self, arg: str | None) -> None:  # noqa: N802 (aiosmtpd's name)
+            envelope = self.envelope
+            ready = envelope is not None and envelope.mail_from and arg is not None
+            if ready and arg is not None and arg[:3].upper() == "TO:":
+                problem = recipient_problem(arg[3:])
+                if problem is not None:
+                    await self.push(problem)
+                    return
+            await super().smtp_RCPT(arg)
+
+    class StrictController(Controller):
+        def factory(self) -> SMTP:
+            return StrictSMTP(self.handler, **self.SMTP_kwargs)
 
     tls = local_tls_context(handler.flow.store_dir / "tls") if starttls else None
-    controller = Controller(
+    controller = StrictController(
         handler,
         hostname=host,
         port=port,
