@@ -1,32 +1,135 @@
-"""Benchmark of the local mail flow: deliveries per second, through the API and over SMTP.
+"""Benchmark of the local mail flow against limits measured in the same run.
 
-A rule set of 10 rules, each with a RequestResponse Lambda action running the handler template,
-all receiving example.com: every message makes 10 invocations. Run with ``make bench``.
+A rule set of 10 rules, each with a RequestResponse Lambda action running the handler template
+in a function of its own, all receiving example.com: every message makes 10 invocations. Each
+repetition measures, back to back:
+
+- the flow through the Python API, and its limit: the template's handler called in the
+  benchmark's own process with the same 10 events (no isolation at all);
+- the isolation floor: 10 round trips of the same events to a warm process that echoes them over
+  pipes (what any process-isolated runtime pays at least);
+- the flow over SMTP with one client, and its limit: a bare aiosmtpd server that accepts and
+  discards, with the same client;
+- the flow over SMTP with 4 concurrent clients.
+
+Ratios are of medians and, paired, the median of each repetition's ratio. Run with ``make bench``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import smtplib
+import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from constructs_ses import InboundEmail, InvocationType
+from constructs_ses.lambda_src.handler import handler
 from constructs_ses.local import MailFlow
 from constructs_ses.local.smtp import FlowHandler, free_port, serving
 
 from conftest import new_stack
 
 RULES = 10
-MESSAGES = 100
+MESSAGES = 200
+REPETITIONS = 5
+CLIENTS = 4
 RAW = b"From: a@sender.example\r\nTo: to@example.com\r\nSubject: bench\r\n\r\nbody\r\n"
+TARGET_API, TARGET_SMTP = 0.25, 0.20
+
+ECHO = (
+    "import sys\n"
+    "r, w = sys.stdin.buffer, sys.stdout.buffer\n"
+    "for line in r:\n"
+    "    w.write(line)\n"
+    "    w.flush()\n"
+)
 
 
-def main() -> None:
+def rate(run: Callable[[], None], messages: int) -> float:
+    started = time.perf_counter()
+    run()
+    return messages / (time.perf_counter() - started)
+
+
+def flow_api(flow: MailFlow) -> float:
+    def run() -> None:
+        for _ in range(MESSAGES):
+            delivery = flow.deliver(RAW, recipients=["to@example.com"])
+            assert len(delivery.invocations) == RULES and delivery.invocations[-1].error is None
+
+    return rate(run, MESSAGES)
+
+
+def in_process(events: list[Any]) -> float:
+    def run() -> None:
+        for _ in range(MESSAGES):
+            for event in events:
+                handler(json.loads(json.dumps(event)), None)  # as a fresh event each time
+
+    return rate(run, MESSAGES)
+
+
+def echo_floor(events: list[Any], echoes: list[subprocess.Popen[bytes]]) -> float:
+    """10 round trips a message with the events, rotating through ``echoes``."""
+    lines = [(json.dumps(event) + "\n").encode() for event in events]
+    pipes = [(echo.stdin, echo.stdout) for echo in echoes]
+
+    def run() -> None:
+        for _ in range(MESSAGES):
+            for index, line in enumerate(lines):
+                writer, reader = pipes[index % len(pipes)]
+                assert writer is not None and reader is not None
+                writer.write(line)
+                writer.flush()
+                json.loads(reader.readline())
+
+    return rate(run, MESSAGES)
+
+
+def smtp(port: int, clients: int = 1) -> float:
+    per_client = MESSAGES // clients
+
+    def client() -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=120) as session:
+            for _ in range(per_client):
+                session.sendmail("a@sender.example", ["to@example.com"], RAW)
+
+    def run() -> None:
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    return rate(run, per_client * clients)
+
+
+class Discard:
+    """A bare aiosmtpd handler: accepts every message and drops it."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        return "250 OK"
+
+
+def bare_port() -> Any:
+    from aiosmtpd.controller import Controller  # noqa: PLC0415
+
+    controller = Controller(Discard(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    return controller
+
+
+def stack_of_rules() -> Any:
     stack = new_stack()
     mail = InboundEmail(stack, "Inbound", rule_set_name="bench")
     for index in range(RULES):
@@ -35,34 +138,87 @@ def main() -> None:
             recipients=["example.com"],
             invocation_type=InvocationType.REQUEST_RESPONSE,
         )
+    return stack
+
+
+def main() -> None:
+    runs: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as store:
-        flow = MailFlow.from_stack(stack, store_dir=store)
-        flow.deliver(RAW, recipients=["to@example.com"])  # starts the warm workers
-        started = time.perf_counter()
-        for _ in range(MESSAGES):
-            delivery = flow.deliver(RAW, recipients=["to@example.com"])
-            assert len(delivery.invocations) == RULES
-        api = MESSAGES / (time.perf_counter() - started)
+        flow = MailFlow.from_stack(stack_of_rules(), store_dir=store)
+        warm = flow.deliver(RAW, recipients=["to@example.com"])  # starts the warm workers
+        events = [invocation.event for invocation in warm.invocations]
+        echoes = [
+            subprocess.Popen(
+                [sys.executable, "-c", ECHO], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            )
+            for _ in range(RULES)
+        ]
+        bare = bare_port()
         port = free_port()
-        with (
-            serving(FlowHandler(flow), port=port, starttls=False),
-            smtplib.SMTP("127.0.0.1", port, timeout=120) as client,
-        ):
-            started = time.perf_counter()
-            for _ in range(MESSAGES):
-                client.sendmail("a@sender.example", ["to@example.com"], RAW)
-            smtp = MESSAGES / (time.perf_counter() - started)
+        with serving(FlowHandler(flow), port=port, starttls=False):
+            for _ in range(REPETITIONS):
+                for name, measure in (
+                    ("api", lambda: flow_api(flow)),
+                    ("in-process", lambda: in_process(events)),
+                    ("echo", lambda: echo_floor(events, echoes[:1])),
+                    ("echo10", lambda: echo_floor(events, echoes)),
+                    ("smtp", lambda: smtp(port)),
+                    ("bare", lambda: smtp(bare.port)),
+                    ("smtp4", lambda: smtp(port, CLIENTS)),
+                    ("bare4", lambda: smtp(bare.port, CLIENTS)),
+                ):
+                    runs.setdefault(name, []).append(measure())
+        bare.stop()
+        for echo in echoes:
+            assert echo.stdin is not None
+            echo.stdin.close()
+            echo.wait()
         flow.close()
+    report(runs)
+
+
+def report(runs: dict[str, list[float]]) -> None:
+    median = {name: statistics.median(values) for name, values in runs.items()}
+
+    def paired(over: str, under: str) -> float:
+        return statistics.median(a / b for a, b in zip(runs[over], runs[under], strict=True))
+
     print(
         f"Local mail flow, {time.strftime('%Y-%m-%d')}, Python {platform.python_version()}, "
         f"{platform.machine()}, {os.cpu_count()} cores: {RULES} rules, each a RequestResponse "
-        "Lambda action running the handler template (10 invocations per message), workers warm"
+        f"Lambda action running the handler template in a function of its own ({RULES} "
+        f"invocations per message), workers warm; {MESSAGES} messages a measure, medians of "
+        f"{REPETITIONS} repetitions"
     )
     print()
-    print("| measure | result | over |")
-    print("| --- | --- | --- |")
-    print(f"| deliveries through the Python API | {api:.2f} messages/s | {MESSAGES} messages |")
-    print(f"| deliveries over SMTP (one client) | {smtp:.2f} messages/s | {MESSAGES} messages |")
+    print("| measure | messages/s | limit | limit messages/s | ratio | paired ratio | target |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    rows = (
+        ("flow, Python API", "api", "handler in-process", "in-process", TARGET_API),
+        ("isolation floor, 1 echo process", "echo", "handler in-process", "in-process", None),
+        (
+            f"isolation floor, {RULES} echo processes",
+            "echo10",
+            "handler in-process",
+            "in-process",
+            None,
+        ),
+        ("flow, Python API", "api", f"isolation floor, {RULES} processes", "echo10", None),
+        ("flow, SMTP, 1 client", "smtp", "bare aiosmtpd, 1 client", "bare", TARGET_SMTP),
+        (
+            f"flow, SMTP, {CLIENTS} clients",
+            "smtp4",
+            f"bare aiosmtpd, {CLIENTS} clients",
+            "bare4",
+            None,
+        ),
+    )
+    for label, over, limit, under, target in rows:
+        print(
+            f"| {label} | {median[over]:.1f} | {limit} | {median[under]:.1f} | "
+            f"{median[over] / median[under]:.3f} | {paired(over, under):.3f} | "
+            f"{'at least ' + format(target, '.2f') if target else '-'} |"
+        )
 
 
 if __name__ == "__main__":

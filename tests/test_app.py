@@ -93,6 +93,9 @@ def test_demo_sends_sample_mail_through_the_example_app(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Filter: Lambda" in result.stdout and "-> STOP_RULE_SET" in result.stdout
-    assert "Support: Lambda Tickets" in result.stdout
-    assert "refused someone@elsewhere.example: 550" in result.stdout
+    assert "Support: Lambda InboundMail-Tickets" in result.stdout
+    assert "refused someone@unreceived.invalid: 550" in result.stdout
+    for sent in ("a clean message to demo@example.com", "a clean message to support@example.com"):
+        assert f"== {sent}\n" in result.stdout  # addresses the example's rules receive
+    assert "== spam to demo@example.com (spam=FAIL)" in result.stdout
     assert result.stdout.rstrip().endswith("demo: every message was answered as expected")

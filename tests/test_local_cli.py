@@ -76,18 +76,6 @@ def test_serve_quiet_prints_one_line_a_message(example_assembly: Path) -> None:
     assert "START RequestId" not in output
 
 
-def test_demo_sends_to_what_the_rules_receive_and_passes(
-    example_assembly: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert cli(["demo", "--assembly", str(example_assembly)]) == 0
-    output = capsys.readouterr().out
-    assert "== a clean message to demo@example.com" in output
-    assert "== a clean message to support@example.com" in output
-    assert "== spam to demo@example.com (spam=FAIL)" in output
-    assert "refused someone@unreceived.invalid: 550" in output
-    assert output.rstrip().endswith("demo: every message was answered as expected")
-
-
 def test_demo_fails_when_a_function_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

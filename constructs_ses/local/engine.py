@@ -521,16 +521,26 @@ class MailFlow:
 
 
 class _HeaderCache:
-    """The parsed headers of a delivery's message, parsed again only after AddHeader."""
+    """The parsed headers of a delivery's message and SES's ``mail`` object for them, made
+    again only after AddHeader changed the message."""
 
     def __init__(self) -> None:
         self._raw: bytes | None = None
         self._headers: Message | None = None
+        self._mail: dict[str, Any] | None = None
 
     def of(self, raw: bytes) -> Message:
         if self._headers is None or raw is not self._raw:
-            self._raw, self._headers = raw, parse_headers(raw)
+            self._raw, self._headers, self._mail = raw, parse_headers(raw), None
         return self._headers
+
+    def mail(self, raw: bytes, build: Callable[[Message], dict[str, Any]]) -> dict[str, Any]:
+        """``build(headers)`` for this message, once per version of it: the events of one
+        message share their ``mail`` object, as SES builds it once."""
+        headers = self.of(raw)
+        if self._mail is None:
+            self._mail = build(headers)
+        return self._mail
 
 
 @dataclass
@@ -548,12 +558,15 @@ class _Context:
     headers: _HeaderCache
 
     def mail(self, raw: bytes) -> dict[str, Any]:
-        return ses_mail(
-            self.headers.of(raw),
-            message_id=self.delivery.message_id,
-            source=self.sender,
-            destination=list(self.destination),
-            timestamp=self.timestamp,
+        return self.headers.mail(
+            raw,
+            lambda headers: ses_mail(
+                headers,
+                message_id=self.delivery.message_id,
+                source=self.sender,
+                destination=list(self.destination),
+                timestamp=self.timestamp,
+            ),
         )
 
     def receipt(self, action: dict[str, Any]) -> dict[str, Any]:

@@ -131,7 +131,7 @@ class _Worker:
         self.log = log
         self._requests = os.fdopen(requests, "wb", buffering=0)
         self._answers = os.fdopen(answers, "rb")
-        self._log_offset = 0
+        self._log = log.open("rb")
         self.init_ms: float | None = None
         """The init phase's duration, until the first invocation reports it."""
 
@@ -155,14 +155,7 @@ class _Worker:
 
     def read_log(self) -> str:
         """What the worker wrote since the last read."""
-        try:
-            with self.log.open("rb") as stream:
-                stream.seek(self._log_offset)
-                data = stream.read()
-        except FileNotFoundError:
-            return ""
-        self._log_offset += len(data)
-        return data.decode(errors="replace")
+        return self._log.read().decode(errors="replace")
 
     def exit_code(self) -> int:
         try:
@@ -184,6 +177,7 @@ class _Worker:
             self.process.wait(2)
         self.kill()
         self._answers.close()
+        self._log.close()
         self.log.unlink(missing_ok=True)
 
 
