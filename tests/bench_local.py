@@ -156,17 +156,18 @@ def main() -> None:
         bare = bare_port()
         port = free_port()
         with serving(FlowHandler(flow), port=port, starttls=False):
+            measures: list[tuple[str, Callable[[], float]]] = [
+                ("api", lambda: flow_api(flow)),
+                ("in-process", lambda: in_process(events)),
+                ("echo", lambda: echo_floor(events, echoes[:1])),
+                ("echo10", lambda: echo_floor(events, echoes)),
+                ("smtp", lambda: smtp(port)),
+                ("bare", lambda: smtp(bare.port)),
+                ("smtp4", lambda: smtp(port, CLIENTS)),
+                ("bare4", lambda: smtp(bare.port, CLIENTS)),
+            ]
             for _ in range(REPETITIONS):
-                for name, measure in (
-                    ("api", lambda: flow_api(flow)),
-                    ("in-process", lambda: in_process(events)),
-                    ("echo", lambda: echo_floor(events, echoes[:1])),
-                    ("echo10", lambda: echo_floor(events, echoes)),
-                    ("smtp", lambda: smtp(port)),
-                    ("bare", lambda: smtp(bare.port)),
-                    ("smtp4", lambda: smtp(port, CLIENTS)),
-                    ("bare4", lambda: smtp(bare.port, CLIENTS)),
-                ):
+                for name, measure in measures:
                     runs.setdefault(name, []).append(measure())
         bare.stop()
         for echo in echoes:

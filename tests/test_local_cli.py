@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+import subprocess
 import sys
 import threading
 import time
@@ -49,7 +50,12 @@ def serve(assembly: Path, *options: str, until: str) -> str:
             time.sleep(0.05)
     finally:
         server.terminate()
-        server.wait(30)
+        try:
+            server.wait(90)  # it finishes the Event invocations under way first
+        except subprocess.TimeoutExpired:
+            server.kill()
+            reader.join(10)
+            raise AssertionError("serve did not stop on SIGTERM:\n" + "".join(lines)) from None
         reader.join(10)
     assert server.returncode == 0  # SIGTERM stops it as Ctrl-C does
     assert lines[-1] == "stopped\n"
