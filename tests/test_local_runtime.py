@@ -234,8 +234,9 @@ def handler(event, context):
     while not gate.exists() and waited < 20:
         time.sleep(0.02)
         waited += 0.02
-    return {"released": gate.exists()}
+    return {"disposition": "CONTINUE", "released": gate.exists()}
 """
+"""Waits (20 s at most) for the file $GATE, after marking its start beside it."""
 QUICK = "def handler(event, context):\n    return {'quick': True}\n"
 
 
@@ -255,7 +256,8 @@ def test_a_busy_function_holds_up_no_other_function(runtime: LambdaRuntime, tmp_
     gate.touch()
     for thread in threads:
         thread.join(30)
-    assert [r.answer for r in results] == [{"released": True}] * (DEFAULT_CONCURRENCY + 2)
+    released = {"disposition": "CONTINUE", "released": True}
+    assert [r.answer for r in results] == [released] * (DEFAULT_CONCURRENCY + 2)
 
 
 def test_reserved_concurrency_limits_the_workers_of_a_function(

@@ -21,6 +21,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_ses_actions as ses_actions
+from test_local_runtime import GATED
 
 from constructs_ses import InboundEmail, InvocationType
 from constructs_ses.local import Delivery, MailFlow
@@ -306,19 +307,6 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
 def test_cli_refuses_a_verdict_without_a_status() -> None:
     with pytest.raises(SystemExit, match=r"--verdict 'spam' is not NAME=STATUS, e.g. spam=FAIL"):
         cli(["send", "--to", "a@example.com", "--verdict", "spam"])
-
-
-GATED = """
-import os, pathlib, time
-def handler(event, context):
-    gate = pathlib.Path(os.environ["GATE"])
-    (gate.parent / f"started-{context.aws_request_id}").touch()
-    waited = 0.0
-    while not gate.exists() and waited < 25:
-        time.sleep(0.02)
-        waited += 0.02
-    return {"disposition": "CONTINUE"}
-"""
 
 
 def test_mail_for_a_slow_function_holds_up_no_other_mail(tmp_path: Path) -> None:
