@@ -130,9 +130,9 @@ def _request_response_timeout_errors(contents: StackContents, rule: RenderedRule
         if not isinstance(config, dict) or config.get("invocationType") != "RequestResponse":
             continue
         invoked = contents.invoked_function(config.get("functionArn"))
-        timeout = invoked.timeout if invoked is not None else None
-        if invoked is None or not isinstance(timeout, int | float) or isinstance(timeout, bool):
+        if invoked is None or not isinstance(invoked.timeout, int | float):
             continue  # a function of elsewhere, Lambda's default of 3 s, or known at deploy time
+        timeout = invoked.timeout
         described = f"Lambda function {display_path(invoked.function)}"
         if invoked.through is not None:
             kind = "alias" if isinstance(invoked.through, lambda_.CfnAlias) else "version"

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from constructs_ses.local.message import alphabet_digits
+
 __all__ = [
     "Action",
     "AssemblyError",
@@ -75,13 +77,9 @@ def physical_name(stack: str, logical_id: str, max_length: int = _MAX_FUNCTION_N
     """A name of the form CloudFormation gives a resource it names itself,
     ``<stack>-<logical id>-<12 letters and digits>`` cut to ``max_length``, the same on every
     run (CloudFormation's suffix is random; here it is derived from the stack and logical id)."""
-    number = int.from_bytes(hashlib.sha256(f"{stack}/{logical_id}".encode()).digest(), "big")
-    suffix = []
-    for _ in range(12):
-        number, index = divmod(number, len(_NAME_ALPHABET))
-        suffix.append(_NAME_ALPHABET[index])
+    digest = hashlib.sha256(f"{stack}/{logical_id}".encode()).digest()
     head = f"{stack}-{logical_id}"[: max_length - 13]
-    return f"{head}-{''.join(suffix)}"
+    return f"{head}-{alphabet_digits(digest, _NAME_ALPHABET, 12)}"
 
 
 @dataclass(frozen=True)

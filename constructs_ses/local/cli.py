@@ -61,7 +61,7 @@ class Reporter:
         lines.extend(f"  stored: {path}" for path in delivery.stored)
         for invocation in delivery.invocations:
             if invocation.invocation_type == "RequestResponse":
-                lines.extend(_invocation_lines(invocation, "  "))
+                lines.extend(_invocation_lines(invocation))
             else:
                 lines.append(f"  {invocation.function} (Event): invoked; its outcome follows")
         lines.append(f"  result: {result}")
@@ -70,7 +70,7 @@ class Reporter:
     def event(self, delivery: Delivery, invocation: Invocation) -> None:
         """An Event invocation's outcome, once its last attempt has ended."""
         if not self.quiet:
-            lines = _invocation_lines(invocation, "  ")
+            lines = _invocation_lines(invocation)
             self._print("\n".join([f"message {delivery.message_id}:", *lines]))
 
     def _print(self, text: str) -> None:
@@ -78,12 +78,12 @@ class Reporter:
             print(text, flush=True)
 
 
-def _invocation_lines(invocation: Invocation, indent: str) -> list[str]:
+def _invocation_lines(invocation: Invocation) -> list[str]:
+    """An invocation's outcome and its log lines, indented under its message."""
     outcome = invocation.error or f"answered {json.dumps(invocation.answer)}"
     attempts = f", {invocation.attempts} attempts" if invocation.attempts > 1 else ""
-    head = f"{indent}{invocation.function} ({invocation.invocation_type}): {outcome}{attempts}"
-    logs = [f"{indent}  | {line}" for line in invocation.logs.splitlines()]
-    return [head, *logs]
+    head = f"  {invocation.function} ({invocation.invocation_type}): {outcome}{attempts}"
+    return [head, *(f"    | {line}" for line in invocation.logs.splitlines())]
 
 
 def _flow(arguments: argparse.Namespace) -> MailFlow:
@@ -102,16 +102,15 @@ def example_recipients(flow: MailFlow) -> list[str]:
     for rule in flow.rule_set.rules:
         if not rule.enabled:
             continue
-        for pattern in rule.recipients or ("example.com",):
-            if "@" in pattern:
-                address = pattern
-            elif pattern.startswith("."):
-                address = f"demo@mail{pattern}"
-            else:
-                address = f"demo@{pattern}"
-            if address not in found:
-                found.append(address)
-            break
+        pattern = rule.recipients[0] if rule.recipients else "example.com"
+        if "@" in pattern:
+            address = pattern
+        elif pattern.startswith("."):
+            address = f"demo@mail{pattern}"
+        else:
+            address = f"demo@{pattern}"
+        if address not in found:
+            found.append(address)
     return found
 
 

@@ -122,7 +122,7 @@ def lambda_environment(
 
 
 class _Worker:
-    """One worker process: its pipes, its log file and how far the log has been read."""
+    """One worker process: its pipes and its log file, open where the last read stopped."""
 
     def __init__(
         self, process: subprocess.Popen[bytes], requests: int, answers: int, log: Path
@@ -187,8 +187,9 @@ class _Pool:
 
     limit: int
     slots: threading.BoundedSemaphore
+    events: ThreadPoolExecutor
+    """Runs its Event invocations, as many at once as it has workers."""
     idle: list[_Worker] = field(default_factory=list)
-    events: ThreadPoolExecutor | None = None
 
 
 class LambdaRuntime:
@@ -254,9 +255,7 @@ class LambdaRuntime:
         :param on_attempt: called with the result of each attempt as it ends.
         :returns: the results of every attempt, once the last has ended.
         """
-        pool = self._pool(function)
-        assert pool.events is not None
-        return pool.events.submit(self._event_attempts, function, event, on_attempt)
+        return self._pool(function).events.submit(self._event_attempts, function, event, on_attempt)
 
     def close(self) -> None:
         """Wait for Event invocations, then end every worker."""
@@ -264,8 +263,7 @@ class LambdaRuntime:
             self._closed = True
             pools = list(self._pools.values())
         for pool in pools:
-            if pool.events is not None:
-                pool.events.shutdown(wait=True)
+            pool.events.shutdown(wait=True)
         for pool in pools:
             while pool.idle:
                 pool.idle.pop().close()

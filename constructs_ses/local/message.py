@@ -11,23 +11,35 @@ from email.policy import compat32
 from email.utils import getaddresses
 from typing import Any
 
-__all__ = ["MAX_HEADERS_BYTES", "new_message_id", "now_iso", "parse_headers", "ses_mail"]
+__all__ = [
+    "MAX_HEADERS_BYTES",
+    "alphabet_digits",
+    "new_message_id",
+    "now_iso",
+    "parse_headers",
+    "ses_mail",
+]
 
 MAX_HEADERS_BYTES = 10 * 1024
 """SES truncates the headers it passes on above 10 KB."""
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
+def alphabet_digits(source: bytes, alphabet: str, length: int) -> str:
+    """``length`` characters of ``alphabet`` read from ``source`` as one big number."""
+    number = int.from_bytes(source, "big")
+    digits = []
+    for _ in range(length):
+        number, index = divmod(number, len(alphabet))
+        digits.append(alphabet[index])
+    return "".join(digits)
+
+
 def new_message_id() -> str:
     """A message id in SES's style: 40 lower-case letters and digits, from one read of the
     system's randomness (2**256 is 2**49 times 36**40 and more: the ids are as good as
     uniform)."""
-    number = int.from_bytes(secrets.token_bytes(32), "big")
-    digits = []
-    for _ in range(40):
-        number, index = divmod(number, len(_ID_ALPHABET))
-        digits.append(_ID_ALPHABET[index])
-    return "".join(digits)
+    return alphabet_digits(secrets.token_bytes(32), _ID_ALPHABET, 40)
 
 
 def now_iso() -> str:
