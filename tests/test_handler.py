@@ -137,54 +137,38 @@ PARTNER = Policy(allow_senders=("partner.example",))
 CEO = "The CEO <ceo@partner.example>"
 
 
+def spoof(**changes: Any) -> dict[str, Any]:
+    """Spam whose envelope sender is the attacker's and whose From names the partner's CEO."""
+    return ses_event(
+        **{"spam": "FAIL", "source": "bounce@attacker.example", "from_": [CEO], **changes}
+    )
+
+
 @pytest.mark.parametrize(
     "event",
     [
         pytest.param(  # the attacker's own domain passes SPF; From names the partner
-            ses_event(
-                spam="FAIL", source="bounce@attacker.example", from_=[CEO], dkim=None, dmarc="GRAY"
-            ),
-            id="another domain's SPF",
+            spoof(dkim=None, dmarc="GRAY"), id="another domain's SPF"
         ),
         pytest.param(
-            ses_event(
-                spam="FAIL",
-                source="bounce@attacker.example",
-                spf="FAIL",
-                from_=[CEO],
-                dmarc="GRAY",
-                headers=(dkim_signature("attacker.example"),),
-            ),
+            spoof(spf="FAIL", dmarc="GRAY", headers=(dkim_signature("attacker.example"),)),
             id="another domain's DKIM signature",
         ),
         pytest.param(  # which signature passed is not said: the forged one may not have
-            ses_event(
-                spam="FAIL",
-                source="bounce@attacker.example",
+            spoof(
                 spf="FAIL",
-                from_=[CEO],
                 dmarc="GRAY",
                 headers=(dkim_signature("attacker.example"), dkim_signature("partner.example")),
             ),
             id="a partner signature beside another domain's",
         ),
         pytest.param(
-            ses_event(
-                spam="FAIL",
-                source="bounce@attacker.example",
-                from_=[CEO],
-                dmarc="FAIL",
-                dmarc_policy="none",
-                headers=(dkim_signature("partner.example"),),
-            ),
+            spoof(dmarc="FAIL", dmarc_policy="none", headers=(dkim_signature("partner.example"),)),
             id="DMARC FAIL whatever passed",
         ),
         pytest.param(
-            ses_event(
-                spam="FAIL",
-                source="bounce@attacker.example",
+            spoof(
                 spf="FAIL",
-                from_=[CEO],
                 dmarc="GRAY",
                 headers=(dkim_signature("partner.example"),),
                 headers_truncated=True,
@@ -192,9 +176,7 @@ CEO = "The CEO <ceo@partner.example>"
             id="signatures SES may have cut off",
         ),
         pytest.param(
-            ses_event(
-                spam="FAIL",
-                source="bounce@attacker.example",
+            spoof(
                 spf="FAIL",
                 from_=[CEO, "x@attacker.example"],
                 headers=(dkim_signature("attacker.example"),),
@@ -202,21 +184,12 @@ CEO = "The CEO <ceo@partner.example>"
             id="From addresses of two domains",
         ),
         pytest.param(
-            ses_event(
-                spam="FAIL",
-                source="bounce@attacker.example",
-                spf="FAIL",
-                from_=[CEO],
-                headers=(("From", CEO), ("From", "x@attacker.example")),
-            ),
+            spoof(spf="FAIL", headers=(("From", CEO), ("From", "x@attacker.example"))),
             id="two From headers",
         ),
         pytest.param(
-            ses_event(
-                spam="FAIL",
-                source="bounce@attacker.example",
+            spoof(
                 spf="FAIL",
-                from_=[CEO],
                 dmarc="GRAY",
                 headers=(dkim_signature("partner.example.attacker.example"),),
             ),
