@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Example app: mail to a domain, and to its support@ address, reaches Lambda functions.
 
+Mail for support@ is stored in a bucket; the tickets function reads it back with the handler
+template's ``fetch_message`` and publishes a ticket to the rule's topic (boto3 calls that run
+unchanged in AWS and in the local flow, where they reach its local AWS).
+
 The stack's account and region come from CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION (set by the
 CDK CLI from your AWS profile); the region defaults to us-east-1, which receives email. Set
 MAIL_DOMAIN to your verified domain (default: example.com).
@@ -9,23 +13,43 @@ MAIL_DOMAIN to your verified domain (default: example.com).
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from constructs_ses import InboundEmail, InvocationType, MailFunction
+from constructs_ses.scaffold import new_handler
 
 DEFAULT_REGION = "us-east-1"
 
 TICKETS_CODE = """
 import json
+import os
+
+import boto3
+
+from handler import SesEvent, fetch_message
+
+SNS = boto3.client("sns")
+
 
 def handler(event, context):
-    mail = event["Records"][0]["ses"]["mail"]
-    subject = mail["commonHeaders"].get("subject")
-    print(json.dumps({"ticketFor": mail["messageId"], "subject": subject}))
+    mail = SesEvent(event).record.mail
+    message = fetch_message(mail)  # from SES_MESSAGE_BUCKET, where the rule stored it
+    body = message.get_body(preferencelist=("plain",))
+    ticket = {
+        "ticketFor": mail.message_id,
+        "subject": message["Subject"],
+        "text": body.get_content().strip()[:200] if body is not None else "",
+    }
+    SNS.publish(TopicArn=os.environ["TICKETS_TOPIC_ARN"], Message=json.dumps(ticket))
+    print(json.dumps(ticket))
 """
+"""The tickets function's module; its code asset is this module beside the handler template."""
 
 
 class InboundMailStack(cdk.Stack):
@@ -42,23 +66,39 @@ class InboundMailStack(cdk.Stack):
             recipients=[domain],
             invocation_type=InvocationType.REQUEST_RESPONSE,
         )
-        # Then: what passed the filter and was sent to support@ is handed on asynchronously to
-        # the application's own code, and a topic is told that it arrived.
+        # Then: what passed the filter and was sent to support@ is stored, handed on
+        # asynchronously to the application's own code, and a topic is told that it arrived.
         # A MailFunction's role may write only to the function's own log group.
-        tickets = MailFunction(
+        with tempfile.TemporaryDirectory() as code_dir:  # copied into the assembly at once
+            new_handler(code_dir)
+            Path(code_dir, "tickets.py").write_text(TICKETS_CODE)
+            tickets = MailFunction(
+                self,
+                "Tickets",
+                description="Opens a support ticket for each message (example)",
+                handler="tickets.handler",
+                code=lambda_.Code.from_asset(code_dir),
+            )
+        access_logs = s3.Bucket(self, "AccessLogs", enforce_ssl=True)
+        archive = s3.Bucket(
             self,
-            "Tickets",
-            description="Opens a support ticket for each message (example)",
-            handler="index.handler",
-            code=lambda_.Code.from_inline(TICKETS_CODE),
+            "Archive",
+            enforce_ssl=True,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="archive/",
         )
-        mail.add_lambda_rule(
+        support = mail.add_lambda_rule(
             "Support",
             recipients=[f"support@{domain}"],
             function=tickets,
             invocation_type=InvocationType.EVENT,
             notify=True,
+            bucket=archive,
+            object_key_prefix="support/",
         )
+        if support.topic is not None:
+            support.topic.grant_publish(tickets)
+            tickets.add_environment("TICKETS_TOPIC_ARN", support.topic.topic_arn)
 
 
 def main() -> None:

@@ -73,6 +73,13 @@ def inline_function(scope: cdk.Stack, construct_id: str = "Fn", **kwargs: Any) -
     )
 
 
+def ses_notification(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The SES notification an SNS envelope (what a topic's subscriber receives) carries."""
+    assert envelope["Type"] == "Notification"
+    message: dict[str, Any] = json.loads(envelope["Message"])
+    return message
+
+
 def run(
     command: list[str], cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:

@@ -51,12 +51,17 @@ def test_example_has_a_filtering_rule_then_a_notifying_rule(template: dict[str, 
     filter_id, filter_rule = by_name["Filter"]
     _, support_rule = by_name["Support"]
     (filter_action,) = filter_rule["Rule"]["Actions"]
-    (support_action,) = support_rule["Rule"]["Actions"]
+    store_action, support_action = support_rule["Rule"]["Actions"]
     assert filter_action["LambdaAction"]["InvocationType"] == "RequestResponse"
+    assert store_action["S3Action"]["ObjectKeyPrefix"] == "support/"
     assert support_action["LambdaAction"]["InvocationType"] == "Event"
     assert "TopicArn" in support_action["LambdaAction"]
     tickets_id = support_action["LambdaAction"]["FunctionArn"]["Fn::GetAtt"][0]
-    assert resources[tickets_id]["Properties"]["Handler"] == "index.handler"
+    tickets = resources[tickets_id]["Properties"]
+    assert tickets["Handler"] == "tickets.handler"
+    variables = tickets["Environment"]["Variables"]
+    assert variables["TICKETS_TOPIC_ARN"] == support_action["LambdaAction"]["TopicArn"]
+    assert variables["SES_MESSAGE_BUCKET"] == store_action["S3Action"]["BucketName"]
     assert support_rule["After"] == {"Ref": filter_id}
     assert [v["Type"] for v in resources.values()].count("AWS::SES::ReceiptRuleSet") == 1
 

@@ -111,7 +111,13 @@ def test_the_constructs_acknowledge_what_ses_makes_necessary(every_option: Check
 
 
 def test_the_example_app_acknowledges_nothing_itself(example: Checked) -> None:
-    assert [path for path in example.acknowledgements if "/Inbound/" not in path] == []
+    """Outside the constructs, only the grant ``bucket=`` gives the app's own function (to read
+    the messages stored under its prefix) is acknowledged, by the constructs."""
+    outside = {k: v for k, v in example.acknowledgements.items() if "/Inbound/" not in k}
+    assert list(outside) == ["InboundMail/TicketsRole"]
+    ((finding, reason),) = outside["InboundMail/TicketsRole"].items()
+    assert re.fullmatch(r".*\[Resource::<Archive\w+\.Arn>/support/\*\]", finding), finding
+    assert reason.startswith("SES stores each message as <object_key_prefix><messageId>")
 
 
 def test_fails_for_a_bucket_without_logging_or_tls(tmp_path: Path) -> None:

@@ -12,11 +12,13 @@ from typing import Any
 from constructs_ses.local.message import alphabet_digits
 
 __all__ = [
+    "EMULATED_KINDS",
     "Action",
     "AssemblyError",
     "FunctionSpec",
     "Rule",
     "RuleSet",
+    "StackResource",
     "load_assembly",
     "physical_name",
     "rule_sets_of_template",
@@ -70,16 +72,58 @@ class FunctionSpec:
 
 
 _NAME_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-_MAX_FUNCTION_NAME = 64
 
 
-def physical_name(stack: str, logical_id: str, max_length: int = _MAX_FUNCTION_NAME) -> str:
-    """A name of the form CloudFormation gives a resource it names itself,
-    ``<stack>-<logical id>-<12 letters and digits>`` cut to ``max_length``, the same on every
-    run (CloudFormation's suffix is random; here it is derived from the stack and logical id)."""
+@dataclass(frozen=True)
+class _Naming:
+    """How CloudFormation names one kind of resource it names itself."""
+
+    max_length: int
+    lower_case: bool = False
+
+
+_NAMING = {
+    "AWS::Lambda::Function": _Naming(64),
+    "AWS::S3::Bucket": _Naming(63, lower_case=True),
+    "AWS::SNS::Topic": _Naming(256),
+    "AWS::SQS::Queue": _Naming(80),
+    "AWS::DynamoDB::Table": _Naming(255),
+}
+_NAME_PROPERTIES = {
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::SES::ReceiptRuleSet": "RuleSetName",
+}
+EMULATED_KINDS = ("AWS::S3::Bucket", "AWS::SNS::Topic", "AWS::SQS::Queue", "AWS::DynamoDB::Table")
+"""The resource types the local flow creates in its local AWS."""
+
+
+def physical_name(stack: str, logical_id: str, kind: str = "AWS::Lambda::Function") -> str:
+    """A name of the form CloudFormation gives a resource of type ``kind`` it names itself,
+    ``<stack>-<logical id>-<12 letters and digits>`` cut to the type's longest name (lower case
+    for buckets), the same on every run (CloudFormation's suffix is random; here it is derived
+    from the stack and logical id)."""
+    naming = _NAMING.get(kind, _Naming(64))
     digest = hashlib.sha256(f"{stack}/{logical_id}".encode()).digest()
-    head = f"{stack}-{logical_id}"[: max_length - 13]
-    return f"{head}-{alphabet_digits(digest, _NAME_ALPHABET, 12)}"
+    head = f"{stack}-{logical_id}"[: naming.max_length - 13]
+    name = f"{head}-{alphabet_digits(digest, _NAME_ALPHABET, 12)}"
+    return name.lower() if naming.lower_case else name
+
+
+@dataclass(frozen=True)
+class StackResource:
+    """A resource of the stack that the local flow creates in its local AWS."""
+
+    kind: str
+    """Its CloudFormation type, one of ``EMULATED_KINDS``."""
+    logical_id: str
+    name: str
+    """Its physical name: the one it states, or the one CloudFormation would give it."""
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    """Its properties, with intrinsic functions resolved."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +156,8 @@ class RuleSet:
     region: str
     account: str
     rules: tuple[Rule, ...] = field(default=())
+    resources: tuple[StackResource, ...] = field(default=())
+    """The stack's buckets, topics, queues and tables (``EMULATED_KINDS``)."""
 
 
 class _Resolver:
@@ -124,27 +170,59 @@ class _Resolver:
         self.stack = stack
 
     def name_of(self, logical_id: str) -> str:
+        """The physical name of a resource: the one it states, or CloudFormation's form."""
         resource = self.resources.get(logical_id, {})
         kind = resource.get("Type", "")
-        properties = resource.get("Properties", {})
-        for key in ("RuleSetName", "BucketName", "FunctionName", "TopicName"):
-            if isinstance(properties.get(key), str):
-                return str(properties[key])
-        if kind == "AWS::SNS::Topic":
-            return f"arn:aws:sns:{self.region}:{self.account}:{logical_id}"
-        if kind == "AWS::Lambda::Function":
-            return physical_name(self.stack, logical_id)
+        stated = resource.get("Properties", {}).get(_NAME_PROPERTIES.get(kind, ""))
+        if isinstance(stated, str):
+            return stated
+        if kind in _NAMING:
+            return physical_name(self.stack, logical_id, kind)
         return logical_id
 
-    def arn_of(self, logical_id: str) -> str:
+    def ref(self, logical_id: str) -> str:
+        """What ``Ref`` returns for a resource (for a topic its ARN, for a queue its URL)."""
         kind = self.resources.get(logical_id, {}).get("Type", "")
-        if kind == "AWS::Lambda::Function":
-            return (
-                f"arn:aws:lambda:{self.region}:{self.account}:function:{self.name_of(logical_id)}"
-            )
-        if kind == "AWS::S3::Bucket":
-            return f"arn:aws:s3:::{self.name_of(logical_id)}"
+        if kind == "AWS::SNS::Topic":
+            return self.attribute(logical_id, "TopicArn")
+        if kind == "AWS::SQS::Queue":
+            return self.attribute(logical_id, "QueueUrl")
         return self.name_of(logical_id)
+
+    def attribute(self, logical_id: str, attribute: str = "Arn") -> str:
+        """What ``Fn::GetAtt`` returns for ``attribute`` of a resource."""
+        kind = self.resources.get(logical_id, {}).get("Type", "")
+        name = self.name_of(logical_id)
+        where = f"{self.region}:{self.account}"
+        values = {
+            "AWS::Lambda::Function": {"Arn": f"arn:aws:lambda:{where}:function:{name}"},
+            "AWS::S3::Bucket": {
+                "Arn": f"arn:aws:s3:::{name}",
+                "DomainName": f"{name}.s3.amazonaws.com",
+                "RegionalDomainName": f"{name}.s3.{self.region}.amazonaws.com",
+            },
+            "AWS::SNS::Topic": {"TopicArn": f"arn:aws:sns:{where}:{name}", "TopicName": name},
+            "AWS::SQS::Queue": {
+                "Arn": f"arn:aws:sqs:{where}:{name}",
+                "QueueName": name,
+                "QueueUrl": f"https://sqs.{self.region}.amazonaws.com/{self.account}/{name}",
+            },
+            "AWS::DynamoDB::Table": {"Arn": f"arn:aws:dynamodb:{where}:table/{name}"},
+        }.get(kind, {})
+        return values.get(attribute) or values.get("Arn") or name
+
+    def resources_to_emulate(self) -> tuple[StackResource, ...]:
+        """The template's resources of ``EMULATED_KINDS``, named and resolved."""
+        return tuple(
+            StackResource(
+                str(resource["Type"]),
+                logical_id,
+                self.name_of(logical_id),
+                self.value(resource.get("Properties", {})),
+            )
+            for logical_id, resource in self.resources.items()
+            if resource.get("Type") in EMULATED_KINDS
+        )
 
     def value(self, value: Any) -> Any:
         """``value`` with Ref, Fn::GetAtt and Fn::Join replaced by local strings."""
@@ -161,9 +239,10 @@ class _Resolver:
                     "AWS::Partition": "aws",
                     "AWS::URLSuffix": "amazonaws.com",
                 }
-                return pseudo.get(inner) or self.name_of(str(inner))
+                return pseudo.get(inner) or self.ref(str(inner))
             if key == "Fn::GetAtt":
-                return self.arn_of(str(inner[0]))
+                logical_id, attribute = inner if isinstance(inner, list) else inner.split(".", 1)
+                return self.attribute(str(logical_id), str(attribute))
             if key == "Fn::Join":
                 separator, parts = inner
                 return separator.join(str(self.value(p)) for p in parts)
@@ -188,7 +267,7 @@ def _function(resolver: _Resolver, value: Any, assembly_dir: Path | None) -> Fun
     variables = resolver.value(properties.get("Environment", {}).get("Variables", {}))
     return FunctionSpec(
         name=resolver.name_of(logical_id),
-        arn=resolver.arn_of(logical_id),
+        arn=resolver.attribute(logical_id),
         code_dir=code_dir,
         inline_code=code.get("ZipFile") if isinstance(code.get("ZipFile"), str) else None,
         handler=str(properties.get("Handler", "index.handler")),
@@ -294,13 +373,14 @@ def rule_sets_of_template(
             _rule(resolver, logical_id, properties, assembly_dir),
             after_key,
         )
+    emulated = resolver.resources_to_emulate()
     names = [
         resolver.name_of(logical_id)
         for logical_id, resource in resources.items()
         if resource.get("Type") == "AWS::SES::ReceiptRuleSet"
     ]
     return [
-        RuleSet(name, stack, region, account, _in_order(by_set.get(name, {})))
+        RuleSet(name, stack, region, account, _in_order(by_set.get(name, {})), emulated)
         for name in dict.fromkeys([*names, *by_set])
     ]
 

@@ -23,6 +23,7 @@ from constructs_ses.local.smtp import (
     parse_verdicts,
     serving,
 )
+from constructs_ses.local.store import store_name
 
 __all__ = ["main"]
 
@@ -59,6 +60,10 @@ class Reporter:
             return
         lines = [head, *(f"  {step}" for step in delivery.steps)]
         lines.extend(f"  stored: {path}" for path in delivery.stored)
+        lines.extend(
+            f"  notified {envelope['TopicArn']}: SNS message {envelope['MessageId']}"
+            for envelope in delivery.notifications
+        )
         for invocation in delivery.invocations:
             if invocation.invocation_type == "RequestResponse":
                 lines.extend(_invocation_lines(invocation))
@@ -136,7 +141,8 @@ def serve(arguments: argparse.Namespace) -> int:
     ) as (host, port):
         rules = ", ".join(r.name for r in flow.rule_set.rules) or "none"
         print(f"Rule set {flow.rule_set.name!r} ({rules}) receives mail on {host}:{port}.")
-        print(f"Stored messages and notifications go to {flow.store_dir}.")
+        print(f"Copies of stored messages and of notifications go to {flow.store_dir}.")
+        print(aws_banner(flow))
         recipients = example_recipients(flow)
         if recipients:
             print(
@@ -153,6 +159,34 @@ def serve(arguments: argparse.Namespace) -> int:
             print("stopped")
     flow.close()
     return 0
+
+
+def aws_banner(flow: MailFlow) -> str:
+    """Where the local AWS listens, and how to look into it with the AWS CLI."""
+    rule_set = flow.rule_set
+    return (
+        f"The stack's buckets and topics are in a local AWS at {flow.endpoint_url} (account "
+        f"{rule_set.account}, region {rule_set.region}); look with e.g.\n"
+        "  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
+        f"aws --endpoint-url {flow.endpoint_url} --region {rule_set.region} s3 ls"
+    )
+
+
+def aws_contents(flow: MailFlow) -> list[str]:
+    """What the local AWS holds: the objects of each bucket and the messages of each topic
+    (as the flow's subscriber received them) of the stack."""
+    lines = []
+    s3 = flow.client("s3")
+    for resource in flow.rule_set.resources:
+        if resource.kind == "AWS::S3::Bucket":
+            listed = s3.list_objects_v2(Bucket=resource.name).get("Contents", [])
+            keys = ", ".join(str(item["Key"]) for item in listed) or "none"
+            lines.append(f"  bucket {resource.name}: {len(listed)} objects ({keys})")
+        elif resource.kind == "AWS::SNS::Topic":
+            path = flow.store_dir / "sns" / f"{store_name(resource.name)}.jsonl"
+            count = len(path.read_text().splitlines()) if path.exists() else 0
+            lines.append(f"  topic {resource.name}: {count} messages ({path})")
+    return lines
 
 
 def _message(arguments: argparse.Namespace) -> EmailMessage | bytes:
@@ -249,6 +283,8 @@ def demo(arguments: argparse.Namespace) -> int:
                     if invocation.error is not None
                 )
             deliveries.clear()
+    print(f"== what the local AWS at {flow.endpoint_url} holds now")
+    print("\n".join(aws_contents(flow)) or "  nothing: the stack has no buckets or topics")
     flow.close()
     if failures:
         print("demo: FAILED\n" + "\n".join(f"  {failure}" for failure in failures))

@@ -1,21 +1,23 @@
 """SES's receipt-rule semantics on this machine: the rules of a rule set run against a message.
 
-Rules run in order; a disabled rule is skipped; every rule whose recipients match runs, with the
-recipients it matched; its actions run in order. Lambda functions run from their code asset in a
-worker process with their environment; RequestResponse answers control the flow as in SES.
+SES first puts its own headers before the message's (``ses_headers``). Rules run in order; a
+disabled rule is skipped; every rule whose recipients match runs, with the recipients it matched;
+its actions run in order. Lambda functions run from their code asset in a worker process with
+their environment; RequestResponse answers control the flow as in SES. S3 and SNS actions write
+to the stack's buckets and topics in a local AWS (``constructs_ses.local.stack_in_aws``).
 """
 
 from __future__ import annotations
 
 import base64
-import json
+import math
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import EmailMessage, Message
 from email.utils import parseaddr
 from functools import partial
@@ -30,19 +32,38 @@ from constructs_ses.local.assembly import (
     RuleSet,
     load_assembly,
 )
+from constructs_ses.local.aws import LocalAws
 from constructs_ses.local.lambda_runtime import (
     DEFAULT_CONCURRENCY,
     EVENT_RETRY_DELAYS,
     InvokeResult,
     LambdaRuntime,
 )
-from constructs_ses.local.message import new_message_id, now_iso, parse_headers, ses_mail
-from constructs_ses.local.store import object_path, store_name
+from constructs_ses.local.message import (
+    Arrival,
+    Verdicts,
+    new_message_id,
+    now_iso,
+    parse_headers,
+    ses_headers,
+    ses_mail,
+)
+from constructs_ses.local.stack_in_aws import StackInAws
+from constructs_ses.local.store import object_path
 
 if TYPE_CHECKING:
     from aws_cdk import Stack
 
-__all__ = ["Bounce", "Delivery", "Invocation", "MailFlow", "Step", "Verdicts", "matches"]
+__all__ = [
+    "Arrival",
+    "Bounce",
+    "Delivery",
+    "Invocation",
+    "MailFlow",
+    "Step",
+    "Verdicts",
+    "matches",
+]
 
 REQUEST_RESPONSE_LIMIT_SECONDS = 30.0
 """SES waits at most 30 seconds for a RequestResponse invocation."""
@@ -64,45 +85,6 @@ def matches(recipient: str, patterns: Sequence[str]) -> bool:
     untagged = f"{local.split('+', 1)[0]}@{domain}"
     lowered = [p.lower() for p in patterns]
     return address_matches(address, lowered) or address_matches(untagged, lowered)
-
-
-@dataclass(frozen=True)
-class Verdicts:
-    """The findings SES would report for a message; PASS unless said otherwise."""
-
-    spam: str = "PASS"
-    virus: str = "PASS"
-    spf: str = "PASS"
-    dkim: str = "PASS"
-    dmarc: str = "PASS"
-    dmarc_policy: str | None = None
-    """The sender's DMARC policy (none, quarantine, reject); SES sends it when DMARC fails."""
-
-    @classmethod
-    def of(cls, value: Verdicts | Mapping[str, str | None] | None) -> Verdicts:
-        """Verdicts from a mapping such as ``{"spam": "FAIL"}``; unknown keys are refused."""
-        if value is None:
-            return cls()
-        if isinstance(value, Verdicts):
-            return value
-        unknown = set(value) - set(cls.__dataclass_fields__)
-        if unknown:
-            allowed = ", ".join(cls.__dataclass_fields__)
-            raise ValueError(f"verdicts has unknown keys {sorted(unknown)}; allowed: {allowed}")
-        return cls(**{k: (v.upper() if k != "dmarc_policy" and v else v) for k, v in value.items()})  # type: ignore[arg-type]
-
-    def receipt_fields(self, scan_enabled: bool) -> dict[str, Any]:
-        fields: dict[str, Any] = {
-            "spfVerdict": {"status": self.spf},
-            "dkimVerdict": {"status": self.dkim},
-            "dmarcVerdict": {"status": self.dmarc},
-        }
-        if scan_enabled:
-            fields["spamVerdict"] = {"status": self.spam}
-            fields["virusVerdict"] = {"status": self.virus}
-        if self.dmarc == "FAIL" and self.dmarc_policy:
-            fields["dmarcPolicy"] = self.dmarc_policy.lower()
-        return fields
 
 
 @dataclass
@@ -175,7 +157,11 @@ class Delivery:
     steps: list[Step] = field(default_factory=list)
     invocations: list[Invocation] = field(default_factory=list)
     stored: list[Path] = field(default_factory=list)
+    """The file copies of what S3 actions wrote to their buckets."""
     notifications: list[dict[str, Any]] = field(default_factory=list)
+    """What each topic's subscribers received for this message, in order: SNS's envelope
+    (``Type``, ``MessageId``, ``TopicArn``, ``Message`` holding SES's notification as JSON,
+    ``Timestamp``, ``Signature``...)."""
     bounce: Bounce | None = None
     stopped_by: str | None = None
     pending: list[Future[Any]] = field(default_factory=list, repr=False)
@@ -204,10 +190,12 @@ class MailFlow:
     """Runs one receipt rule set locally.
 
     :param rule_set: the rule set to run.
-    :param store_dir: where S3 actions store messages (``bucket/prefix+messageId``, each part of
-        the key a file name inside it, see ``constructs_ses.local.store``) and SNS notifications
-        are written (``sns/<topic>.jsonl``). Default: a new temporary directory, removed by
-        ``close()``.
+    :param store_dir: where a copy of what S3 actions store is kept for people to look at
+        (``bucket/prefix+messageId``, each part of the key a file name inside it, see
+        ``constructs_ses.local.store``), and what each topic's subscribers receive
+        (``sns/<topic>.jsonl``). Default: a new temporary directory, removed by ``close()``.
+    :param aws: the local AWS that holds the stack's buckets and topics, for the rule set's
+        account. Default: one of the flow's own, stopped by ``close()``.
     :param python: the interpreter that runs the functions. Default: this one.
     :param concurrency: workers per function that reserves no concurrency. Default:
         ``DEFAULT_CONCURRENCY`` (10).
@@ -223,20 +211,42 @@ class MailFlow:
         python: str | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         event_retry_delays: Sequence[float] = EVENT_RETRY_DELAYS,
+        aws: LocalAws | None = None,
     ) -> None:
+        if aws is not None and aws.account != rule_set.account:
+            raise ValueError(
+                f"aws is a local AWS of account {aws.account}; rule set {rule_set.name!r} is in "
+                f"account {rule_set.account}"
+            )
         self.rule_set = rule_set
+        self._own_aws = aws is None
+        self.aws = aws or LocalAws(account=rule_set.account, region=rule_set.region)
+        """The local AWS behind the flow (``endpoint_url``, ``client()``); started when first
+        needed (by an S3 or SNS action, a function's worker, ``endpoint_url``)."""
         self._own_store = store_dir is None
         self.store_dir = Path(store_dir or tempfile.mkdtemp(prefix="constructs-ses-mail-"))
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self._scratch = Path(tempfile.mkdtemp(prefix="constructs-ses-lambda-"))
+        self._stack = StackInAws(self.aws, rule_set, self.store_dir)
         self.runtime = LambdaRuntime(
             self._scratch,
             python=python,
             default_concurrency=concurrency,
             event_retry_delays=event_retry_delays,
+            aws_environment=self._stack.environment,
         )
         """The Lambda runtime that runs the rules' functions."""
-        self._write_lock = threading.Lock()
+
+    @property
+    def endpoint_url(self) -> str:
+        """The local AWS's endpoint, ``http://127.0.0.1:<port>``."""
+        return self.aws.endpoint_url
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of ``service`` against the local AWS, in the rule set's region: to
+        read what the flow wrote (``flow.client("s3").get_object(...)``)."""
+        self._stack.ready()
+        return self.aws.client(service, region=self.rule_set.region)
 
     @classmethod
     def from_assembly(
@@ -251,8 +261,8 @@ class MailFlow:
 
         :param rule_set: its name; may be left out when the assembly has one rule set.
         :param stack: the stack to read; default: every stack of the assembly.
-        :param options: ``store_dir``, ``python``, ``concurrency``, ``event_retry_delays`` as
-            for ``MailFlow``.
+        :param options: ``store_dir``, ``python``, ``concurrency``, ``event_retry_delays``,
+            ``aws`` as for ``MailFlow``.
         """
         return cls(_choose(load_assembly(directory, stack=stack), rule_set), **options)
 
@@ -285,6 +295,7 @@ class MailFlow:
         sender: str | None = None,
         verdicts: Verdicts | Mapping[str, str | None] | None = None,
         tls: bool = True,
+        arrival: Arrival | None = None,
     ) -> Delivery:
         """Run the rule set for ``message`` sent to ``recipients``; return what happened.
 
@@ -292,14 +303,28 @@ class MailFlow:
         :param verdicts: what SES's checks found. Default: all PASS.
         :param tls: whether the message came over TLS (rules with TlsPolicy Require bounce
             it otherwise).
+        :param arrival: the SMTP client and receiving host, for SES's ``Received`` and
+            authentication headers. Default: a client 127.0.0.1 that said ``EHLO localhost``.
         """
-        raw = _raw(message)
+        started = time.monotonic()
+        arrived = datetime.now(UTC)
         found = Verdicts.of(verdicts)
         delivery = Delivery(message_id=new_message_id(), recipients=list(recipients))
+        original = _raw(message)
+        from_address = str(parse_headers(original).get("From", ""))
+        envelope_sender = sender or parseaddr(from_address)[1] or "unknown@localhost"
+        added = ses_headers(
+            message_id=delivery.message_id,
+            source=envelope_sender,
+            recipient=recipients[0] if recipients else "",
+            from_address=from_address,
+            arrival=arrival or Arrival(),
+            verdicts=found,
+            moment=arrived,
+        )
+        raw = b"".join(f"{name}: {value}\r\n".encode() for name, value in added) + original
         headers = _HeaderCache()
-        envelope_sender = sender or _from_address(headers.of(raw))
-        timestamp = now_iso()
-        started = time.monotonic()
+        timestamp = now_iso(arrived)
         for rule in self.rule_set.rules:
             if not rule.enabled:
                 delivery.steps.append(Step(rule.name, "rule", "skipped", "disabled"))
@@ -331,9 +356,13 @@ class MailFlow:
         return delivery
 
     def close(self) -> None:
-        """Wait for asynchronous invocations, stop the workers, and remove the temporary
-        directories the flow made (the store directory too, when it made it)."""
+        """Wait for asynchronous invocations, stop the workers and the flow's local AWS, and
+        remove the temporary directories the flow made (the store directory too, when it made
+        it)."""
         self.runtime.close()
+        self._stack.close()
+        if self._own_aws:
+            self.aws.stop()
         shutil.rmtree(self._scratch, ignore_errors=True)
         if self._own_store:
             shutil.rmtree(self.store_dir, ignore_errors=True)
@@ -382,10 +411,17 @@ class MailFlow:
     ) -> tuple[str, bytes]:
         config = action.config
         bucket, prefix = str(config["BucketName"]), str(config.get("ObjectKeyPrefix", ""))
-        path = self._store(raw, bucket, prefix, context.delivery.message_id)
+        key = prefix + context.delivery.message_id
+        kms_key = config.get("KmsKeyArn")
+        self._stack.put_message(bucket, key, raw, str(kms_key) if kms_key else None)
+        path = object_path(self.store_dir, bucket, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(raw)
         context.delivery.stored.append(path)
-        context.delivery.steps.append(Step(rule.name, "S3", "stored", str(path)))
-        self._notify(config.get("TopicArn"), context, action, raw, with_content=False)
+        context.delivery.steps.append(Step(rule.name, "S3", "stored", f"s3://{bucket}/{key}"))
+        self._notify(
+            config.get("TopicArn"), context, action, raw, with_content=False, object_key=key
+        )
         return "CONTINUE", raw
 
     def _publish(
@@ -481,12 +517,6 @@ class MailFlow:
         delivery.steps.append(Step(rule.name, f"Lambda {function.name}", str(outcome), detail))
         return str(outcome), raw
 
-    def _store(self, raw: bytes, bucket: str, prefix: str, message_id: str) -> Path:
-        path = object_path(self.store_dir, bucket, prefix + message_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(raw)
-        return path
-
     def _notify(
         self,
         topic: object,
@@ -495,11 +525,19 @@ class MailFlow:
         raw: bytes,
         *,
         with_content: bool,
+        object_key: str | None = None,
     ) -> None:
-        """Publish SES's notification of ``action`` to ``topic`` (when there is one)."""
+        """Publish SES's notification of ``action`` to ``topic`` (when there is one), with the
+        action as SES describes it ("Contents of notifications for Amazon SES email receiving",
+        the action object)."""
         if not topic:
             return
-        receipt_action = {"type": action.kind, **{_camel(k): v for k, v in action.config.items()}}
+        receipt_action = {"type": action.kind, **_ACTION_DEFAULTS.get(action.kind, {})}
+        for name in _ACTION_FIELDS.get(action.kind, ("TopicArn",)):
+            if action.config.get(name) is not None:
+                receipt_action[_camel(name)] = action.config[name]
+        if object_key is not None:
+            receipt_action["objectKey"] = object_key
         notification: dict[str, Any] = {
             "notificationType": "Received",
             "mail": context.mail(raw),
@@ -512,12 +550,7 @@ class MailFlow:
                 if encoding == "Base64"
                 else raw.decode(errors="replace")
             )
-        context.delivery.notifications.append({"topic": str(topic), **notification})
-        path = self.store_dir / "sns" / f"{store_name(str(topic).rsplit(':', 1)[-1])}.jsonl"
-        with self._write_lock:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a") as out:
-                out.write(json.dumps(notification) + "\n")
+        context.delivery.notifications.append(self._stack.publish(str(topic), notification))
 
 
 class _HeaderCache:
@@ -570,9 +603,11 @@ class _Context:
         )
 
     def receipt(self, action: dict[str, Any]) -> dict[str, Any]:
+        """SES's ``receipt`` for ``action``, triggered now: its time, and the milliseconds
+        since the message arrived (at least 1, as SES never reports 0)."""
         return {
-            "timestamp": self.timestamp,
-            "processingTimeMillis": int((time.monotonic() - self.started) * 1000),
+            "timestamp": now_iso(),
+            "processingTimeMillis": max(1, math.ceil((time.monotonic() - self.started) * 1000)),
             "recipients": list(self.matched),
             **self.verdicts.receipt_fields(self.rule.scan_enabled),
             "action": action,
@@ -587,6 +622,21 @@ def _record(invocation: Invocation, result: InvokeResult) -> None:
     invocation.answer = result.answer if result.error is None else None
 
 
+_ACTION_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "S3": ("TopicArn", "BucketName", "ObjectKeyPrefix"),
+    "SNS": ("TopicArn", "Encoding"),
+    "Lambda": ("TopicArn", "FunctionArn", "InvocationType"),
+    "Bounce": ("TopicArn", "SmtpReplyCode", "StatusCode", "Message", "Sender"),
+    "WorkMail": ("TopicArn", "OrganizationArn"),
+}
+"""The settings of each action kind that SES's notification reports (its action object)."""
+_ACTION_DEFAULTS: Mapping[str, Mapping[str, str]] = {
+    "Lambda": {"invocationType": "Event"},
+    "SNS": {"encoding": "UTF-8"},
+}
+"""What SES reports for an action setting the rule leaves out."""
+
+
 def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
@@ -595,10 +645,6 @@ def _raw(message: bytes | str | EmailMessage) -> bytes:
     if isinstance(message, EmailMessage):
         return message.as_bytes()
     return message.encode() if isinstance(message, str) else message
-
-
-def _from_address(headers: Message) -> str:
-    return parseaddr(str(headers.get("From", "")))[1] or "unknown@localhost"
 
 
 def _choose(rule_sets: Iterable[RuleSet], name: str | None) -> RuleSet:

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from constructs_ses.local.assembly import FunctionSpec
+from constructs_ses.local.aws import LOCAL_CREDENTIALS
 from constructs_ses.local.store import store_name
 
 __all__ = [
@@ -67,12 +68,6 @@ EVENT_RETRY_DELAYS = (1.0, 2.0)
 """Seconds before the two retries of a failed Event invocation (Lambda: about 1 and 2 minutes)."""
 INIT_TIMEOUT_SECONDS = 10.0
 """Lambda's limit on a function's init phase."""
-LOCAL_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "ASIALOCALLAMBDAKEY00",
-    "AWS_SECRET_ACCESS_KEY": "local/lambda/secret/not/a/real/key/000000",
-    "AWS_SESSION_TOKEN": "local-lambda-session",
-}
-"""Stand-ins for the execution role's credentials: never the developer's."""
 
 
 @dataclass
@@ -92,10 +87,16 @@ class InvokeResult:
 
 
 def lambda_environment(
-    function: FunctionSpec, *, code_dir: Path, log_stream: str, python: str
+    function: FunctionSpec,
+    *,
+    code_dir: Path,
+    log_stream: str,
+    python: str,
+    aws: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The environment of a function's worker: its own variables, then Lambda's reserved ones
-    (which win, as Lambda refuses to let a function set them)."""
+    (which win, as Lambda refuses to let a function set them), then ``aws``: what reaches the
+    local AWS (``AWS_ENDPOINT_URL`` and its credentials)."""
     interpreter_dir = str(Path(python).parent)
     reserved = {
         "_HANDLER": function.handler,
@@ -118,7 +119,7 @@ def lambda_environment(
         "AWS_CONFIG_FILE": str(code_dir / ".no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(code_dir / ".no-aws-credentials"),
     }
-    return {**function.environment, **reserved}
+    return {**function.environment, **reserved, **(aws or {})}
 
 
 class _Worker:
@@ -199,6 +200,9 @@ class LambdaRuntime:
     :param python: the interpreter that runs functions. Default: this one.
     :param default_concurrency: workers per function without reserved concurrency.
     :param event_retry_delays: seconds before each retry of a failed Event invocation.
+    :param aws_environment: gives the variables with which functions reach a local AWS
+        (``AWS_ENDPOINT_URL``, credentials), asked for when a worker starts. Default: none; the
+        credentials are stand-ins that reach nothing.
     """
 
     def __init__(
@@ -208,6 +212,7 @@ class LambdaRuntime:
         python: str | None = None,
         default_concurrency: int = DEFAULT_CONCURRENCY,
         event_retry_delays: Sequence[float] = EVENT_RETRY_DELAYS,
+        aws_environment: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
         if default_concurrency < 1:
             raise ValueError(f"default_concurrency={default_concurrency!r} must be 1 or more")
@@ -215,6 +220,7 @@ class LambdaRuntime:
         self.python = python or sys.executable
         self.default_concurrency = default_concurrency
         self.event_retry_delays = tuple(event_retry_delays)
+        self._aws_environment = aws_environment
         self._pools: dict[str, _Pool] = {}
         self._code_dirs: dict[str, Path] = {}
         self._warned: set[str] = set()
@@ -377,7 +383,11 @@ class LambdaRuntime:
                 stderr=subprocess.STDOUT,
                 pass_fds=(requests_read, answers_write),
                 env=lambda_environment(
-                    function, code_dir=code_dir, log_stream=stream, python=self.python
+                    function,
+                    code_dir=code_dir,
+                    log_stream=stream,
+                    python=self.python,
+                    aws=self._aws_environment() if self._aws_environment else None,
                 ),
                 cwd=code_dir,
                 start_new_session=True,

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 import string
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
-from email.utils import getaddresses
+from email.utils import format_datetime, getaddresses, parseaddr
 from typing import Any
 
 __all__ = [
     "MAX_HEADERS_BYTES",
+    "Arrival",
+    "Verdicts",
     "alphabet_digits",
     "new_message_id",
     "now_iso",
     "parse_headers",
+    "ses_headers",
     "ses_mail",
 ]
 
@@ -42,9 +49,10 @@ def new_message_id() -> str:
     return alphabet_digits(secrets.token_bytes(32), _ID_ALPHABET, 40)
 
 
-def now_iso() -> str:
-    """The current time as SES writes it, e.g. ``2026-11-23T20:32:33.936Z``."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def now_iso(moment: datetime | None = None) -> str:
+    """``moment`` (default: now) as SES writes times, e.g. ``2026-11-23T20:32:33.936Z``."""
+    when = moment or datetime.now(UTC)
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_headers(raw: bytes) -> Message:
@@ -53,17 +61,146 @@ def parse_headers(raw: bytes) -> Message:
 
 
 def _addresses(message: Message, name: str) -> list[str] | None:
+    """The addresses of a header as SES lists them: ``"Doe, John" <john@example.com>``."""
     values = message.get_all(name)
     if not values:
         return None
     pairs = getaddresses([str(v) for v in values])
-    return [f"{name} <{address}>" if name else address for name, address in pairs if address]
+    return [_listed(name, address) for name, address in pairs if address]
+
+
+_SPECIALS = frozenset('()<>@,:;."[]\\')
+
+
+def _listed(name: str, address: str) -> str:
+    """``name <address>`` with the name quoted when it holds specials (RFC 5322), as
+    ``email.utils.formataddr`` writes it but keeping non-ASCII addresses (SMTPUTF8) as sent."""
+    if not name:
+        return address
+    if _SPECIALS & set(name):
+        escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+        name = f'"{escaped}"'
+    return f"{name} <{address}>"
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """The findings SES would report for a message; PASS unless said otherwise."""
+
+    spam: str = "PASS"
+    virus: str = "PASS"
+    spf: str = "PASS"
+    dkim: str = "PASS"
+    dmarc: str = "PASS"
+    dmarc_policy: str | None = None
+    """The sender's DMARC policy (none, quarantine, reject); SES sends it when DMARC fails."""
+
+    @classmethod
+    def of(cls, value: Verdicts | Mapping[str, str | None] | None) -> Verdicts:
+        """Verdicts from a mapping such as ``{"spam": "FAIL"}``; unknown keys are refused."""
+        if value is None:
+            return cls()
+        if isinstance(value, Verdicts):
+            return value
+        unknown = set(value) - set(cls.__dataclass_fields__)
+        if unknown:
+            allowed = ", ".join(cls.__dataclass_fields__)
+            raise ValueError(f"verdicts has unknown keys {sorted(unknown)}; allowed: {allowed}")
+        return cls(**{k: (v.upper() if k != "dmarc_policy" and v else v) for k, v in value.items()})  # type: ignore[arg-type]
+
+    def receipt_fields(self, scan_enabled: bool) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "spfVerdict": {"status": self.spf},
+            "dkimVerdict": {"status": self.dkim},
+            "dmarcVerdict": {"status": self.dmarc},
+        }
+        if scan_enabled:
+            fields["spamVerdict"] = {"status": self.spam}
+            fields["virusVerdict"] = {"status": self.virus}
+        if self.dmarc == "FAIL" and self.dmarc_policy:
+            fields["dmarcPolicy"] = self.dmarc_policy.lower()
+        return fields
+
+
+_RESULTS = {"PASS": "pass", "FAIL": "fail", "GRAY": "none", "PROCESSING_FAILED": "temperror"}
+"""Authentication-Results words (RFC 8601) for SES's verdicts."""
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """How a message reached SES: the SMTP client and the receiving host."""
+
+    client_address: str = "127.0.0.1"
+    """The client's IP address."""
+    helo: str = "localhost"
+    """The name the client gave in EHLO / HELO."""
+    received_by: str = "localhost"
+    """The host that received it (SES: ``inbound-smtp.<region>.amazonaws.com``)."""
+
+
+def ses_headers(
+    *,
+    message_id: str,
+    source: str,
+    recipient: str,
+    from_address: str,
+    arrival: Arrival,
+    verdicts: Verdicts,
+    moment: datetime,
+) -> list[tuple[str, str]]:
+    """The headers SES puts before a message's own, in SES's order, as its sample event has
+    them ("Lambda action: sample incoming email event", Amazon SES Developer Guide): Return-Path,
+    Received, X-SES-Spam-Verdict, X-SES-Virus-Verdict, Received-SPF, Authentication-Results,
+    X-SES-RECEIPT.
+
+    Only the PASS wording of the SPF comment is SES's (from that sample); the others follow the
+    same pattern. X-SES-RECEIPT is an opaque token here as there; X-SES-DKIM-SIGNATURE, SES's
+    signature over the headers, is not added.
+    """
+    mail_domain = source.rpartition("@")[2] or source
+    from_domain = parseaddr(from_address)[1].rpartition("@")[2]
+    ip = arrival.client_address
+    spf = _RESULTS.get(verdicts.spf, "none")
+    spf_comment = {
+        "pass": f"domain of {mail_domain} designates {ip} as permitted sender",
+        "fail": f"domain of {mail_domain} does not designate {ip} as permitted sender",
+        "none": f"{ip} is neither permitted nor denied by domain of {mail_domain}",
+    }.get(spf, f"error in processing during lookup of {mail_domain}")
+    spf_clause = (
+        f"{spf} (spfCheck: {spf_comment}) client-ip={ip}; envelope-from={source}; "
+        f"helo={arrival.helo};"
+    )
+    receipt = hashlib.sha256(f"{message_id}/{recipient}".encode()).digest()
+    return [
+        ("Return-Path", f"<{source}>"),
+        (
+            "Received",
+            f"from {arrival.helo} ([{ip}]) by {arrival.received_by} with SMTP id {message_id} "
+            f"for {recipient}; {format_datetime(moment)} (UTC)",
+        ),
+        ("X-SES-Spam-Verdict", verdicts.spam),
+        ("X-SES-Virus-Verdict", verdicts.virus),
+        ("Received-SPF", spf_clause),
+        (
+            "Authentication-Results",
+            f"amazonses.com; spf={spf_clause} "
+            f"dkim={_RESULTS.get(verdicts.dkim, 'none')} header.i=@{from_domain}; "
+            f"dmarc={_RESULTS.get(verdicts.dmarc, 'none')} header.from={from_domain};",
+        ),
+        ("X-SES-RECEIPT", base64.b64encode(receipt).decode()),
+    ]
 
 
 def ses_mail(
     message: Message, *, message_id: str, source: str, destination: list[str], timestamp: str
 ) -> dict[str, Any]:
-    """SES's ``mail`` object for a message's headers (``parse_headers``): in order, and common."""
+    """SES's ``mail`` object for a message's headers (``parse_headers``): in order, and common.
+
+    ``commonHeaders`` holds only the fields whose headers the message has ("Contents of
+    notifications for Amazon SES email receiving", Amazon SES Developer Guide: "The fields present
+    in this object vary depending on which fields were present in the incoming email"): a
+    message without ``Date:`` or ``Message-ID:`` has no ``date`` or ``messageId`` there.
+    """
     headers: list[dict[str, str]] = []
     size = 0
     truncated = False
@@ -73,7 +210,8 @@ def ses_mail(
             truncated = True
             break
         headers.append({"name": name, "value": str(value)})
-    common: dict[str, Any] = {"returnPath": str(message.get("Return-Path") or source)}
+    return_path = parseaddr(str(message.get("Return-Path") or ""))[1]
+    common: dict[str, Any] = {"returnPath": return_path or source}
     for key, header in (
         ("from", "From"),
         ("to", "To"),

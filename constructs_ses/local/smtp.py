@@ -23,7 +23,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from constructs_ses.local.engine import Delivery, MailFlow, Verdicts
+from constructs_ses.local.engine import Delivery, MailFlow
+from constructs_ses.local.message import Arrival, Verdicts
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -119,6 +120,11 @@ class FlowHandler:
             sender=envelope.mail_from or None,
             verdicts=verdicts,
             tls=session.ssl is not None,
+            arrival=Arrival(
+                client_address=str(session.peer[0]) if session.peer else "127.0.0.1",
+                helo=session.host_name or "unknown",
+                received_by=str(server.hostname),
+            ),
         )
         try:
             delivery = await _in_own_thread(deliver)

@@ -1,0 +1,408 @@
+"""The local flow's AWS side: the stack's resources in moto, and SES's events and notifications.
+
+Shapes are checked against the Amazon SES Developer Guide ("Contents of notifications for Amazon
+SES email receiving", "Examples of notifications for Amazon SES email receiving", "Lambda action:
+sample incoming email event") and read by Powertools for AWS Lambda's ``SESEvent`` and its
+parser's ``SesModel``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_ses_actions as ses_actions
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_lambda_powertools.utilities.data_classes import SESEvent
+from aws_lambda_powertools.utilities.parser.models import SesModel
+
+from constructs_ses import InboundEmail, InvocationType
+from constructs_ses.local import MailFlow
+from constructs_ses.local.assembly import physical_name
+from constructs_ses.local.aws import LocalAws
+from constructs_ses.local.message import Arrival
+from constructs_ses.scaffold import new_handler
+
+from conftest import ACCOUNT, new_stack, ses_notification
+
+MESSAGE = (
+    'From: "Doe, Jane" <jane@sender.example>\r\n'
+    "To: support@example.com\r\n"
+    "Subject: Order 42\r\n"
+    "Date: Wed, 02 Dec 2026 10:00:00 +0000\r\n"
+    "Message-ID: <42@sender.example>\r\n"
+    "\r\n"
+    "Where is my order?\r\n"
+)
+SES_HEADERS = [
+    "Return-Path",
+    "Received",
+    "X-SES-Spam-Verdict",
+    "X-SES-Virus-Verdict",
+    "Received-SPF",
+    "Authentication-Results",
+    "X-SES-RECEIPT",
+]
+"""The headers SES puts first, in the order of its sample incoming email event."""
+
+CLERK = """
+import json
+import os
+
+import boto3
+
+from handler import SesEvent, fetch_message
+
+
+def handler(event, context):
+    mail = SesEvent(event).record.mail
+    message = fetch_message(mail)
+    ticket = {"id": mail.message_id, "subject": message["Subject"]}
+    boto3.client("sns").publish(TopicArn=os.environ["TOPIC_ARN"], Message=json.dumps(ticket))
+    boto3.client("sqs").send_message(QueueUrl=os.environ["QUEUE_URL"], MessageBody=mail.message_id)
+    boto3.client("dynamodb").put_item(
+        TableName=os.environ["TABLE_NAME"],
+        Item={"id": {"S": mail.message_id}, "body": {"S": message.get_content().strip()}},
+    )
+    return {
+        "disposition": "CONTINUE",
+        "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
+        "bucket": os.environ["SES_MESSAGE_BUCKET"],
+    }
+"""
+"""A function that uses boto3 against its stack's bucket, topic, queue and table, as in AWS."""
+
+
+def clerk_code(directory: Path) -> lambda_.Code:
+    """The clerk beside the handler template (whose ``fetch_message`` it uses)."""
+    new_handler(directory)
+    (directory / "clerk.py").write_text(CLERK)
+    return lambda_.Code.from_asset(str(directory))
+
+
+@pytest.fixture(scope="module")
+def clerk_flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailFlow]:
+    """support@: stored in an unnamed bucket, then the clerk (RequestResponse) reads it and
+    writes to an unnamed topic, queue and table; everyone else: the template, as an Event."""
+    stack = new_stack(region="eu-west-1", account="111122223333")
+    bucket = s3.Bucket(stack, "Archive")
+    topic = sns.Topic(stack, "Tickets")
+    queue = sqs.Queue(stack, "Work")
+    table = dynamodb.Table(
+        stack,
+        "Ledger",
+        partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+    )
+    clerk = lambda_.Function(
+        stack,
+        "Clerk",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="clerk.handler",
+        code=clerk_code(tmp_path_factory.mktemp("clerk")),
+        timeout=cdk.Duration.seconds(10),
+        environment={
+            "TOPIC_ARN": topic.topic_arn,
+            "QUEUE_URL": queue.queue_url,
+            "TABLE_NAME": table.table_name,
+        },
+    )
+    mail = InboundEmail(stack, "Inbound", rule_set_name="inbound")
+    mail.add_lambda_rule(
+        "Support",
+        recipients=["support@example.com"],
+        function=clerk,
+        invocation_type=InvocationType.REQUEST_RESPONSE,
+        bucket=bucket,
+        object_key_prefix="support/",
+        notify=True,
+    )
+    mail.add_lambda_rule("Everyone", invocation_type=InvocationType.EVENT)
+    with MailFlow.from_stack(stack) as flow:
+        yield flow
+
+
+@pytest.fixture(scope="module")
+def support(clerk_flow: MailFlow) -> Any:
+    delivery = clerk_flow.deliver(
+        MESSAGE,
+        recipients=["support@example.com"],
+        arrival=Arrival(client_address="192.0.2.7", helo="mx.sender.example"),
+    )
+    return delivery.wait(60)
+
+
+def resource_name(flow: MailFlow, kind: str, logical_id_start: str = "") -> str:
+    """The physical name of the stack's one resource of ``kind`` whose logical id starts so."""
+    (name,) = [
+        r.name
+        for r in flow.rule_set.resources
+        if r.kind == kind and r.logical_id.startswith(logical_id_start)
+    ]
+    return name
+
+
+def test_a_boto3_function_reaches_its_stacks_own_resources_in_the_local_aws(
+    clerk_flow: MailFlow, support: Any
+) -> None:
+    (clerk, everyone) = support.invocations
+    assert clerk.error is None, clerk.logs
+    assert clerk.answer["endpoint"] == clerk_flow.endpoint_url
+    bucket = resource_name(clerk_flow, "AWS::S3::Bucket")
+    assert clerk.answer["bucket"] == bucket
+    key = f"support/{support.message_id}"
+    stored = clerk_flow.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert stored == support.stored[0].read_bytes()
+    queue_url = clerk_flow.client("sqs").get_queue_url(
+        QueueName=resource_name(clerk_flow, "AWS::SQS::Queue")
+    )["QueueUrl"]
+    (received,) = clerk_flow.client("sqs").receive_message(QueueUrl=queue_url)["Messages"]
+    assert received["Body"] == support.message_id
+    item = clerk_flow.client("dynamodb").get_item(
+        TableName=resource_name(clerk_flow, "AWS::DynamoDB::Table"),
+        Key={"id": {"S": support.message_id}},
+    )["Item"]
+    assert item["body"] == {"S": "Where is my order?"}
+    topic_file = (
+        clerk_flow.store_dir
+        / "sns"
+        / f"{resource_name(clerk_flow, 'AWS::SNS::Topic', 'Tickets')}.jsonl"
+    )
+    (ticket,) = [json.loads(line) for line in topic_file.read_text().splitlines()]
+    assert json.loads(ticket["Message"]) == {"id": support.message_id, "subject": "Order 42"}
+    assert everyone.error is None
+
+
+def test_resources_have_cloudformation_s_names_in_the_stack_s_account_and_region(
+    clerk_flow: MailFlow,
+) -> None:
+    topic = resource_name(clerk_flow, "AWS::SNS::Topic", "Tickets")
+    archive = next(r for r in clerk_flow.rule_set.resources if r.kind == "AWS::S3::Bucket")
+    assert archive.name == physical_name("Mail", archive.logical_id, "AWS::S3::Bucket")
+    assert re.fullmatch(r"mail-archive[0-9a-f]{8}-[a-z0-9]{12}", archive.name)
+    assert re.fullmatch(r"Mail-Tickets[0-9A-F]{8}-[A-Z0-9]{12}", topic)
+    topics = clerk_flow.client("sns").list_topics()["Topics"]
+    expected = f"arn:aws:sns:eu-west-1:111122223333:{topic}"
+    assert expected in [t["TopicArn"] for t in topics]
+    region = clerk_flow.client("s3").get_bucket_location(Bucket=archive.name)
+    assert region["LocationConstraint"] == "eu-west-1"
+
+
+def test_ses_puts_its_headers_first_in_the_event_and_the_stored_object(support: Any) -> None:
+    mail = support.invocations[0].event["Records"][0]["ses"]["mail"]
+    names = [h["name"] for h in mail["headers"]]
+    assert names[: len(SES_HEADERS)] == SES_HEADERS
+    assert names[len(SES_HEADERS)] == "From"  # then the message's own
+    values = {h["name"]: h["value"] for h in mail["headers"]}
+    assert values["Return-Path"] == "<jane@sender.example>"
+    assert re.fullmatch(
+        rf"from mx\.sender\.example \(\[192\.0\.2\.7\]\) by localhost with SMTP id "
+        rf"{support.message_id} for support@example.com; \w{{3}}, .* \+0000 \(UTC\)",
+        values["Received"],
+    )
+    assert values["Authentication-Results"].startswith(
+        "amazonses.com; spf=pass (spfCheck: domain of sender.example designates 192.0.2.7 as "
+        "permitted sender) client-ip=192.0.2.7; envelope-from=jane@sender.example; "
+        "helo=mx.sender.example;"
+    )
+    assert values["Authentication-Results"].endswith(
+        "dkim=pass header.i=@sender.example; dmarc=pass header.from=sender.example;"
+    )
+    stored = support.stored[0].read_bytes().decode()
+    assert [line.split(":", 1)[0] for line in stored.splitlines()[:7]] == SES_HEADERS
+
+
+def test_verdicts_show_in_the_added_headers(clerk_flow: MailFlow) -> None:
+    delivery = clerk_flow.deliver(
+        MESSAGE,
+        recipients=["else@example.com"],
+        verdicts={"spam": "FAIL", "spf": "GRAY", "dkim": "FAIL", "dmarc": "FAIL"},
+    ).wait(60)
+    headers = {
+        h["name"]: h["value"]
+        for h in delivery.invocations[0].event["Records"][0]["ses"]["mail"]["headers"]
+    }
+    assert headers["X-SES-Spam-Verdict"] == "FAIL"
+    assert headers["Received-SPF"].startswith("none (spfCheck: 127.0.0.1 is neither permitted")
+    assert "dkim=fail header.i=@sender.example; dmarc=fail" in headers["Authentication-Results"]
+
+
+def test_times_are_when_the_message_arrived_and_when_each_action_ran(support: Any) -> None:
+    record = support.invocations[0].event["Records"][0]["ses"]
+    arrived = datetime.fromisoformat(record["mail"]["timestamp"])
+    ran = datetime.fromisoformat(record["receipt"]["timestamp"])
+    assert arrived <= ran
+    assert record["receipt"]["processingTimeMillis"] >= 1
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["mail"]["timestamp"])
+
+
+def test_common_headers_are_those_ses_fills(support: Any) -> None:
+    common = support.invocations[0].event["Records"][0]["ses"]["mail"]["commonHeaders"]
+    assert common == {
+        "returnPath": "jane@sender.example",
+        "from": ['"Doe, Jane" <jane@sender.example>'],  # quoted as in SES's sample event
+        "to": ["support@example.com"],
+        "date": "Wed, 02 Dec 2026 10:00:00 +0000",
+        "messageId": "<42@sender.example>",
+        "subject": "Order 42",
+    }
+
+
+def test_a_message_without_date_or_message_id_has_neither_in_common_headers(
+    clerk_flow: MailFlow,
+) -> None:
+    bare = "From: jane@sender.example\r\nTo: else@example.com\r\n\r\nhi\r\n"
+    delivery = clerk_flow.deliver(bare, recipients=["else@example.com"]).wait(60)
+    common = delivery.invocations[0].event["Records"][0]["ses"]["mail"]["commonHeaders"]
+    assert "date" not in common and "messageId" not in common and "subject" not in common
+    assert common["from"] == ["jane@sender.example"]
+
+
+def test_powertools_reads_the_events(clerk_flow: MailFlow, support: Any) -> None:
+    for invocation in support.invocations:
+        record = SESEvent(invocation.event).record
+        assert record.ses.mail.message_id == support.message_id
+        assert record.ses.mail.common_headers.subject == "Order 42"
+        assert record.ses.receipt.processing_time_millis >= 1
+        assert record.ses.receipt.action.function_arn == invocation.function_arn
+    # Powertools' parser model knows Event invocations only (invocationType: Literal["Event"]).
+    (event,) = [i.event for i in support.invocations if i.invocation_type == "Event"]
+    parsed = SesModel.model_validate(event)
+    assert parsed.Records[0].ses.mail.commonHeaders.messageId == "<42@sender.example>"
+    assert parsed.Records[0].ses.receipt.processingTimeMillis >= 1
+
+
+def test_the_rule_s_topic_receives_sns_s_envelope_of_ses_s_notification(
+    clerk_flow: MailFlow, support: Any
+) -> None:
+    (lambda_note,) = support.notifications
+    for envelope in support.notifications:
+        assert set(envelope) >= {
+            "Type",
+            "MessageId",
+            "TopicArn",
+            "Message",
+            "Timestamp",
+            "SignatureVersion",
+            "Signature",
+            "SigningCertURL",
+            "UnsubscribeURL",
+        }
+    invoked = ses_notification(lambda_note)
+    assert invoked["receipt"]["action"] == {
+        "type": "Lambda",
+        "topicArn": lambda_note["TopicArn"],
+        "functionArn": support.invocations[0].function_arn,
+        "invocationType": "RequestResponse",
+    }
+    assert "content" not in invoked
+    assert invoked["mail"]["messageId"] == support.message_id
+    topic = lambda_note["TopicArn"].rsplit(":", 1)[1]
+    lines = (clerk_flow.store_dir / "sns" / f"{topic}.jsonl").read_text().splitlines()
+    assert lambda_note in [json.loads(line) for line in lines]  # one shape in both
+
+
+def test_every_action_kind_notifies_with_ses_s_action_object(tmp_path: Path) -> None:
+    stack = new_stack()
+    topic = sns.Topic(stack, "Alerts")
+    rule_set = ses.ReceiptRuleSet(stack, "RuleSet", receipt_rule_set_name="plain")
+    rule_set.add_rule(
+        "Copy",
+        actions=[
+            ses_actions.S3(
+                bucket=s3.Bucket(stack, "Box", bucket_name="box"),
+                object_key_prefix="in/",
+                topic=topic,
+            ),
+            ses_actions.Sns(topic=topic, encoding=ses_actions.EmailEncoding.BASE64),
+        ],
+    )
+    rule_set.add_rule(
+        "Refuse",
+        actions=[
+            ses_actions.Bounce(
+                sender="mailer@example.com",
+                template=ses_actions.BounceTemplate.MAILBOX_DOES_NOT_EXIST,
+                topic=topic,
+            ),
+            ses_actions.Stop(topic=topic),
+        ],
+    )
+    with MailFlow.from_stack(stack, store_dir=tmp_path) as flow:
+        delivery = flow.deliver(MESSAGE, recipients=["a@example.com"])
+    stored, copy, bounce, stop = (
+        ses_notification(n)["receipt"]["action"] for n in delivery.notifications
+    )
+    arn = delivery.notifications[0]["TopicArn"]
+    assert stored == {
+        "type": "S3",
+        "topicArn": arn,
+        "bucketName": "box",
+        "objectKeyPrefix": "in/",
+        "objectKey": f"in/{delivery.message_id}",
+    }
+    assert copy == {"type": "SNS", "topicArn": arn, "encoding": "Base64"}
+    assert bounce == {
+        "type": "Bounce",
+        "topicArn": arn,
+        "smtpReplyCode": "550",
+        "statusCode": "5.1.1",
+        "message": "Mailbox does not exist",
+        "sender": "mailer@example.com",
+    }
+    assert stop == {"type": "Stop", "topicArn": arn}
+    contents = ["content" in ses_notification(n) for n in delivery.notifications]
+    assert contents == [False, True, False, False]  # only the SNS action's carries the message
+
+
+def test_local_aws_answers_for_its_account_on_loopback_and_stops() -> None:
+    with LocalAws(account="444455556666", region="ap-southeast-2") as aws:
+        assert aws.endpoint_url.startswith("http://127.0.0.1:")
+        assert aws.client("sts").get_caller_identity()["Account"] == "444455556666"
+        assert aws.env["AWS_ENDPOINT_URL"] == aws.endpoint_url
+        assert aws.env["AWS_REGION"] == "ap-southeast-2"
+        endpoint = aws.endpoint_url
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(endpoint, timeout=5)
+
+
+def test_one_local_aws_serves_several_flows_of_its_account(tmp_path: Path) -> None:
+    stack = new_stack()
+    rule_set = ses.ReceiptRuleSet(stack, "RuleSet", receipt_rule_set_name="plain")
+    rule_set.add_rule(
+        "Keep", actions=[ses_actions.S3(bucket=s3.Bucket(stack, "Keep", bucket_name="kept"))]
+    )
+    with LocalAws(account=ACCOUNT) as aws:
+        for run in ("one", "two"):
+            with MailFlow.from_stack(stack, aws=aws, store_dir=tmp_path / run) as flow:
+                flow.deliver(MESSAGE, recipients=["a@example.com"])
+        assert len(aws.client("s3").list_objects_v2(Bucket="kept")["Contents"]) == 2
+
+
+def test_fails_on_a_local_aws_of_another_account(tmp_path: Path) -> None:
+    stack = new_stack()
+    InboundEmail(stack, "Inbound", rule_set_name="inbound")
+    aws = LocalAws(account="123456789012")
+    with pytest.raises(
+        ValueError,
+        match=rf"aws is a local AWS of account 123456789012; rule set 'inbound' is in account "
+        rf"{ACCOUNT}",
+    ):
+        MailFlow.from_stack(stack, aws=aws, store_dir=tmp_path)
+
+
+def test_fails_on_an_account_that_is_not_twelve_digits() -> None:
+    with pytest.raises(ValueError, match=r"account='12' is not an AWS account id \(12 digits\)"):
+        LocalAws(account="12")
