@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -103,4 +104,14 @@ def test_demo_sends_sample_mail_through_the_example_app(
     for sent in ("a clean message to demo@example.com", "a clean message to support@example.com"):
         assert f"== {sent}\n" in result.stdout  # addresses the example's rules receive
     assert "== spam to demo@example.com (spam=FAIL)" in result.stdout
+    # the round trip through the local AWS: the stored message, SES's notification and the
+    # ticket the function published after reading the message back
+    assert re.search(r"bucket inboundmail-archive\w+-\w+: 1 objects \(support/\w+\)", result.stdout)
+    assert re.search(r"topic InboundMail-InboundSupportTopic\w+-\w+: 2 messages", result.stdout)
+    topic_file = next((tmp_path / "sns").glob("InboundMail-InboundSupportTopic*.jsonl"))
+    ses_note, ticket = (json.loads(line) for line in topic_file.read_text().splitlines())
+    assert json.loads(ses_note["Message"])["notificationType"] == "Received"
+    assert (
+        json.loads(ticket["Message"])["subject"] == "Demo: a clean message to support@example.com"
+    )
     assert result.stdout.rstrip().endswith("demo: every message was answered as expected")

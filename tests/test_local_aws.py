@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -375,7 +378,7 @@ def test_local_aws_answers_for_its_account_on_loopback_and_stops() -> None:
         assert aws.env["AWS_REGION"] == "ap-southeast-2"
         endpoint = aws.endpoint_url
     with pytest.raises(urllib.error.URLError):
-        urllib.request.urlopen(endpoint, timeout=5)
+        urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=5)
 
 
 def test_one_local_aws_serves_several_flows_of_its_account(tmp_path: Path) -> None:
@@ -406,3 +409,30 @@ def test_fails_on_a_local_aws_of_another_account(tmp_path: Path) -> None:
 def test_fails_on_an_account_that_is_not_twelve_digits() -> None:
     with pytest.raises(ValueError, match=r"account='12' is not an AWS account id \(12 digits\)"):
         LocalAws(account="12")
+
+
+OWNER = """
+import sys, time
+from constructs_ses.local.aws import LocalAws
+aws = LocalAws().start()
+print(aws.endpoint_url, flush=True)
+time.sleep(600)
+"""
+
+
+def test_local_aws_ends_with_the_program_that_started_it() -> None:
+    """Killed without a chance to stop it, its owner still takes the server down with it."""
+    owner = subprocess.Popen([sys.executable, "-c", OWNER], stdout=subprocess.PIPE, text=True)
+    assert owner.stdout is not None
+    endpoint = owner.stdout.readline().strip()
+    assert urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10).status == 200
+    owner.kill()
+    owner.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2)
+        except OSError:  # refused: nothing listens there any more
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the local AWS at {endpoint} outlived its owner")

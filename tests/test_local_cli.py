@@ -65,6 +65,9 @@ def serve(assembly: Path, *options: str, until: str) -> str:
 def test_serve_prints_event_outcomes_and_every_invocation_s_logs(example_assembly: Path) -> None:
     output = serve(example_assembly, until=r"message \S+:$")
     assert "--to demo@example.com" in output  # the banner names an address a rule receives
+    assert re.search(r"in a local AWS at http://127\.0\.0\.1:\d+ \(account", output)
+    assert "aws --endpoint-url http://127.0.0.1:" in output
+    assert re.search(r"  notified arn:aws:sns:\S+: SNS message [0-9a-f-]{36}\n", output)
     message_id = next(line for line in output.splitlines() if line.startswith("message "))
     message_id = message_id.split()[1]
     assert '(RequestResponse): answered {"disposition": "CONTINUE"}' in output

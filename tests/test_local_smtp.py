@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import ssl
@@ -93,6 +94,9 @@ def test_accepted_message_runs_the_rules(server: tuple[int, list[Delivery]]) -> 
     assert [s.rule for s in delivery.steps if s.outcome == "matched"] == ["DropSpam", "Support"]
     (stored,) = delivery.stored
     assert b"Subject: Hi" in stored.read_bytes()
+    # SES's Received header names the client's address and EHLO name
+    received = rf"Received: from \S+ \(\[127\.0\.0\.1\]\) by \S+ with SMTP id {delivery.message_id}"
+    assert re.search(received.encode(), stored.read_bytes())
 
 
 def test_drop_spam_rule_makes_every_recipient_acceptable(
