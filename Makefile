@@ -10,7 +10,7 @@ PY := $(BIN)/python
 export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup run demo synth test lint bench deploy clean
+.PHONY: setup run demo synth test lint bench deploy deploy-local clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -54,6 +54,11 @@ bench: setup
 	$(PY) tests/bench_handler.py
 	$(PY) tests/bench_local.py
 	$(PY) tests/bench_make_test.py
+
+## deploy-local: set up, synthesize, bootstrap a local AWS (moto) and deploy the example app to
+## it with the pinned CDK CLI; print the rule set, its rules in order, actions and permissions
+deploy-local: synth
+	$(PY) -m constructs_ses.local deploy --assembly cdk.out
 
 ## deploy: deploy the example app (needs AWS credentials and a bootstrapped environment)
 deploy: setup

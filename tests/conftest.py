@@ -89,10 +89,13 @@ def run(
     )
 
 
-def cdk_cli(*arguments: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    """The pinned CDK CLI, without telemetry or notices and ignoring CDK_DEFAULT_* settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CDK_DEFAULT_")}
-    env["CDK_DISABLE_CLI_TELEMETRY"] = "true"
+def cdk_cli(
+    *arguments: str, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The pinned CDK CLI, without telemetry or notices and ignoring CDK_DEFAULT_* settings
+    (and AWS_* ones) of the host; ``env`` adds variables (a local AWS's)."""
+    host = {k: v for k, v in os.environ.items() if not k.startswith(("CDK_DEFAULT_", "AWS_"))}
+    env = {**host, **(env or {}), "CDK_DISABLE_CLI_TELEMETRY": "true"}
     cli = str(REPO / "node_modules" / ".bin" / "cdk")
     return run([cli, *arguments, "--no-notices"], cwd=cwd, env=env)
 

@@ -22,6 +22,7 @@ __all__ = [
     "load_assembly",
     "physical_name",
     "rule_sets_of_template",
+    "stack_environments",
 ]
 
 LOCAL_ACCOUNT = "000000000000"
@@ -400,6 +401,21 @@ def _stacks(directory: Path) -> Iterator[tuple[str, Mapping[str, Any], Path]]:
             yield from _stacks(directory / properties["directoryName"])
 
 
+def stack_environments(directory: str | Path) -> set[tuple[str | None, str | None]]:
+    """The (account, region) of each stack of the assembly; None where a stack leaves it to the
+    deployment (environment-agnostic)."""
+    return {_environment(artifact) for _, artifact, _ in _stacks(Path(directory).resolve())}
+
+
+def _environment(artifact: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """A stack artifact's account and region; None for ``unknown-account`` / ``-region``."""
+    environment = str(artifact.get("environment", "aws://unknown-account/unknown-region"))
+    account, region = environment.removeprefix("aws://").split("/", 1)
+    return (account if account.isdigit() else None), (
+        None if region.startswith("unknown") else region
+    )
+
+
 def load_assembly(directory: str | Path, *, stack: str | None = None) -> list[RuleSet]:
     """The rule sets of every stack of the assembly in ``directory`` (or of one ``stack``)."""
     root = Path(directory).resolve()
@@ -408,14 +424,13 @@ def load_assembly(directory: str | Path, *, stack: str | None = None) -> list[Ru
         if stack is not None and stack not in (name, artifact.get("displayName")):
             continue
         template = json.loads((where / artifact["properties"]["templateFile"]).read_text())
-        environment = str(artifact.get("environment", "aws://unknown-account/unknown-region"))
-        account, region = environment.removeprefix("aws://").split("/", 1)
+        account, region = _environment(artifact)
         found.extend(
             rule_sets_of_template(
                 template,
                 stack=name,
-                region=region if not region.startswith("unknown") else DEFAULT_REGION,
-                account=account if account.isdigit() else LOCAL_ACCOUNT,
+                region=region or DEFAULT_REGION,
+                account=account or LOCAL_ACCOUNT,
                 assembly_dir=where,
             )
         )

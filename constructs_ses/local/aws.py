@@ -1,16 +1,20 @@
 """A local AWS for this machine: moto's server, in a process of its own, on 127.0.0.1.
 
 The local mail flow keeps the stack's buckets and topics in it, and the functions it runs reach
-it through ``AWS_ENDPOINT_URL``. It answers for one account (``account``) whatever credentials a
-client signs with, in every region. It needs the ``local`` extra (moto's server, boto3).
+it through ``AWS_ENDPOINT_URL``; the CDK CLI deploys to it with ``env``. It answers for one
+account (``account``) whatever credentials a client signs with, in every region, and its
+CloudFormation knows the SES resources (``constructs_ses.local.cfn_models``). It needs the
+``local`` extra (moto's server, boto3).
 """
 
 from __future__ import annotations
 
 import os
 import select
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -51,6 +55,7 @@ class LocalAws:
         self.region = region
         self._process: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
+        self._cdk_home: str | None = None
         self._lock = threading.Lock()
 
     def start(self) -> LocalAws:
@@ -80,13 +85,26 @@ class LocalAws:
 
     @property
     def env(self) -> dict[str, str]:
-        """The environment variables with which boto3 and the AWS CLI talk to this AWS:
-        ``AWS_ENDPOINT_URL``, the credentials, ``AWS_REGION`` and ``AWS_DEFAULT_REGION``."""
+        """The environment variables with which boto3, the AWS CLI and the CDK CLI talk to this
+        AWS: ``AWS_ENDPOINT_URL``, the credentials, ``AWS_REGION`` and ``AWS_DEFAULT_REGION``;
+        ``AWS_ENDPOINT_URL_S3_FOR_CLOUDFORMATION`` (host ``localhost``: moto reads a template
+        URL's bucket from the host name otherwise), ``CDK_DEFAULT_ACCOUNT`` and
+        ``CDK_DEFAULT_REGION``, and ``CDK_HOME``, a private directory (removed by ``stop()``)
+        so that the CLI's cache of accounts by access key is this AWS's own."""
+        url = self.endpoint_url
+        with self._lock:
+            if self._cdk_home is None:
+                self._cdk_home = tempfile.mkdtemp(prefix="constructs-ses-cdk-home-")
+            cdk_home = self._cdk_home
         return {
-            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ENDPOINT_URL": url,
             **self.credentials,
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
+            "AWS_ENDPOINT_URL_S3_FOR_CLOUDFORMATION": url.replace("127.0.0.1", "localhost"),
+            "CDK_DEFAULT_ACCOUNT": self.account,
+            "CDK_DEFAULT_REGION": self.region,
+            "CDK_HOME": cdk_home,
         }
 
     def client(self, service: str, *, region: str | None = None) -> Any:
@@ -106,6 +124,9 @@ class LocalAws:
         """Stop the server: closing its input ends it; killed if it lingers."""
         with self._lock:
             process, self._process, self._port = self._process, None, None
+            cdk_home, self._cdk_home = self._cdk_home, None
+        if cdk_home is not None:
+            shutil.rmtree(cdk_home, ignore_errors=True)
         if process is None:
             return
         assert process.stdin is not None and process.stdout is not None

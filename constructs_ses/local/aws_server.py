@@ -4,7 +4,8 @@ Run as ``python -m constructs_ses.local.aws_server``. It prints ``LISTENING <por
 accepts requests, then serves until the parent closes the pipe (or exits, which closes it), so it
 never outlives the program that started it. Every request is answered for the one account of
 ``MOTO_ACCOUNT_ID``, whatever the credentials. moto's backends live in this process only: a
-caller's own in-process moto (``mock_aws``) never shares state with it.
+caller's own in-process moto (``mock_aws``) never shares state with it. Its CloudFormation has
+the models of ``constructs_ses.local.cfn_models`` besides moto's own.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 def main() -> None:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer  # noqa: PLC0415
+
+    import constructs_ses.local.cfn_models  # noqa: F401, PLC0415 (registers the models)
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

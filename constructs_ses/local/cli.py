@@ -15,6 +15,8 @@ from functools import partial
 from pathlib import Path
 
 from constructs_ses.local.assembly import AssemblyError
+from constructs_ses.local.aws import DEFAULT_ACCOUNT
+from constructs_ses.local.deploy import deploy_locally
 from constructs_ses.local.engine import Delivery, Invocation, MailFlow
 from constructs_ses.local.smtp import (
     VERDICTS_HEADER,
@@ -326,6 +328,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_parser.add_argument("--rule-set", help="the rule set (default: the only one)")
     demo_parser.add_argument("--stack", help="only this stack's rule sets")
     demo_parser.add_argument("--store", help="where S3 actions store messages (default: temp)")
+    deploy_parser = commands.add_parser(
+        "deploy", help="bootstrap a local AWS, deploy an assembly to it, print what was made"
+    )
+    deploy_parser.add_argument("--assembly", default="cdk.out", help="cloud assembly (cdk.out)")
+    deploy_parser.add_argument("--cdk", default="cdk", help="the CDK CLI (default: cdk)")
+    deploy_parser.add_argument(
+        "--account", help=f"default: the stacks' account, or {DEFAULT_ACCOUNT}"
+    )
+    deploy_parser.add_argument("--region", help="default: the stacks' region, or us-east-1")
     for runs_functions in (serve_parser, demo_parser):
         runs_functions.add_argument(
             "--python", help="the interpreter that runs the functions (default: this one)"
@@ -334,6 +345,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "serve" and arguments.port == 0:
         arguments.port = free_port(arguments.host)
     try:
+        if arguments.command == "deploy":
+            return deploy_locally(
+                arguments.assembly,
+                cdk=arguments.cdk,
+                account=arguments.account,
+                region=arguments.region,
+            )
         run = {"serve": serve, "send": send, "demo": demo}[arguments.command]
         return run(arguments)
     except (AssemblyError, ValueError, OSError) as error:

@@ -1,0 +1,86 @@
+"""``python -m constructs_ses.local deploy``: bootstrap and deploy an assembly to a local AWS.
+
+Runs the CDK CLI (``cdk`` on the PATH, or ``--cdk``) against a ``LocalAws`` of its own, then
+prints what SES holds (rule sets, their rules in order, each rule's actions) and the permissions
+of the functions those actions invoke, and stops the local AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from constructs_ses.local.assembly import stack_environments
+from constructs_ses.local.aws import DEFAULT_ACCOUNT, LocalAws
+
+__all__ = ["deploy_locally", "deployed_rule_sets"]
+
+
+def _cdk(cdk: str, arguments: Sequence[str], env: Mapping[str, str]) -> None:
+    """Run the CDK CLI; its output passes through; SystemExit with its status when it fails."""
+    host = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_DEFAULT_"))}
+    command = [cdk, *arguments, "--no-notices"]
+    print("$ " + " ".join(command), flush=True)
+    completed = subprocess.run(
+        command, env={**host, **env, "CDK_DISABLE_CLI_TELEMETRY": "true"}, check=False
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"error: {' '.join(command[:2])} failed (exit {completed.returncode})")
+
+
+def _action_line(action: Mapping[str, Any]) -> str:
+    ((kind, settings),) = action.items()
+    shown = ", ".join(f"{key}={value}" for key, value in settings.items())
+    return f"{kind.removesuffix('Action')}: {shown}"
+
+
+def deployed_rule_sets(aws: LocalAws) -> Iterator[str]:
+    """Lines describing each receipt rule set in ``aws``, its rules and their functions'
+    permissions."""
+    ses = aws.client("ses")
+    active = (ses.describe_active_receipt_rule_set().get("Metadata") or {}).get("Name")
+    functions = aws.client("lambda")
+    for rule_set in ses.list_receipt_rule_sets()["RuleSets"]:
+        name = rule_set["Name"]
+        yield f"rule set {name}{' (active)' if name == active else ''}"
+        for rule in ses.describe_receipt_rule_set(RuleSetName=name)["Rules"]:
+            recipients = ", ".join(rule.get("Recipients", [])) or "every recipient"
+            state = "enabled" if rule.get("Enabled") else "disabled"
+            yield f"  rule {rule['Name']} ({state}) for {recipients}"
+            for action in rule.get("Actions", []):
+                yield f"    {_action_line(action)}"
+                arn = action.get("LambdaAction", {}).get("FunctionArn")
+                if arn:
+                    policy = json.loads(functions.get_policy(FunctionName=arn)["Policy"])
+                    for statement in policy.get("Statement", []):
+                        yield f"      permission: {json.dumps(statement, sort_keys=True)}"
+
+
+def deploy_locally(
+    assembly: str, *, cdk: str = "cdk", account: str | None = None, region: str | None = None
+) -> int:
+    """Bootstrap a local AWS, deploy every stack of ``assembly`` to it, print what was made.
+
+    :param account: the local AWS's account. Default: the one the assembly's stacks name, or
+        ``DEFAULT_ACCOUNT`` when they name none.
+    :param region: Default: the one the stacks name, or us-east-1.
+    """
+    environments = stack_environments(assembly)
+    if len(environments) > 1:
+        named = ", ".join(
+            sorted(f"{a or 'any account'}/{r or 'any region'}" for a, r in environments)
+        )
+        raise SystemExit(f"error: the assembly's stacks are in several environments ({named})")
+    stated_account, stated_region = next(iter(environments), (None, None))
+    account = account or stated_account or DEFAULT_ACCOUNT
+    region = region or stated_region or "us-east-1"
+    with LocalAws(account=account, region=region) as aws:
+        print(f"local AWS at {aws.endpoint_url} (account {account}, region {region})")
+        _cdk(cdk, ["bootstrap", f"aws://{account}/{region}"], aws.env)
+        _cdk(cdk, ["deploy", "--app", assembly, "--all", "--require-approval", "never"], aws.env)
+        for line in deployed_rule_sets(aws):
+            print(line)
+    return 0

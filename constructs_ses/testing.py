@@ -1,0 +1,17 @@
+"""For tests of apps built with these constructs: a local AWS to deploy them to.
+
+``LocalAws`` starts moto's server on 127.0.0.1 with CloudFormation models for the SES receipt
+rule set and rules (``constructs_ses.local.cfn_models``); ``env`` is what the pinned CDK CLI
+needs to bootstrap, deploy and destroy against it::
+
+    with LocalAws(account="123456789012", region="us-east-1") as aws:
+        subprocess.run(["cdk", "bootstrap"], env={**os.environ, **aws.env}, check=True)
+        subprocess.run(["cdk", "deploy", "--require-approval", "never"], env=..., check=True)
+        aws.client("ses").describe_receipt_rule_set(RuleSetName=...)
+
+Needs the ``local`` extra (moto's server, boto3).
+"""
+
+from constructs_ses.local.aws import DEFAULT_ACCOUNT, LocalAws, LocalAwsError
+
+__all__ = ["DEFAULT_ACCOUNT", "LocalAws", "LocalAwsError"]

@@ -1,0 +1,91 @@
+"""`cdk bootstrap`, `cdk deploy` and `cdk destroy` with the pinned CLI against a local AWS
+(``constructs_ses.testing.LocalAws``), verified through the SES, Lambda, SNS and S3 APIs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+
+from constructs_ses.local.cli import main as cli
+from constructs_ses.testing import LocalAws
+
+from conftest import ACCOUNT, REGION, REPO, cdk_cli, cdk_json_context
+from scenarios import example_stack
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[LocalAws]:
+    """A local AWS, bootstrapped as `cdk bootstrap` does it."""
+    with LocalAws(account=ACCOUNT, region=REGION) as local:
+        result = cdk_cli("bootstrap", f"aws://{ACCOUNT}/{REGION}", env=local.env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        yield local
+
+
+@pytest.fixture(scope="module")
+def example_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example app, synthesized once (deployed with ``--app`` this directory)."""
+    out = tmp_path_factory.mktemp("example.out")
+    app = cdk.App(context=cdk_json_context(), outdir=str(out))
+    example_stack(app)
+    app.synth()
+    return out
+
+
+def test_bootstrap_makes_the_cdk_toolkit_stack(aws: LocalAws) -> None:
+    (stack,) = aws.client("cloudformation").describe_stacks(StackName="CDKToolkit")["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_the_example_app_deploys_and_destroys(aws: LocalAws, example_assembly: Path) -> None:
+    app = ["--app", str(example_assembly)]
+    deployed = cdk_cli("deploy", *app, "--require-approval", "never", "InboundMail", env=aws.env)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    ses = aws.client("ses")
+    (rule_set,) = ses.list_receipt_rule_sets()["RuleSets"]
+    rules = ses.describe_receipt_rule_set(RuleSetName=rule_set["Name"])["Rules"]
+    assert [rule["Name"] for rule in rules] == ["Filter", "Support"]  # After: Filter first
+    filter_rule, support = rules
+    assert filter_rule["Enabled"] and filter_rule["Recipients"] == ["example.com"]
+    (filter_action,) = filter_rule["Actions"]
+    assert filter_action["LambdaAction"]["InvocationType"] == "RequestResponse"
+    stored, handed_on = support["Actions"]
+    assert stored["S3Action"]["ObjectKeyPrefix"] == "support/"
+    functions = aws.client("lambda").list_functions()["Functions"]
+    arns = {function["FunctionArn"] for function in functions}
+    assert {
+        filter_action["LambdaAction"]["FunctionArn"],
+        handed_on["LambdaAction"]["FunctionArn"],
+    } <= arns
+    buckets = [bucket["Name"] for bucket in aws.client("s3").list_buckets()["Buckets"]]
+    assert stored["S3Action"]["BucketName"] in buckets
+    topics = [topic["TopicArn"] for topic in aws.client("sns").list_topics()["Topics"]]
+    assert handed_on["LambdaAction"]["TopicArn"] in topics
+
+    destroyed = cdk_cli("destroy", *app, "--force", "InboundMail", env=aws.env)
+    assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
+    assert ses.list_receipt_rule_sets()["RuleSets"] == []
+
+
+def test_deploy_command_prints_rules_in_order_actions_and_permissions(
+    example_assembly: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    cdk = str(REPO / "node_modules" / ".bin" / "cdk")
+    assert cli(["deploy", "--assembly", str(example_assembly), "--cdk", cdk]) == 0
+    output = capfd.readouterr().out
+    lines = [line.strip() for line in output.splitlines()]
+    rules = [line for line in lines if line.startswith("rule ") and " set " not in line]
+    assert rules == [
+        "rule Filter (enabled) for example.com",
+        "rule Support (enabled) for support@example.com",
+    ]
+    assert any(
+        line.startswith("S3: BucketName=") and "ObjectKeyPrefix=support/" in line for line in lines
+    )
+    permissions = [line for line in lines if line.startswith("permission: ")]
+    assert len(permissions) == 2
+    assert all('"Principal": {"Service": "ses.amazonaws.com"}' in line for line in permissions)
+    assert all(f'"AWS:SourceAccount": "{ACCOUNT}"' in line for line in permissions)  # the stack's
