@@ -8,6 +8,8 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_ses as ses
 
 from constructs_ses.local.cli import main as cli
 from constructs_ses.testing import LocalAws
@@ -89,3 +91,76 @@ def test_deploy_command_prints_rules_in_order_actions_and_permissions(
     assert len(permissions) == 2
     assert all('"Principal": {"Service": "ses.amazonaws.com"}' in line for line in permissions)
     assert all(f'"AWS:SourceAccount": "{ACCOUNT}"' in line for line in permissions)  # the stack's
+
+
+def l1_rule_stack(
+    outdir: Path, name: str, *, permission: bool, depends_on: bool
+) -> tuple[Path, str]:
+    """A rule set whose rule (an L1 resource, made before its permission, so first in the
+    template) invokes a function; with or without the permission, with or without the rule's
+    DependsOn on it. The synthesized assembly and the stack's name."""
+    app = cdk.App(context=cdk_json_context(), outdir=str(outdir))
+    stack = cdk.Stack(app, name, env=cdk.Environment(account=ACCOUNT, region=REGION))
+    function = lambda_.Function(
+        stack,
+        "Fn",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
+    )
+    rule_set = ses.CfnReceiptRuleSet(stack, "RuleSet", rule_set_name=f"{name}-rules")
+    rule = ses.CfnReceiptRule(
+        stack,
+        "Rule",
+        rule_set_name=rule_set.ref,
+        rule=ses.CfnReceiptRule.RuleProperty(
+            name="invoke",
+            enabled=True,
+            actions=[
+                ses.CfnReceiptRule.ActionProperty(
+                    lambda_action=ses.CfnReceiptRule.LambdaActionProperty(
+                        function_arn=function.function_arn, invocation_type="Event"
+                    )
+                )
+            ],
+        ),
+    )
+    if permission:
+        allowed = lambda_.CfnPermission(
+            stack,
+            "SesMayInvoke",
+            action="lambda:InvokeFunction",
+            function_name=function.function_name,
+            principal="ses.amazonaws.com",
+            source_account=ACCOUNT,
+            source_arn=f"arn:aws:ses:{REGION}:{ACCOUNT}:receipt-rule-set/{name}-rules"
+            ":receipt-rule/invoke",
+        )
+        if depends_on:
+            rule.add_dependency(allowed)
+    app.synth()
+    return outdir, name
+
+
+@pytest.mark.parametrize(
+    ("permission", "depends_on", "deploys"),
+    [(True, True, True), (False, False, False), (True, False, False)],
+    ids=["with permission and DependsOn", "fails without permission", "fails without DependsOn"],
+)
+def test_a_rule_deploys_only_once_ses_may_invoke_its_function(
+    aws: LocalAws, tmp_path: Path, permission: bool, depends_on: bool, deploys: bool
+) -> None:
+    """SES refuses a rule whose function it may not invoke; CloudFormation creates the
+    permission first only when the rule DependsOn it."""
+    name = f"Rule{'P' if permission else ''}{'D' if depends_on else ''}"
+    out, stack = l1_rule_stack(tmp_path, name, permission=permission, depends_on=depends_on)
+    deployed = cdk_cli(
+        "deploy", "--app", str(out), "--require-approval", "never", stack, env=aws.env
+    )
+    output = deployed.stdout + deployed.stderr
+    assert (deployed.returncode == 0) == deploys, output
+    if deploys:
+        rules = aws.client("ses").describe_receipt_rule_set(RuleSetName=f"{name}-rules")["Rules"]
+        assert [rule["Name"] for rule in rules] == ["invoke"]
+    else:
+        assert "does not let ses.amazonaws.com invoke it" in output, output

@@ -20,7 +20,9 @@ logging.getLogger("werkzeug").setLevel(logging.ERROR)
 def main() -> None:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer  # noqa: PLC0415
 
-    import constructs_ses.local.cfn_models  # noqa: F401, PLC0415 (registers the models)
+    from constructs_ses.local import cfn_models  # noqa: PLC0415 (registers the models)
+
+    cfn_models.install()
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

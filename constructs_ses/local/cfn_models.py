@@ -10,47 +10,81 @@ moto 5.2 skips ``AWS::SES::ReceiptRuleSet``, ``AWS::SES::ReceiptRule``, ``AWS::S
 - bucket and topic policies are recorded on the bucket or topic (``cfn_policy``) without being
   enforced: moto enforces bucket policies ignoring their conditions, which would refuse the
   CDK's asset uploads to a bootstrap bucket that denies requests without TLS;
-- ``AWS::CDK::Metadata`` is accepted and does nothing, as in AWS.
+- ``AWS::CDK::Metadata`` is accepted and does nothing, as in AWS;
+- a change set creates the resources it adds in ``DependsOn`` order (``install()``; moto creates
+  them in template order, following only ``Ref`` and ``Fn::GetAtt``);
+- like SES's ``CreateReceiptRule``, a rule whose Lambda action's function does not let
+  ``ses.amazonaws.com`` invoke it, for this account and this rule, is refused, which fails the
+  deploy ("Giving permissions to Amazon SES for email receiving", Amazon SES Developer Guide).
 
-Imported by ``aws_server`` before moto's server starts (moto collects the models of its
-``CloudFormationModel`` subclasses once, on first use).
+``aws_server`` imports this module and calls ``install()`` before moto's server starts (moto
+collects the models of its ``CloudFormationModel`` subclasses once, on first use).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Iterable, Mapping
+from fnmatch import fnmatchcase
+from typing import Any, ClassVar
 
+from moto.awslambda.models import lambda_backends
+from moto.cloudformation.parsing import ResourceMap
 from moto.core.common_models import CloudFormationModel
 from moto.s3.models import s3_backends
+from moto.ses.exceptions import InvalidLambdaFunctionException
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
-__all__ = ["CdkMetadata", "RecordedPolicy", "SesReceiptRule", "SesReceiptRuleSet", "TopicPolicy"]
+__all__ = [
+    "CdkMetadata",
+    "RecordedPolicy",
+    "SesReceiptRule",
+    "SesReceiptRuleSet",
+    "TopicPolicy",
+    "install",
+    "ses_may_invoke",
+]
 
 
-class SesReceiptRuleSet(CloudFormationModel):
+class _Model:
+    """What the models here share. moto finds models among the direct subclasses of
+    ``CloudFormationModel``, so each model names it beside this mixin."""
+
+    TYPE: ClassVar[str]
+    NAME_PROPERTY: ClassVar[str] = ""
+    """The property that names the resource; without one moto makes a name up."""
+    physical_id: str
+    """What ``Ref`` returns."""
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False  # no Fn::GetAtt attributes
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.physical_id
+
+
+class SesReceiptRuleSet(_Model, CloudFormationModel):
     """``AWS::SES::ReceiptRuleSet``: ``Ref`` is its name."""
 
     def __init__(self, name: str, account_id: str, region_name: str) -> None:
         self.name = name
+        self.physical_id = name
         self.account_id = account_id
         self.region_name = region_name
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "RuleSetName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SES::ReceiptRuleSet"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
+    TYPE = "AWS::SES::ReceiptRuleSet"
+    NAME_PROPERTY = "RuleSetName"
 
     @classmethod
     def create_from_cloudformation_json(
@@ -85,31 +119,18 @@ class SesReceiptRuleSet(CloudFormationModel):
         ses_backends[account_id][region_name].delete_receipt_rule_set(self.name)
 
 
-class SesReceiptRule(CloudFormationModel):
+class SesReceiptRule(_Model, CloudFormationModel):
     """``AWS::SES::ReceiptRule``: ``Ref`` is the rule's name (``Rule.Name``, or one made up
     as CloudFormation does when it has none)."""
 
     def __init__(self, rule_set: str, rule: dict[str, Any], account_id: str, region: str) -> None:
         self.rule_set = rule_set
         self.rule = rule
+        self.physical_id = str(rule["Name"])
         self.account_id = account_id
         self.region_name = region
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SES::ReceiptRule"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    @property
-    def physical_resource_id(self) -> str:
-        return str(self.rule["Name"])
+    TYPE = "AWS::SES::ReceiptRule"
 
     @classmethod
     def create_from_cloudformation_json(
@@ -125,6 +146,7 @@ class SesReceiptRule(CloudFormationModel):
         rule.setdefault("Name", resource_name)
         rule_set = str(properties["RuleSetName"])
         after = properties.get("After")
+        _check_lambda_permissions(rule, rule_set, account_id, region_name)
         ses_backends[account_id][region_name].create_receipt_rule(rule_set, rule, after)
         return cls(rule_set, rule, account_id, region_name)
 
@@ -151,6 +173,7 @@ class SesReceiptRule(CloudFormationModel):
             return cls.create_from_cloudformation_json(
                 new_resource_name, cloudformation_json, account_id, region_name
             )
+        _check_lambda_permissions(rule, original_resource.rule_set, account_id, region_name)
         backend = ses_backends[account_id][region_name]
         backend.update_receipt_rule(original_resource.rule_set, rule)
         return cls(original_resource.rule_set, rule, account_id, region_name)
@@ -174,7 +197,7 @@ class SesReceiptRule(CloudFormationModel):
         return rule_set.rules if rule_set is not None else []
 
 
-class RecordedPolicy(CloudFormationModel):
+class RecordedPolicy(_Model, CloudFormationModel):
     """``AWS::S3::BucketPolicy`` and ``AWS::SNS::TopicPolicy`` (see the module): the document
     is kept as ``cfn_policy`` on each bucket or topic it names, and removed on delete."""
 
@@ -183,22 +206,9 @@ class RecordedPolicy(CloudFormationModel):
         self.targets = targets
         self.document = document
         self.logical_id = logical_id
+        self.physical_id = logical_id
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::S3::BucketPolicy"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.logical_id
+    TYPE = "AWS::S3::BucketPolicy"
 
     @classmethod
     def create_from_cloudformation_json(
@@ -250,32 +260,17 @@ class TopicPolicy(RecordedPolicy, CloudFormationModel):
     """``AWS::SNS::TopicPolicy``, recorded as ``RecordedPolicy`` records bucket policies (a
     direct subclass of ``CloudFormationModel`` too: moto finds models by direct subclasses)."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SNS::TopicPolicy"
+    TYPE = "AWS::SNS::TopicPolicy"
 
 
-class CdkMetadata(CloudFormationModel):
+class CdkMetadata(_Model, CloudFormationModel):
     """``AWS::CDK::Metadata``: accepted, as CloudFormation accepts it, and nothing more."""
 
     def __init__(self, logical_id: str) -> None:
         self.logical_id = logical_id
+        self.physical_id = logical_id
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CDK::Metadata"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.logical_id
+    TYPE = "AWS::CDK::Metadata"
 
     @classmethod
     def create_from_cloudformation_json(
@@ -290,3 +285,85 @@ class CdkMetadata(CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         """Nothing to delete."""
+
+
+def ses_may_invoke(statements: Iterable[Mapping[str, Any]], *, account: str, rule_arn: str) -> bool:
+    """Whether a function policy's ``statements`` let SES invoke it for the rule ``rule_arn``
+    of ``account``: an Allow of ``lambda:InvokeFunction`` to ``ses.amazonaws.com`` whose
+    ``AWS:SourceAccount`` and ``AWS:SourceArn`` conditions, where present, admit them."""
+    for statement in statements:
+        principal = statement.get("Principal")
+        service = principal.get("Service") if isinstance(principal, dict) else principal
+        if statement.get("Effect") != "Allow" or service != "ses.amazonaws.com":
+            continue
+        if statement.get("Action") not in ("lambda:InvokeFunction", "lambda:*"):
+            continue
+        condition = statement.get("Condition", {})
+        source_account = condition.get("StringEquals", {}).get("AWS:SourceAccount")
+        arns = {**condition.get("ArnLike", {}), **condition.get("ArnEquals", {})}
+        source_arn = arns.get("AWS:SourceArn")
+        if source_account not in (None, account):
+            continue
+        if source_arn is not None and not fnmatchcase(rule_arn, str(source_arn)):
+            continue
+        return True
+    return False
+
+
+def _check_lambda_permissions(
+    rule: Mapping[str, Any], rule_set: str, account_id: str, region_name: str
+) -> None:
+    rule_arn = (
+        f"arn:aws:ses:{region_name}:{account_id}:receipt-rule-set/{rule_set}"
+        f":receipt-rule/{rule['Name']}"
+    )
+    for action in rule.get("Actions", []):
+        function_arn = action.get("LambdaAction", {}).get("FunctionArn")
+        if function_arn is None:
+            continue
+        try:
+            wire = lambda_backends[account_id][region_name].get_policy(function_arn)
+            statements = json.loads(json.loads(wire)["Policy"])["Statement"]
+        except Exception:  # no function, or a function without a policy
+            statements = []
+        if not ses_may_invoke(statements, account=account_id, rule_arn=rule_arn):
+            raise InvalidLambdaFunctionException(
+                f"rule {rule['Name']}: the policy of {function_arn} does not let "
+                f"ses.amazonaws.com invoke it for {rule_arn}"
+            )
+
+
+def _in_dependency_order(names: Iterable[str], resources: Mapping[str, Any]) -> list[str]:
+    """``names`` with each after the ones among them it ``DependsOn``."""
+    wanted = list(names)
+    placed: list[str] = []
+
+    def place(name: str, seen: tuple[str, ...]) -> None:
+        if name in placed or name in seen:
+            return
+        depends = resources.get(name, {}).get("DependsOn", [])
+        for dependency in [depends] if isinstance(depends, str) else depends:
+            if dependency in wanted:
+                place(dependency, (*seen, name))
+        placed.append(name)
+
+    for name in wanted:
+        place(name, ())
+    return placed
+
+
+def install() -> None:
+    """Make moto's change sets add resources in ``DependsOn`` order (once)."""
+    original = ResourceMap.build_resource_diff
+    if getattr(original, "in_dependency_order", False):
+        return
+
+    def build_resource_diff(
+        self: ResourceMap, other_template: dict[str, Any], parameters: Any = None
+    ) -> dict[str, Any]:
+        diff: dict[str, Any] = original(self, other_template, parameters)
+        diff["Add"] = _in_dependency_order(diff["Add"], other_template.get("Resources", {}))
+        return diff
+
+    build_resource_diff.in_dependency_order = True  # type: ignore[attr-defined]
+    ResourceMap.build_resource_diff = build_resource_diff  # type: ignore[method-assign]
