@@ -14,7 +14,7 @@ from aws_cdk import aws_ses as ses
 from constructs_ses.local.cli import main as cli
 from constructs_ses.testing import LocalAws
 
-from conftest import ACCOUNT, REGION, REPO, cdk_cli, cdk_json_context
+from conftest import ACCOUNT, REGION, REPO, cdk_cli, cdk_json_context, inline_function
 from scenarios import example_stack
 
 
@@ -101,13 +101,7 @@ def l1_rule_stack(
     DependsOn on it. The synthesized assembly and the stack's name."""
     app = cdk.App(context=cdk_json_context(), outdir=str(outdir))
     stack = cdk.Stack(app, name, env=cdk.Environment(account=ACCOUNT, region=REGION))
-    function = lambda_.Function(
-        stack,
-        "Fn",
-        runtime=lambda_.Runtime.PYTHON_3_13,
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
-    )
+    function = inline_function(stack)
     rule_set = ses.CfnReceiptRuleSet(stack, "RuleSet", rule_set_name=f"{name}-rules")
     rule = ses.CfnReceiptRule(
         stack,
