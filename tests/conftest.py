@@ -85,7 +85,7 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run a command to the end and capture its text output; the caller checks the result."""
     return subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
     )
 
 

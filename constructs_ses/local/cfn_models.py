@@ -13,6 +13,11 @@ moto 5.2 skips ``AWS::SES::ReceiptRuleSet``, ``AWS::SES::ReceiptRule``, ``AWS::S
 - ``AWS::CDK::Metadata`` is accepted and does nothing, as in AWS;
 - a change set creates the resources it adds in ``DependsOn`` order (``install()``; moto creates
   them in template order, following only ``Ref`` and ``Fn::GetAtt``);
+- ``DescribeChangeSet`` and ``DeleteChangeSet`` of a change set that does not exist answer
+  ``ChangeSetNotFound``, as CloudFormation does and the CDK CLI expects before an update (moto
+  answers ``ValidationError`` or fails), and a change set named, not given by ARN, is the newest
+  of that name (moto takes the oldest, of any stack); an SSM-typed parameter passed with
+  ``UsePreviousValue`` keeps its value (moto fails on it);
 - like SES's ``CreateReceiptRule``, a rule whose Lambda action's function does not let
   ``ses.amazonaws.com`` invoke it, for this account and this rule, is refused, which fails the
   deploy ("Giving permissions to Amazon SES for email receiving", Amazon SES Developer Guide).
@@ -29,12 +34,15 @@ from fnmatch import fnmatchcase
 from typing import Any, ClassVar
 
 from moto.awslambda.models import lambda_backends
+from moto.cloudformation.exceptions import CloudFormationError, ValidationError
+from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudformation.parsing import ResourceMap
 from moto.core.common_models import CloudFormationModel
 from moto.s3.models import s3_backends
 from moto.ses.exceptions import InvalidLambdaFunctionException
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
+from moto.ssm.models import ssm_backends
 
 __all__ = [
     "CdkMetadata",
@@ -142,8 +150,7 @@ class SesReceiptRule(_Model, CloudFormationModel):
         **kwargs: Any,
     ) -> SesReceiptRule:
         properties = cloudformation_json["Properties"]
-        rule = {"Enabled": False, **properties["Rule"]}
-        rule.setdefault("Name", resource_name)
+        rule = _rule_of(properties, resource_name)
         rule_set = str(properties["RuleSetName"])
         after = properties.get("After")
         _check_lambda_permissions(rule, rule_set, account_id, region_name)
@@ -161,8 +168,7 @@ class SesReceiptRule(_Model, CloudFormationModel):
     ) -> SesReceiptRule:
         """A new name, rule set or place replaces the rule; other changes update it."""
         properties = cloudformation_json["Properties"]
-        rule = {"Enabled": False, **properties["Rule"]}
-        rule.setdefault("Name", original_resource.rule["Name"])
+        rule = _rule_of(properties, str(original_resource.rule["Name"]))
         same_place = (
             rule["Name"] == original_resource.rule["Name"]
             and str(properties["RuleSetName"]) == original_resource.rule_set
@@ -287,6 +293,14 @@ class CdkMetadata(_Model, CloudFormationModel):
         """Nothing to delete."""
 
 
+def _rule_of(properties: Mapping[str, Any], default_name: str) -> dict[str, Any]:
+    """The rule as SES's API takes it: ``Enabled`` false and ``Name`` ``default_name`` unless
+    the template says otherwise (CloudFormation names an unnamed rule itself)."""
+    rule = {"Enabled": False, **properties["Rule"]}
+    rule.setdefault("Name", default_name)
+    return rule
+
+
 def ses_may_invoke(statements: Iterable[Mapping[str, Any]], *, account: str, rule_arn: str) -> bool:
     """Whether a function policy's ``statements`` let SES invoke it for the rule ``rule_arn``
     of ``account``: an Allow of ``lambda:InvokeFunction`` to ``ses.amazonaws.com`` whose
@@ -352,11 +366,57 @@ def _in_dependency_order(names: Iterable[str], resources: Mapping[str, Any]) -> 
     return placed
 
 
+class ChangeSetNotFoundError(CloudFormationError):
+    code = "ChangeSetNotFound"
+
+
+def _change_set_must_exist(method: Any) -> Any:
+    """``method`` of moto's CloudFormation backend, answering ``ChangeSetNotFound`` for a
+    change set it does not hold. A name is taken to mean the newest change set of that name:
+    moto's own lookup takes the oldest, of whichever stack (the CLI names every stack's change
+    set ``cdk-deploy-change-set``), and its API does not pass the stack on."""
+
+    def call(self: CloudFormationBackend, change_set_name: str, *args: Any, **kwargs: Any) -> Any:
+        arns = [
+            arn
+            for arn, change_set in self.change_sets.items()
+            if change_set_name in (arn, change_set.change_set_name)
+        ]
+        if not arns:
+            raise ChangeSetNotFoundError(f"ChangeSet [{change_set_name}] does not exist")
+        return method(self, arns[-1], *args, **kwargs)
+
+    return call
+
+
+def _ssm_parameter(method: Any) -> Any:
+    """moto's SSM-typed parameter lookup, taking a value that is no parameter name as the
+    value already resolved: what an update passes with ``UsePreviousValue`` (the CDK's
+    ``BootstrapVersion``), on which moto fails; a missing parameter is CloudFormation's error."""
+
+    def parse(self: ResourceMap, value: str, value_type: str) -> Any:
+        backend = ssm_backends[self._account_id][self._region_name]
+        if backend.get_parameter(value) is not None:
+            return method(self, value, value_type)
+        if not str(value).startswith("/"):
+            return value
+        raise ValidationError(
+            message=f"Unable to fetch parameters [{value}] from parameter store for this account."
+        )
+
+    return parse
+
+
 def install() -> None:
-    """Make moto's change sets add resources in ``DependsOn`` order (once)."""
+    """Make moto's change sets add resources in ``DependsOn`` order, and answer
+    ``ChangeSetNotFound`` as CloudFormation does (once)."""
     original = ResourceMap.build_resource_diff
     if getattr(original, "in_dependency_order", False):
         return
+    for name in ("describe_change_set", "delete_change_set", "execute_change_set"):
+        method = getattr(CloudFormationBackend, name)
+        setattr(CloudFormationBackend, name, _change_set_must_exist(method))
+    ResourceMap.parse_ssm_parameter = _ssm_parameter(ResourceMap.parse_ssm_parameter)  # type: ignore[method-assign]
 
     def build_resource_diff(
         self: ResourceMap, other_template: dict[str, Any], parameters: Any = None
