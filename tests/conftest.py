@@ -20,6 +20,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
+from constructs_ses.local.aws import without_host_aws_settings
+
 REPO = Path(__file__).resolve().parent.parent
 ACCOUNT = "111111111111"
 REGION = "us-east-1"
@@ -94,7 +96,7 @@ def cdk_cli(
 ) -> subprocess.CompletedProcess[str]:
     """The pinned CDK CLI, without telemetry or notices and ignoring CDK_DEFAULT_* settings
     (and AWS_* ones) of the host; ``env`` adds variables (a local AWS's)."""
-    host = {k: v for k, v in os.environ.items() if not k.startswith(("CDK_DEFAULT_", "AWS_"))}
+    host = without_host_aws_settings()
     env = {**host, **(env or {}), "CDK_DISABLE_CLI_TELEMETRY": "true"}
     cli = str(REPO / "node_modules" / ".bin" / "cdk")
     return run([cli, *arguments, "--no-notices"], cwd=cwd, env=env)

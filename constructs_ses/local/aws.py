@@ -20,7 +20,13 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["DEFAULT_ACCOUNT", "LOCAL_CREDENTIALS", "LocalAws", "LocalAwsError"]
+__all__ = [
+    "DEFAULT_ACCOUNT",
+    "LOCAL_CREDENTIALS",
+    "LocalAws",
+    "LocalAwsError",
+    "without_host_aws_settings",
+]
 
 DEFAULT_ACCOUNT = "123456789012"
 """The account moto answers for unless told otherwise."""
@@ -33,6 +39,17 @@ LOCAL_CREDENTIALS: Mapping[str, str] = MappingProxyType(
     }
 )
 """Credentials for the local AWS: stand-ins, never anyone's real keys."""
+
+
+def without_host_aws_settings() -> dict[str, str]:
+    """This process's environment without the host's AWS settings (``AWS_*``, credentials and
+    profile included) and CDK account or region (``CDK_DEFAULT_*``): what a program that must
+    reach only the local AWS starts from."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "CDK_DEFAULT_"))
+    }
 
 
 class LocalAwsError(RuntimeError):
@@ -62,9 +79,7 @@ class LocalAws:
         """Start the server's process; ``endpoint_url`` waits until it listens."""
         with self._lock:
             if self._process is None:
-                environment = {
-                    key: value for key, value in os.environ.items() if not key.startswith("AWS_")
-                }
+                environment = without_host_aws_settings()
                 self._process = subprocess.Popen(
                     [sys.executable, "-m", "constructs_ses.local.aws_server"],
                     stdin=subprocess.PIPE,

@@ -207,8 +207,7 @@ class RecordedPolicy(_Model, CloudFormationModel):
     """``AWS::S3::BucketPolicy`` and ``AWS::SNS::TopicPolicy`` (see the module): the document
     is kept as ``cfn_policy`` on each bucket or topic it names, and removed on delete."""
 
-    def __init__(self, kind: str, targets: list[Any], document: Any, logical_id: str) -> None:
-        self.kind = kind
+    def __init__(self, targets: list[Any], document: Any, logical_id: str) -> None:
         self.targets = targets
         self.document = document
         self.logical_id = logical_id
@@ -225,18 +224,17 @@ class RecordedPolicy(_Model, CloudFormationModel):
         region_name: str,
         **kwargs: Any,
     ) -> RecordedPolicy:
-        kind = str(kwargs.get("ResourceType", cloudformation_json.get("Type")))
         properties = cloudformation_json["Properties"]
         document = properties["PolicyDocument"]
         targets: list[Any]
-        if kind == "AWS::S3::BucketPolicy":
+        if cls.TYPE == "AWS::S3::BucketPolicy":
             targets = [s3_backends[account_id]["aws"].get_bucket(properties["Bucket"])]
         else:
             backend = sns_backends[account_id][region_name]
             targets = [backend.get_topic(arn) for arn in properties["Topics"]]
         for target in targets:
             target.cfn_policy = document
-        return cls(kind, targets, document, str(kwargs.get("LogicalId", resource_name)))
+        return cls(targets, document, str(kwargs.get("LogicalId", resource_name)))
 
     @classmethod
     def update_from_cloudformation_json(
@@ -253,7 +251,6 @@ class RecordedPolicy(_Model, CloudFormationModel):
             cloudformation_json,
             account_id,
             region_name,
-            ResourceType=original_resource.kind,
             LogicalId=original_resource.logical_id,
         )
 

@@ -25,7 +25,7 @@ from constructs_ses.local.smtp import (
     parse_verdicts,
     serving,
 )
-from constructs_ses.local.store import store_name
+from constructs_ses.local.store import topic_path
 
 __all__ = ["main"]
 
@@ -185,7 +185,7 @@ def aws_contents(flow: MailFlow) -> list[str]:
             keys = ", ".join(str(item["Key"]) for item in listed) or "none"
             lines.append(f"  bucket {resource.name}: {len(listed)} objects ({keys})")
         elif resource.kind == "AWS::SNS::Topic":
-            path = flow.store_dir / "sns" / f"{store_name(resource.name)}.jsonl"
+            path = topic_path(flow.store_dir, resource.name)
             count = len(path.read_text().splitlines()) if path.exists() else 0
             lines.append(f"  topic {resource.name}: {count} messages ({path})")
     return lines

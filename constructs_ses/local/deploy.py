@@ -8,20 +8,19 @@ of the functions those actions invoke, and stops the local AWS.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from constructs_ses.local.assembly import stack_environments
-from constructs_ses.local.aws import DEFAULT_ACCOUNT, LocalAws
+from constructs_ses.local.aws import DEFAULT_ACCOUNT, LocalAws, without_host_aws_settings
 
 __all__ = ["deploy_locally", "deployed_rule_sets"]
 
 
 def _cdk(cdk: str, arguments: Sequence[str], env: Mapping[str, str]) -> None:
     """Run the CDK CLI; its output passes through; SystemExit with its status when it fails."""
-    host = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_DEFAULT_"))}
+    host = without_host_aws_settings()
     command = [cdk, *arguments, "--no-notices"]
     print("$ " + " ".join(command), flush=True)
     completed = subprocess.run(

@@ -246,7 +246,7 @@ class MailFlow:
         """A boto3 client of ``service`` against the local AWS, in the rule set's region: to
         read what the flow wrote (``flow.client("s3").get_object(...)``)."""
         self._stack.ready()
-        return self.aws.client(service, region=self.rule_set.region)
+        return self._stack.client(service)
 
     @classmethod
     def from_assembly(

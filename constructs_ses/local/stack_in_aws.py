@@ -20,7 +20,7 @@ from typing import Any
 
 from constructs_ses.local.assembly import RuleSet, StackResource
 from constructs_ses.local.aws import LocalAws, LocalAwsError
-from constructs_ses.local.store import store_name
+from constructs_ses.local.store import topic_path
 
 __all__ = ["StackInAws"]
 
@@ -200,7 +200,7 @@ class _Subscriber:
         if envelope.get("Type") != "Notification":
             return
         topic = str(envelope.get("TopicArn", "")).rsplit(":", 1)[-1]
-        path = self.store_dir / "sns" / f"{store_name(topic)}.jsonl"
+        path = topic_path(self.store_dir, topic)
         with self._write_lock:
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a") as out:

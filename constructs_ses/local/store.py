@@ -21,7 +21,7 @@ import hashlib
 from pathlib import Path
 from urllib.parse import quote
 
-__all__ = ["object_path", "store_name"]
+__all__ = ["object_path", "store_name", "topic_path"]
 
 _MAX_NAME_BYTES = 255
 """The longest file name of common file systems (NAME_MAX)."""
@@ -47,3 +47,9 @@ def store_name(segment: str) -> str:
 def object_path(store: Path, bucket: str, key: str) -> Path:
     """The file under ``store`` that holds object ``key`` of ``bucket``."""
     return store.joinpath(store_name(bucket), *(store_name(part) for part in key.split("/")))
+
+
+def topic_path(store: Path, topic_name: str) -> Path:
+    """The file under ``store`` that holds what topic ``topic_name``'s subscribers received,
+    one SNS envelope a line: ``sns/<topic>.jsonl``."""
+    return store / "sns" / f"{store_name(topic_name)}.jsonl"
