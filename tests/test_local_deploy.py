@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -11,11 +12,20 @@ import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
 
+from constructs_ses import InboundEmail
 from constructs_ses.local.cli import main as cli
 from constructs_ses.testing import LocalAws
 
-from conftest import ACCOUNT, REGION, REPO, cdk_cli, cdk_json_context, inline_function
-from scenarios import example_stack, load_app_module
+from conftest import (
+    ACCOUNT,
+    REGION,
+    REPO,
+    cdk_cli,
+    cdk_json_context,
+    inline_function,
+    new_stack,
+)
+from scenarios import every_option_stack, example_stack, load_app_module
 
 
 @pytest.fixture(scope="module")
@@ -196,3 +206,172 @@ def test_a_redeploy_changes_the_rules_recipients_in_place(
         rules = ses.describe_receipt_rule_set(RuleSetName=name)["Rules"]
         recipients = [(rule["Name"], rule["Recipients"]) for rule in rules]
         assert recipients == [("Filter", [domain]), ("Support", [f"support@{domain}"])]
+
+
+def synthesized(outdir: Path, build: Callable[[cdk.App], object]) -> Path:
+    """The assembly of an app that ``build`` fills, synthesized into ``outdir``."""
+    app = cdk.App(context=cdk_json_context(), outdir=str(outdir))
+    build(app)
+    app.synth()
+    return outdir
+
+
+@pytest.fixture(scope="module")
+def every_option_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthesized(tmp_path_factory.mktemp("every-option.out"), every_option_stack)
+
+
+def replacing_stack(app: cdk.App) -> None:
+    """One rule with activate=True and replace_active_rule_set=True."""
+    stack = new_stack(app, "Replacing")
+    mail = InboundEmail(stack, "Inbound", activate=True, replace_active_rule_set=True)
+    mail.add_lambda_rule("Only", recipients=["only@example.com"], function=inline_function(stack))
+
+
+def deploy(aws: LocalAws, assembly: Path, stack: str) -> subprocess.CompletedProcess[str]:
+    return cdk_cli(
+        "deploy", "--app", str(assembly), "--require-approval", "never", stack, env=aws.env
+    )
+
+
+def destroy(aws: LocalAws, assembly: Path, stack: str) -> None:
+    destroyed = cdk_cli("destroy", "--app", str(assembly), "--force", stack, env=aws.env)
+    assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
+
+
+def active_rule_set(aws: LocalAws) -> str | None:
+    metadata = aws.client("ses").describe_active_receipt_rule_set().get("Metadata") or {}
+    name = metadata.get("Name")
+    return str(name) if name else None
+
+
+def stack_rule_sets(aws: LocalAws, stack: str) -> list[str]:
+    rule_sets = aws.client("ses").list_receipt_rule_sets()["RuleSets"]
+    return [each["Name"] for each in rule_sets if each["Name"].startswith(f"{stack}-")]
+
+
+@pytest.fixture
+def other_active(aws: LocalAws) -> Iterator[str]:
+    """A rule set of someone else's, active while the test runs; removed after it."""
+    ses = aws.client("ses")
+    ses.create_receipt_rule_set(RuleSetName="someone-elses")
+    ses.set_active_receipt_rule_set(RuleSetName="someone-elses")
+    yield "someone-elses"
+    ses.set_active_receipt_rule_set()
+    ses.delete_receipt_rule_set(RuleSetName="someone-elses")
+
+
+def test_every_option_deploys_activated_and_destroys_deactivated(
+    aws: LocalAws, every_option_assembly: Path
+) -> None:
+    """Activation (the custom resource's own code, run by the local Lambda runtime), drop-spam,
+    S3 storage with a prefix, a KMS-encrypted topic and a created topic."""
+    deployed = deploy(aws, every_option_assembly, "Mail")
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    (name,) = stack_rule_sets(aws, "Mail")
+    assert active_rule_set(aws) == name
+    ses = aws.client("ses")
+    described = ses.describe_receipt_rule_set(RuleSetName=name)["Rules"]
+    rules = {rule["Name"]: rule for rule in described}
+    assert list(rules) == ["DropSpam", "Support", "Sales"]
+    stored, invoked = rules["Support"]["Actions"]
+    assert stored["S3Action"]["ObjectKeyPrefix"] == "support/"
+    sns_client = aws.client("sns")
+    alerts = sns_client.get_topic_attributes(TopicArn=invoked["LambdaAction"]["TopicArn"])
+    key_arn = alerts["Attributes"]["KmsMasterKeyId"]
+    key_policy = aws.client("kms").get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"]
+    assert "ses.amazonaws.com" in key_policy
+    (sales,) = rules["Sales"]["Actions"]
+    sns_client.get_topic_attributes(TopicArn=sales["LambdaAction"]["TopicArn"])
+
+    destroy(aws, every_option_assembly, "Mail")
+    assert active_rule_set(aws) is None
+    assert stack_rule_sets(aws, "Mail") == []
+
+
+def test_fails_to_activate_while_another_rule_set_is_active(
+    aws: LocalAws, every_option_assembly: Path, other_active: str
+) -> None:
+    deployed = deploy(aws, every_option_assembly, "Mail")
+    output = deployed.stdout + deployed.stderr
+    assert deployed.returncode != 0, output
+    assert f"rule set '{other_active}' is the active receipt rule set" in output, output
+    assert "replace_active_rule_set=True" in output, output
+    assert active_rule_set(aws) == other_active
+
+    destroy(aws, every_option_assembly, "Mail")
+    assert stack_rule_sets(aws, "Mail") == []
+    functions = aws.client("lambda").list_functions()["Functions"]
+    assert [f["FunctionName"] for f in functions if f["FunctionName"].startswith("Mail-")] == []
+    assert active_rule_set(aws) == other_active
+
+
+def test_replace_active_rule_set_replaces_the_active_one(
+    aws: LocalAws, tmp_path: Path, other_active: str
+) -> None:
+    assembly = synthesized(tmp_path, replacing_stack)
+    deployed = deploy(aws, assembly, "Replacing")
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    (name,) = stack_rule_sets(aws, "Replacing")
+    assert active_rule_set(aws) == name
+
+    destroy(aws, assembly, "Replacing")
+    assert active_rule_set(aws) is None  # ours was active: deactivated, not given back
+    assert stack_rule_sets(aws, "Replacing") == []
+
+
+def test_destroy_leaves_a_rule_set_activated_since_alone(
+    aws: LocalAws, every_option_assembly: Path
+) -> None:
+    deployed = deploy(aws, every_option_assembly, "Mail")
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    ses = aws.client("ses")
+    ses.create_receipt_rule_set(RuleSetName="activated-since")
+    ses.set_active_receipt_rule_set(RuleSetName="activated-since")
+    try:
+        destroy(aws, every_option_assembly, "Mail")
+        assert active_rule_set(aws) == "activated-since"
+        assert stack_rule_sets(aws, "Mail") == []
+    finally:
+        ses.set_active_receipt_rule_set()
+        ses.delete_receipt_rule_set(RuleSetName="activated-since")
+
+
+def versioned_stack(version: int) -> Callable[[cdk.App], None]:
+    """Version 1: rules A, B, C. Version 2: A for other recipients, B removed, C renamed, D
+    added (the rule set activated in both)."""
+
+    def build(app: cdk.App) -> None:
+        stack = new_stack(app, "Versioned")
+        function = inline_function(stack)
+        mail = InboundEmail(stack, "Inbound", activate=True)
+        first = ["a@example.com"] if version == 1 else ["a@example.org"]
+        mail.add_lambda_rule("A", recipients=first, function=function)
+        if version == 1:
+            mail.add_lambda_rule("B", recipients=["b@example.com"], function=function)
+        renamed = "C" if version == 1 else "Renamed"
+        mail.add_lambda_rule(
+            "C", rule_name=renamed, recipients=["c@example.com"], function=function
+        )
+        if version == 2:
+            mail.add_lambda_rule("D", recipients=["d@example.com"], function=function)
+
+    return build
+
+
+def test_a_redeploy_changes_adds_removes_and_renames_rules(aws: LocalAws, tmp_path: Path) -> None:
+    expected = {
+        1: [("A", ["a@example.com"]), ("B", ["b@example.com"]), ("C", ["c@example.com"])],
+        2: [("A", ["a@example.org"]), ("Renamed", ["c@example.com"]), ("D", ["d@example.com"])],
+    }
+    for version, rules in expected.items():
+        assembly = synthesized(tmp_path / str(version), versioned_stack(version))
+        deployed = deploy(aws, assembly, "Versioned")
+        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+        (name,) = stack_rule_sets(aws, "Versioned")
+        described = aws.client("ses").describe_receipt_rule_set(RuleSetName=name)["Rules"]
+        assert [(rule["Name"], rule["Recipients"]) for rule in described] == rules
+        assert active_rule_set(aws) == name
+    destroy(aws, assembly, "Versioned")
+    assert stack_rule_sets(aws, "Versioned") == []
+    assert active_rule_set(aws) is None

@@ -5,13 +5,18 @@ accepts requests, then serves until the parent closes the pipe (or exits, which 
 never outlives the program that started it. Every request is answered for the one account of
 ``MOTO_ACCOUNT_ID``, whatever the credentials. moto's backends live in this process only: a
 caller's own in-process moto (``mock_aws``) never shares state with it. Its CloudFormation has
-the models of ``constructs_ses.local.cfn_models`` besides moto's own.
+the models of ``constructs_ses.local.cfn_models`` besides moto's own, runs stack operations as
+``constructs_ses.local.cfn_operations`` describes, and runs Lambda-backed custom resources in the
+local Lambda runtime (``constructs_ses.local.custom_resources``), whose functions reach this
+server.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import tempfile
+from pathlib import Path
 
 # moto's server logs every request through werkzeug; only errors are worth a line here.
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -20,17 +25,29 @@ logging.getLogger("werkzeug").setLevel(logging.ERROR)
 def main() -> None:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer  # noqa: PLC0415
 
-    from constructs_ses.local import cfn_models  # noqa: PLC0415 (registers the models)
+    from constructs_ses.local import cfn_models, cfn_operations, custom_resources  # noqa: PLC0415
+    from constructs_ses.local.lambda_runtime import LambdaRuntime  # noqa: PLC0415
 
     cfn_models.install()
-
+    cfn_operations.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    _, port = server.get_host_and_port()
-    sys.stdout.write(f"LISTENING {port}\n")
-    sys.stdout.flush()
-    sys.stdin.buffer.read()  # until the parent closes the pipe
-    server.stop()
+    with tempfile.TemporaryDirectory(prefix="constructs-ses-aws-") as scratch:
+        runtime = LambdaRuntime(
+            Path(scratch) / "runtime",
+            aws_environment=lambda: {
+                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.get_host_and_port()[1]}"
+            },
+        )
+        custom_resources.install(runtime, Path(scratch) / "code")
+        server.start()
+        _, port = server.get_host_and_port()
+        sys.stdout.write(f"LISTENING {port}\n")
+        sys.stdout.flush()
+        try:
+            sys.stdin.buffer.read()  # until the parent closes the pipe
+        finally:
+            server.stop()
+            runtime.close()
 
 
 if __name__ == "__main__":

@@ -11,38 +11,29 @@ moto 5.2 skips ``AWS::SES::ReceiptRuleSet``, ``AWS::SES::ReceiptRule``, ``AWS::S
   enforced: moto enforces bucket policies ignoring their conditions, which would refuse the
   CDK's asset uploads to a bootstrap bucket that denies requests without TLS;
 - ``AWS::CDK::Metadata`` is accepted and does nothing, as in AWS;
-- a change set creates the resources it adds in ``DependsOn`` order (``install()``; moto creates
-  them in template order, following only ``Ref`` and ``Fn::GetAtt``);
-- ``DescribeChangeSet`` and ``DeleteChangeSet`` of a change set that does not exist answer
-  ``ChangeSetNotFound``, as CloudFormation does and the CDK CLI expects before an update (moto
-  answers ``ValidationError`` or fails), and a change set named, not given by ARN, is the newest
-  of that name (moto takes the oldest, of any stack); an SSM-typed parameter passed with
-  ``UsePreviousValue`` keeps its value (moto fails on it);
-- like SES's ``CreateReceiptRule``, a rule whose Lambda action's function does not let
-  ``ses.amazonaws.com`` invoke it, for this account and this rule, is refused, which fails the
-  deploy ("Giving permissions to Amazon SES for email receiving", Amazon SES Developer Guide).
+- like SES's ``CreateReceiptRule``, a rule is refused, failing the deploy, when SES could not use
+  what its actions name (``ses_checks``).
 
-``aws_server`` imports this module and calls ``install()`` before moto's server starts (moto
-collects the models of its ``CloudFormationModel`` subclasses once, on first use).
+``aws_server`` imports this module before moto's server starts (moto collects the models of its
+``CloudFormationModel`` subclasses once, on first use) and calls ``install()``, which keeps a KMS
+key's ``KeyPolicy`` as text (moto answers ``GetKeyPolicy`` with the template's object otherwise);
+``cfn_operations`` makes stack operations
+run as CloudFormation runs them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from fnmatch import fnmatchcase
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from moto.awslambda.models import lambda_backends
-from moto.cloudformation.exceptions import CloudFormationError, ValidationError
-from moto.cloudformation.models import CloudFormationBackend
-from moto.cloudformation.parsing import ResourceMap
 from moto.core.common_models import CloudFormationModel
+from moto.kms.models import Key
 from moto.s3.models import s3_backends
-from moto.ses.exceptions import InvalidLambdaFunctionException
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
-from moto.ssm.models import ssm_backends
+
+from constructs_ses.local.ses_checks import check_rule_grants
 
 __all__ = [
     "CdkMetadata",
@@ -51,7 +42,6 @@ __all__ = [
     "SesReceiptRuleSet",
     "TopicPolicy",
     "install",
-    "ses_may_invoke",
 ]
 
 
@@ -153,7 +143,7 @@ class SesReceiptRule(_Model, CloudFormationModel):
         rule = _rule_of(properties, resource_name)
         rule_set = str(properties["RuleSetName"])
         after = properties.get("After")
-        _check_lambda_permissions(rule, rule_set, account_id, region_name)
+        check_rule_grants(rule, rule_set, account_id, region_name)
         ses_backends[account_id][region_name].create_receipt_rule(rule_set, rule, after)
         return cls(rule_set, rule, account_id, region_name)
 
@@ -179,7 +169,7 @@ class SesReceiptRule(_Model, CloudFormationModel):
             return cls.create_from_cloudformation_json(
                 new_resource_name, cloudformation_json, account_id, region_name
             )
-        _check_lambda_permissions(rule, original_resource.rule_set, account_id, region_name)
+        check_rule_grants(rule, original_resource.rule_set, account_id, region_name)
         backend = ses_backends[account_id][region_name]
         backend.update_receipt_rule(original_resource.rule_set, rule)
         return cls(original_resource.rule_set, rule, account_id, region_name)
@@ -298,129 +288,32 @@ def _rule_of(properties: Mapping[str, Any], default_name: str) -> dict[str, Any]
     return rule
 
 
-def ses_may_invoke(statements: Iterable[Mapping[str, Any]], *, account: str, rule_arn: str) -> bool:
-    """Whether a function policy's ``statements`` let SES invoke it for the rule ``rule_arn``
-    of ``account``: an Allow of ``lambda:InvokeFunction`` to ``ses.amazonaws.com`` whose
-    ``AWS:SourceAccount`` and ``AWS:SourceArn`` conditions, where present, admit them."""
-    for statement in statements:
-        principal = statement.get("Principal")
-        service = principal.get("Service") if isinstance(principal, dict) else principal
-        if statement.get("Effect") != "Allow" or service != "ses.amazonaws.com":
-            continue
-        if statement.get("Action") not in ("lambda:InvokeFunction", "lambda:*"):
-            continue
-        condition = statement.get("Condition", {})
-        source_account = condition.get("StringEquals", {}).get("AWS:SourceAccount")
-        arns = {**condition.get("ArnLike", {}), **condition.get("ArnEquals", {})}
-        source_arn = arns.get("AWS:SourceArn")
-        if source_account not in (None, account):
-            continue
-        if source_arn is not None and not fnmatchcase(rule_arn, str(source_arn)):
-            continue
-        return True
-    return False
+def _key_policy_as_text(create: Any) -> Any:
+    """moto's ``AWS::KMS::Key`` creation, keeping the ``KeyPolicy`` as JSON text: moto keeps the
+    template's object, which ``GetKeyPolicy`` then answers instead of the policy's text."""
 
+    def created(
+        cls: type[Key],
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Key:
+        properties = cloudformation_json["Properties"]
+        if isinstance(properties.get("KeyPolicy"), dict):
+            properties = {**properties, "KeyPolicy": json.dumps(properties["KeyPolicy"])}
+        template = {**cloudformation_json, "Properties": properties}
+        key: Key = create(resource_name, template, account_id, region_name, **kwargs)
+        return key
 
-def _check_lambda_permissions(
-    rule: Mapping[str, Any], rule_set: str, account_id: str, region_name: str
-) -> None:
-    rule_arn = (
-        f"arn:aws:ses:{region_name}:{account_id}:receipt-rule-set/{rule_set}"
-        f":receipt-rule/{rule['Name']}"
-    )
-    for action in rule.get("Actions", []):
-        function_arn = action.get("LambdaAction", {}).get("FunctionArn")
-        if function_arn is None:
-            continue
-        try:
-            wire = lambda_backends[account_id][region_name].get_policy(function_arn)
-            statements = json.loads(json.loads(wire)["Policy"])["Statement"]
-        except Exception:  # no function, or a function without a policy
-            statements = []
-        if not ses_may_invoke(statements, account=account_id, rule_arn=rule_arn):
-            raise InvalidLambdaFunctionException(
-                f"rule {rule['Name']}: the policy of {function_arn} does not let "
-                f"ses.amazonaws.com invoke it for {rule_arn}"
-            )
-
-
-def _in_dependency_order(names: Iterable[str], resources: Mapping[str, Any]) -> list[str]:
-    """``names`` with each after the ones among them it ``DependsOn``."""
-    wanted = list(names)
-    placed: list[str] = []
-
-    def place(name: str, seen: tuple[str, ...]) -> None:
-        if name in placed or name in seen:
-            return
-        depends = resources.get(name, {}).get("DependsOn", [])
-        for dependency in [depends] if isinstance(depends, str) else depends:
-            if dependency in wanted:
-                place(dependency, (*seen, name))
-        placed.append(name)
-
-    for name in wanted:
-        place(name, ())
-    return placed
-
-
-class ChangeSetNotFoundError(CloudFormationError):
-    code = "ChangeSetNotFound"
-
-
-def _change_set_must_exist(method: Any) -> Any:
-    """``method`` of moto's CloudFormation backend, answering ``ChangeSetNotFound`` for a
-    change set it does not hold. A name is taken to mean the newest change set of that name:
-    moto's own lookup takes the oldest, of whichever stack (the CLI names every stack's change
-    set ``cdk-deploy-change-set``), and its API does not pass the stack on."""
-
-    def call(self: CloudFormationBackend, change_set_name: str, *args: Any, **kwargs: Any) -> Any:
-        arns = [
-            arn
-            for arn, change_set in self.change_sets.items()
-            if change_set_name in (arn, change_set.change_set_name)
-        ]
-        if not arns:
-            raise ChangeSetNotFoundError(f"ChangeSet [{change_set_name}] does not exist")
-        return method(self, arns[-1], *args, **kwargs)
-
-    return call
-
-
-def _ssm_parameter(method: Any) -> Any:
-    """moto's SSM-typed parameter lookup, taking a value that is no parameter name as the
-    value already resolved: what an update passes with ``UsePreviousValue`` (the CDK's
-    ``BootstrapVersion``), on which moto fails; a missing parameter is CloudFormation's error."""
-
-    def parse(self: ResourceMap, value: str, value_type: str) -> Any:
-        backend = ssm_backends[self._account_id][self._region_name]
-        if backend.get_parameter(value) is not None:
-            return method(self, value, value_type)
-        if not str(value).startswith("/"):
-            return value
-        raise ValidationError(
-            message=f"Unable to fetch parameters [{value}] from parameter store for this account."
-        )
-
-    return parse
+    created.keeps_text = True  # type: ignore[attr-defined]
+    return classmethod(created)
 
 
 def install() -> None:
-    """Make moto's change sets add resources in ``DependsOn`` order, and answer
-    ``ChangeSetNotFound`` as CloudFormation does (once)."""
-    original = ResourceMap.build_resource_diff
-    if getattr(original, "in_dependency_order", False):
-        return
-    for name in ("describe_change_set", "delete_change_set", "execute_change_set"):
-        method = getattr(CloudFormationBackend, name)
-        setattr(CloudFormationBackend, name, _change_set_must_exist(method))
-    ResourceMap.parse_ssm_parameter = _ssm_parameter(ResourceMap.parse_ssm_parameter)  # type: ignore[method-assign]
-
-    def build_resource_diff(
-        self: ResourceMap, other_template: dict[str, Any], parameters: Any = None
-    ) -> dict[str, Any]:
-        diff: dict[str, Any] = original(self, other_template, parameters)
-        diff["Add"] = _in_dependency_order(diff["Add"], other_template.get("Resources", {}))
-        return diff
-
-    build_resource_diff.in_dependency_order = True  # type: ignore[attr-defined]
-    ResourceMap.build_resource_diff = build_resource_diff  # type: ignore[method-assign]
+    """Fix what moto's own models get wrong for our stacks (once): a KMS key's policy."""
+    create = Key.create_from_cloudformation_json
+    if not getattr(create, "keeps_text", False):
+        Key.create_from_cloudformation_json = _key_policy_as_text(create)  # type: ignore[method-assign]

@@ -1,0 +1,184 @@
+"""How the local AWS's CloudFormation runs stack operations: as CloudFormation does, not as moto.
+
+moto 5.2's change sets add resources in template order (following ``Ref`` and ``Fn::GetAtt`` but
+not ``DependsOn``), delete removed resources before anything else, retry failed updates and
+deletes in further passes, and delete a stack's resources in no particular order. Here
+(``install()``), as the CloudFormation User Guide describes stack updates and deletions:
+
+- an update creates and updates resources in dependency order (``DependsOn``, ``Ref``,
+  ``Fn::GetAtt``, ``Fn::Sub``), then deletes the removed ones, dependants first (its cleanup
+  phase); the first failure fails the operation, with no further passes;
+- a stack is deleted dependants first, except resources whose ``DeletionPolicy`` is ``Retain``;
+- ``DescribeChangeSet`` and ``DeleteChangeSet`` of a change set that does not exist answer
+  ``ChangeSetNotFound``, as CloudFormation does and the CDK CLI expects before an update (moto
+  answers ``ValidationError`` or fails), and a change set named, not given by ARN, is the newest
+  of that name (moto takes the oldest, of any stack);
+- an SSM-typed parameter passed with ``UsePreviousValue`` keeps its value (moto fails on it).
+
+Not emulated: rollbacks (a failed operation leaves what it made until the stack is deleted) and
+the wait between phases (every operation ends before its API call answers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from moto.cloudformation.exceptions import CloudFormationError, ValidationError
+from moto.cloudformation.models import CloudFormationBackend
+from moto.cloudformation.parsing import ResourceMap, parse_and_update_resource
+from moto.ssm.models import ssm_backends
+
+__all__ = ["ChangeSetNotFoundError", "in_dependency_order", "install", "references"]
+
+RETAINED = ("Retain", "RetainExceptOnCreate")
+
+
+def references(node: Any) -> set[str]:
+    """The logical ids a template fragment refers to (``Ref``, ``Fn::GetAtt``, ``Fn::Sub``)."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                target = value.split(".")[0] if isinstance(value, str) else value[0]
+                found.add(str(target))
+            elif key == "Fn::Sub":
+                text = value if isinstance(value, str) else value[0]
+                found |= {part.split("}")[0].split(".")[0] for part in text.split("${")[1:]}
+                if not isinstance(value, str):
+                    found |= references(value[1:])
+            else:
+                found |= references(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= references(item)
+    return found
+
+
+def in_dependency_order(names: Iterable[str], resources: Mapping[str, Any]) -> list[str]:
+    """``names`` with each after those among them it depends on (``DependsOn`` or references);
+    otherwise in the order given."""
+    wanted = list(names)
+    placed: list[str] = []
+
+    def place(name: str, seen: tuple[str, ...]) -> None:
+        if name in placed or name in seen:
+            return
+        resource = resources.get(name, {})
+        depends = resource.get("DependsOn", [])
+        needs = {*([depends] if isinstance(depends, str) else depends), *references(resource)}
+        for dependency in wanted:
+            if dependency in needs:
+                place(dependency, (*seen, name))
+        placed.append(name)
+
+    for name in wanted:
+        place(name, ())
+    return placed
+
+
+def _update(self: ResourceMap, template: dict[str, Any], parameters: Any = None) -> None:
+    """``ResourceMap.update`` as CloudFormation runs an update (see the module)."""
+    diff = self.build_resource_diff(template, parameters)
+    old = self._resource_json_map
+    self._template = template
+    if parameters:
+        self.input_parameters = parameters
+    self.load_mapping()
+    self.load_parameters()
+    self.load_conditions()
+    self._resource_json_map = template["Resources"]
+    added = set(diff["Add"])
+    for name in in_dependency_order([*diff["Add"], *diff["Modify"]], template["Resources"]):
+        if name in added:
+            _ = self[name]  # moto's resource map creates a resource on first lookup
+            continue
+        changed = parse_and_update_resource(
+            name,
+            template["Resources"][name],
+            self,
+            account_id=self._account_id,
+            region_name=self._region_name,
+        )
+        if changed is not None:
+            self._parsed_resources[name] = changed
+    _delete(self, diff["Remove"], old)
+
+
+def _delete_stack(self: ResourceMap) -> None:
+    """``ResourceMap.delete``: every resource but the retained ones, dependants first."""
+    kept = {
+        name
+        for name, resource in self._resource_json_map.items()
+        if resource.get("DeletionPolicy") in RETAINED
+    }
+    _delete(
+        self,
+        [name for name in self._resource_json_map if name not in kept],
+        self._resource_json_map,
+    )
+
+
+def _delete(self: ResourceMap, names: Iterable[str], resources: Mapping[str, Any]) -> None:
+    """Delete the resources ``names`` of the template ``resources``, dependants first."""
+    for name in reversed(in_dependency_order(names, resources)):
+        resource = self._parsed_resources.get(name)
+        if resource is None or isinstance(resource, str):
+            continue  # never created (a failed operation, or a false condition)
+        self._delete_resource(resource, resources[name])
+        self._parsed_resources.pop(name)
+
+
+class ChangeSetNotFoundError(CloudFormationError):
+    code = "ChangeSetNotFound"
+
+
+def _change_set_must_exist(method: Any) -> Any:
+    """``method`` of moto's CloudFormation backend, answering ``ChangeSetNotFound`` for a
+    change set it does not hold. A name is taken to mean the newest change set of that name:
+    moto's own lookup takes the oldest, of whichever stack (the CLI names every stack's change
+    set ``cdk-deploy-change-set``), and its API does not pass the stack on."""
+
+    def call(self: CloudFormationBackend, change_set_name: str, *args: Any, **kwargs: Any) -> Any:
+        arns = [
+            arn
+            for arn, change_set in self.change_sets.items()
+            if change_set_name in (arn, change_set.change_set_name)
+        ]
+        if not arns:
+            raise ChangeSetNotFoundError(f"ChangeSet [{change_set_name}] does not exist")
+        return method(self, arns[-1], *args, **kwargs)
+
+    return call
+
+
+def _ssm_parameter(method: Any) -> Any:
+    """moto's SSM-typed parameter lookup, taking a value that is no parameter name as the
+    value already resolved: what an update passes with ``UsePreviousValue`` (the CDK's
+    ``BootstrapVersion``), on which moto fails; a missing parameter is CloudFormation's error."""
+
+    def parse(self: ResourceMap, value: str, value_type: str) -> Any:
+        backend = ssm_backends[self._account_id][self._region_name]
+        if backend.get_parameter(value) is not None:
+            return method(self, value, value_type)
+        if not str(value).startswith("/"):
+            return value
+        raise ValidationError(
+            message=f"Unable to fetch parameters [{value}] from parameter store for this account."
+        )
+
+    return parse
+
+
+def install() -> None:
+    """Run moto's stack operations as the module describes (once)."""
+    if ResourceMap.update is _update:
+        return
+    for name in ("describe_change_set", "delete_change_set", "execute_change_set"):
+        method = getattr(CloudFormationBackend, name)
+        setattr(CloudFormationBackend, name, _change_set_must_exist(method))
+    ResourceMap.parse_ssm_parameter = _ssm_parameter(ResourceMap.parse_ssm_parameter)  # type: ignore[method-assign]
+    ResourceMap.update = _update  # type: ignore[method-assign]
+    ResourceMap.delete = _delete_stack  # type: ignore[method-assign]
