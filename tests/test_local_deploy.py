@@ -9,8 +9,11 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
 
 from constructs_ses import InboundEmail
 from constructs_ses.local.cli import main as cli
@@ -170,22 +173,9 @@ def test_a_rule_deploys_only_once_ses_may_invoke_its_function(
         assert "does not let ses.amazonaws.com invoke it" in output, output
 
 
-@pytest.fixture
-def fresh_aws() -> Iterator[LocalAws]:
-    """A bootstrapped local AWS of its own (see the README: after other stacks were deployed to
-    and destroyed in the same local AWS, an update has been seen to hang)."""
-    with LocalAws(account=ACCOUNT, region=REGION) as local:
-        result = cdk_cli("bootstrap", f"aws://{ACCOUNT}/{REGION}", env=local.env)
-        assert result.returncode == 0, result.stdout + result.stderr
-        yield local
-
-
-def test_a_redeploy_changes_the_rules_recipients_in_place(
-    fresh_aws: LocalAws, tmp_path: Path
-) -> None:
+def test_a_redeploy_changes_the_rules_recipients_in_place(aws: LocalAws, tmp_path: Path) -> None:
     """An update (a change set on an existing stack, the bootstrap version passed with
     UsePreviousValue) updates the rules SES holds."""
-    aws = fresh_aws
     for domain in ("example.com", "mail.example.org"):
         out = tmp_path / domain
         app = cdk.App(context=cdk_json_context(), outdir=str(out))
@@ -375,3 +365,55 @@ def test_a_redeploy_changes_adds_removes_and_renames_rules(aws: LocalAws, tmp_pa
     destroy(aws, assembly, "Versioned")
     assert stack_rule_sets(aws, "Versioned") == []
     assert active_rule_set(aws) is None
+
+
+def ungranted_stack(kind: str) -> Callable[[cdk.App], None]:
+    """A rule (L1) whose S3 action's bucket has no policy for SES, or whose SNS action's topic
+    is encrypted with a key whose policy does not let SES use it."""
+
+    def build(app: cdk.App) -> None:
+        stack = new_stack(app, f"Ungranted{kind}")
+        rule_set = ses.CfnReceiptRuleSet(stack, "RuleSet", rule_set_name=f"ungranted-{kind}")
+        if kind == "Bucket":
+            bucket = s3.CfnBucket(stack, "Bucket")
+            action = ses.CfnReceiptRule.ActionProperty(
+                s3_action=ses.CfnReceiptRule.S3ActionProperty(bucket_name=bucket.ref)
+            )
+        else:
+            root = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}
+            key_policy = {
+                "Version": "2012-10-17",
+                "Statement": [{**root, "Action": "kms:*", "Resource": "*"}],
+            }
+            key = kms.CfnKey(stack, "Key", key_policy=key_policy)
+            topic = sns.CfnTopic(stack, "Topic", kms_master_key_id=key.attr_arn)
+            action = ses.CfnReceiptRule.ActionProperty(
+                sns_action=ses.CfnReceiptRule.SNSActionProperty(topic_arn=topic.ref)
+            )
+        ses.CfnReceiptRule(
+            stack,
+            "Rule",
+            rule_set_name=rule_set.ref,
+            rule=ses.CfnReceiptRule.RuleProperty(name="store", enabled=True, actions=[action]),
+        )
+
+    return build
+
+
+@pytest.mark.parametrize(
+    ("kind", "refusal"),
+    [
+        ("Bucket", "Could not write to bucket"),
+        ("Key", "does not let ses.amazonaws.com kms:GenerateDataKey and kms:Decrypt"),
+    ],
+)
+def test_fails_to_deploy_a_rule_ses_may_not_store_or_publish_for(
+    aws: LocalAws, tmp_path: Path, kind: str, refusal: str
+) -> None:
+    """SES tests the bucket policy and the topic's key policy when the rule is created."""
+    assembly = synthesized(tmp_path, ungranted_stack(kind))
+    deployed = deploy(aws, assembly, f"Ungranted{kind}")
+    output = deployed.stdout + deployed.stderr
+    assert deployed.returncode != 0, output
+    assert refusal in output, output
+    destroy(aws, assembly, f"Ungranted{kind}")

@@ -9,10 +9,12 @@ deletes in further passes, and delete a stack's resources in no particular order
   ``Fn::GetAtt``, ``Fn::Sub``), then deletes the removed ones, dependants first (its cleanup
   phase); the first failure fails the operation, with no further passes;
 - a stack is deleted dependants first, except resources whose ``DeletionPolicy`` is ``Retain``;
-- ``DescribeChangeSet`` and ``DeleteChangeSet`` of a change set that does not exist answer
-  ``ChangeSetNotFound``, as CloudFormation does and the CDK CLI expects before an update (moto
-  answers ``ValidationError`` or fails), and a change set named, not given by ARN, is the newest
-  of that name (moto takes the oldest, of any stack);
+- a change set given by name is the stack's own (``StackName``; moto takes the oldest of that
+  name, of whichever stack: the CLI names every stack's ``cdk-deploy-change-set``), the newest
+  of that name; ``DescribeChangeSet``, ``DeleteChangeSet`` and ``ExecuteChangeSet`` of one that
+  does not exist answer ``ChangeSetNotFound``, as CloudFormation does and the CDK CLI waits for
+  before an update (moto answers ``ValidationError`` or fails); ``ListChangeSets`` lists the
+  stack's own;
 - an SSM-typed parameter passed with ``UsePreviousValue`` keeps its value (moto fails on it).
 
 Not emulated: rollbacks (a failed operation leaves what it made until the stack is deleted) and
@@ -27,6 +29,8 @@ from typing import Any
 from moto.cloudformation.exceptions import CloudFormationError, ValidationError
 from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudformation.parsing import ResourceMap, parse_and_update_resource
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.responses import ActionResult, EmptyResult
 from moto.ssm.models import ssm_backends
 
 __all__ = ["ChangeSetNotFoundError", "in_dependency_order", "install", "references"]
@@ -135,23 +139,60 @@ class ChangeSetNotFoundError(CloudFormationError):
     code = "ChangeSetNotFound"
 
 
-def _change_set_must_exist(method: Any) -> Any:
-    """``method`` of moto's CloudFormation backend, answering ``ChangeSetNotFound`` for a
-    change set it does not hold. A name is taken to mean the newest change set of that name:
-    moto's own lookup takes the oldest, of whichever stack (the CLI names every stack's change
-    set ``cdk-deploy-change-set``), and its API does not pass the stack on."""
+def _change_set_arn(backend: CloudFormationBackend, name: str, stack: str | None) -> str:
+    """The ARN of change set ``name``: an ARN, or the name of one of the stack ``stack``'s (its
+    newest of that name); ``ChangeSetNotFound`` when there is none, as CloudFormation answers."""
+    if name in backend.change_sets:
+        return name
+    stack_ids = {
+        each.stack_id for each in backend.stacks.values() if stack in (each.name, each.stack_id)
+    }
+    arns = [
+        arn
+        for arn, change_set in backend.change_sets.items()
+        if change_set.change_set_name == name
+        and (stack is None or change_set.stack_id in stack_ids)
+    ]
+    if not arns:
+        raise ChangeSetNotFoundError(f"ChangeSet [{name}] does not exist")
+    return arns[-1]
 
-    def call(self: CloudFormationBackend, change_set_name: str, *args: Any, **kwargs: Any) -> Any:
-        arns = [
-            arn
-            for arn, change_set in self.change_sets.items()
-            if change_set_name in (arn, change_set.change_set_name)
-        ]
-        if not arns:
-            raise ChangeSetNotFoundError(f"ChangeSet [{change_set_name}] does not exist")
-        return method(self, arns[-1], *args, **kwargs)
 
-    return call
+def _describe_change_set(self: CloudFormationResponse) -> ActionResult:
+    arn = _change_set_arn(
+        self.cloudformation_backend, self._get_param("ChangeSetName"), self._get_param("StackName")
+    )
+    return ActionResult(self.cloudformation_backend.describe_change_set(change_set_name=arn))
+
+
+def _delete_change_set(self: CloudFormationResponse) -> ActionResult:
+    arn = _change_set_arn(
+        self.cloudformation_backend, self._get_param("ChangeSetName"), self._get_param("StackName")
+    )
+    self.cloudformation_backend.delete_change_set(change_set_name=arn)
+    return EmptyResult()
+
+
+def _execute_change_set(self: CloudFormationResponse) -> ActionResult:
+    stack = self._get_param("StackName")
+    arn = _change_set_arn(self.cloudformation_backend, self._get_param("ChangeSetName"), stack)
+    self.cloudformation_backend.execute_change_set(change_set_name=arn, stack_name=stack)
+    return EmptyResult()
+
+
+def _list_change_sets(self: CloudFormationResponse) -> ActionResult:
+    stack = self._get_param("StackName")
+    stack_ids = {
+        each.stack_id
+        for each in self.cloudformation_backend.stacks.values()
+        if stack in (each.name, each.stack_id)
+    }
+    change_sets = [
+        change_set
+        for change_set in self.cloudformation_backend.list_change_sets()
+        if change_set.stack_id in stack_ids
+    ]
+    return ActionResult({"Summaries": change_sets})
 
 
 def _ssm_parameter(method: Any) -> Any:
@@ -176,9 +217,10 @@ def install() -> None:
     """Run moto's stack operations as the module describes (once)."""
     if ResourceMap.update is _update:
         return
-    for name in ("describe_change_set", "delete_change_set", "execute_change_set"):
-        method = getattr(CloudFormationBackend, name)
-        setattr(CloudFormationBackend, name, _change_set_must_exist(method))
+    CloudFormationResponse.describe_change_set = _describe_change_set  # type: ignore[method-assign]
+    CloudFormationResponse.delete_change_set = _delete_change_set  # type: ignore[method-assign]
+    CloudFormationResponse.execute_change_set = _execute_change_set  # type: ignore[method-assign]
+    CloudFormationResponse.list_change_sets = _list_change_sets  # type: ignore[method-assign]
     ResourceMap.parse_ssm_parameter = _ssm_parameter(ResourceMap.parse_ssm_parameter)  # type: ignore[method-assign]
     ResourceMap.update = _update  # type: ignore[method-assign]
     ResourceMap.delete = _delete_stack  # type: ignore[method-assign]
