@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -16,7 +18,7 @@ from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 
 from constructs_ses import InboundEmail
-from constructs_ses.local.cli import main as cli
+from constructs_ses.local.deploy import deploy_locally
 from constructs_ses.testing import LocalAws
 
 from conftest import (
@@ -28,7 +30,7 @@ from conftest import (
     inline_function,
     new_stack,
 )
-from scenarios import every_option_stack, example_stack, load_app_module
+from scenarios import every_option_stack, example_stack
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +57,17 @@ def test_bootstrap_makes_the_cdk_toolkit_stack(aws: LocalAws) -> None:
     assert stack["StackStatus"] == "CREATE_COMPLETE"
 
 
-def test_the_example_app_deploys_and_destroys(aws: LocalAws, example_assembly: Path) -> None:
-    app = ["--app", str(example_assembly)]
-    deployed = cdk_cli("deploy", *app, "--require-approval", "never", "InboundMail", env=aws.env)
-    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+def test_the_example_app_deploys_and_destroys(
+    aws: LocalAws, example_assembly: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Deployed as ``python -m constructs_ses.local deploy`` (``make deploy-local``) deploys it,
+    here to the tests' local AWS; what it prints is what the SES, Lambda, SNS and S3 APIs show."""
+    cdk = str(REPO / "node_modules" / ".bin" / "cdk")
+    assert deploy_locally(str(example_assembly), cdk=cdk, aws=aws) == 0
+    lines = [line.strip() for line in capfd.readouterr().out.splitlines()]
     ses = aws.client("ses")
-    (rule_set,) = ses.list_receipt_rule_sets()["RuleSets"]
-    rules = ses.describe_receipt_rule_set(RuleSetName=rule_set["Name"])["Rules"]
+    (rule_set,) = stack_rule_sets(aws, "InboundMail")
+    rules = ses.describe_receipt_rule_set(RuleSetName=rule_set)["Rules"]
     assert [rule["Name"] for rule in rules] == ["Filter", "Support"]  # After: Filter first
     filter_rule, support = rules
     assert filter_rule["Enabled"] and filter_rule["Recipients"] == ["example.com"]
@@ -80,20 +86,8 @@ def test_the_example_app_deploys_and_destroys(aws: LocalAws, example_assembly: P
     topics = [topic["TopicArn"] for topic in aws.client("sns").list_topics()["Topics"]]
     assert handed_on["LambdaAction"]["TopicArn"] in topics
 
-    destroyed = cdk_cli("destroy", *app, "--force", "InboundMail", env=aws.env)
-    assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
-    assert ses.list_receipt_rule_sets()["RuleSets"] == []
-
-
-def test_deploy_command_prints_rules_in_order_actions_and_permissions(
-    example_assembly: Path, capfd: pytest.CaptureFixture[str]
-) -> None:
-    cdk = str(REPO / "node_modules" / ".bin" / "cdk")
-    assert cli(["deploy", "--assembly", str(example_assembly), "--cdk", cdk]) == 0
-    output = capfd.readouterr().out
-    lines = [line.strip() for line in output.splitlines()]
-    rules = [line for line in lines if line.startswith("rule ") and " set " not in line]
-    assert rules == [
+    printed_rules = [line for line in lines if line.startswith("rule ") and " set " not in line]
+    assert printed_rules == [
         "rule Filter (enabled) for example.com",
         "rule Support (enabled) for support@example.com",
     ]
@@ -104,6 +98,9 @@ def test_deploy_command_prints_rules_in_order_actions_and_permissions(
     assert len(permissions) == 2
     assert all('"Principal": {"Service": "ses.amazonaws.com"}' in line for line in permissions)
     assert all(f'"AWS:SourceAccount": "{ACCOUNT}"' in line for line in permissions)  # the stack's
+
+    destroy(aws, example_assembly, "InboundMail")
+    assert stack_rule_sets(aws, "InboundMail") == []
 
 
 def l1_rule_stack(
@@ -171,31 +168,6 @@ def test_a_rule_deploys_only_once_ses_may_invoke_its_function(
         assert [rule["Name"] for rule in rules] == ["invoke"]
     else:
         assert "does not let ses.amazonaws.com invoke it" in output, output
-
-
-def test_a_redeploy_changes_the_rules_recipients_in_place(aws: LocalAws, tmp_path: Path) -> None:
-    """An update (a change set on an existing stack, the bootstrap version passed with
-    UsePreviousValue) updates the rules SES holds."""
-    for domain in ("example.com", "mail.example.org"):
-        out = tmp_path / domain
-        app = cdk.App(context=cdk_json_context(), outdir=str(out))
-        load_app_module().InboundMailStack(
-            app, "Redeployed", domain=domain, env=cdk.Environment(account=ACCOUNT, region=REGION)
-        )
-        app.synth()
-        deployed = cdk_cli(
-            "deploy", "--app", str(out), "--require-approval", "never", "Redeployed", env=aws.env
-        )
-        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-        ses = aws.client("ses")
-        (name,) = [
-            rule_set["Name"]
-            for rule_set in ses.list_receipt_rule_sets()["RuleSets"]
-            if rule_set["Name"].startswith("Redeployed-")
-        ]
-        rules = ses.describe_receipt_rule_set(RuleSetName=name)["Rules"]
-        recipients = [(rule["Name"], rule["Recipients"]) for rule in rules]
-        assert recipients == [("Filter", [domain]), ("Support", [f"support@{domain}"])]
 
 
 def synthesized(outdir: Path, build: Callable[[cdk.App], object]) -> Path:
@@ -416,4 +388,111 @@ def test_fails_to_deploy_a_rule_ses_may_not_store_or_publish_for(
     output = deployed.stdout + deployed.stderr
     assert deployed.returncode != 0, output
     assert refusal in output, output
-    destroy(aws, assembly, f"Ungranted{kind}")
+
+
+RECORDING_HANDLER = """
+import json, time
+import boto3, cfnresponse
+
+def handler(event, context):
+    properties = event["ResourceProperties"]
+    record = {
+        "type": event["RequestType"],
+        "physical": event.get("PhysicalResourceId"),
+        "old": event.get("OldResourceProperties", {}).get("Version"),
+        "version": properties["Version"],
+        "count": properties["Count"],
+    }
+    boto3.client("ssm").put_parameter(
+        Name=f"/requests/{time.time_ns()}", Type="String", Value=json.dumps(record)
+    )
+    if properties.get("Answer") == "none":
+        raise RuntimeError("this one never answers")
+    status = cfnresponse.FAILED if properties.get("Answer") == "fail" else cfnresponse.SUCCESS
+    data = {"Echo": "v" + properties["Version"]}
+    physical = "thing-" + properties["Version"]
+    cfnresponse.send(event, context, status, data, physical, reason="asked to fail")
+"""
+
+
+def custom_resource_stack(name: str, version: int, answer: str = "") -> Callable[[cdk.App], None]:
+    """A custom resource whose function (inline code with ``cfnresponse``, as Lambda provides
+    it) records each request in SSM and answers SUCCESS (or ``answer``: fail, none)."""
+
+    def build(app: cdk.App) -> None:
+        stack = new_stack(app, name)
+        function = lambda_.Function(
+            stack,
+            "Handler",
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            handler="index.handler",
+            code=lambda_.Code.from_inline(RECORDING_HANDLER),
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["ssm:PutParameter"], resources=["*"])
+        )
+        resource = cdk.CustomResource(
+            stack,
+            "Thing",
+            service_token=function.function_arn,
+            resource_type="Custom::Thing",
+            properties={"Version": str(version), "Count": 3, "Answer": answer},
+        )
+        cdk.CfnOutput(stack, "Echo", value=resource.get_att_string("Echo"))
+
+    return build
+
+
+def recorded_requests(aws: LocalAws) -> list[dict[str, object]]:
+    ssm = aws.client("ssm")
+    parameters = ssm.get_parameters_by_path(Path="/requests/")["Parameters"]
+    for parameter in parameters:
+        ssm.delete_parameter(Name=parameter["Name"])
+    ordered = sorted(parameters, key=lambda parameter: parameter["Name"])
+    return [json.loads(parameter["Value"]) for parameter in ordered]
+
+
+def test_a_custom_resource_gets_create_update_and_delete_from_its_own_code(
+    aws: LocalAws, tmp_path: Path
+) -> None:
+    """ "Custom resource request objects" (CloudFormation User Guide): Create, then Update with the
+    old properties and physical id, a Delete of the old physical id when the Update answered
+    another one, a Delete on destroy; property values as strings; Data read by Fn::GetAtt."""
+    cloudformation = aws.client("cloudformation")
+    for version in (1, 2):
+        assembly = synthesized(tmp_path / str(version), custom_resource_stack("Custom", version))
+        deployed = deploy(aws, assembly, "Custom")
+        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+        (described,) = cloudformation.describe_stacks(StackName="Custom")["Stacks"]
+        assert [output["OutputValue"] for output in described["Outputs"]] == [f"v{version}"]
+    destroy(aws, assembly, "Custom")
+    requests = [(r["type"], r["physical"], r["old"], r["version"]) for r in recorded_requests(aws)]
+    assert requests == [
+        ("Create", None, None, "1"),
+        ("Update", "thing-1", "1", "2"),
+        ("Delete", "thing-1", None, "1"),
+        ("Delete", "thing-2", None, "2"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answer", "reported"),
+    [
+        (
+            "fail",
+            "Received response status [FAILED] from custom resource. Message returned: "
+            "asked to fail",
+        ),
+        ("none", "RuntimeError: this one never answers"),
+    ],
+)
+def test_fails_to_deploy_when_a_custom_resource_fails(
+    aws: LocalAws, tmp_path: Path, answer: str, reported: str
+) -> None:
+    name = f"Custom{answer.title()}"
+    assembly = synthesized(tmp_path, custom_resource_stack(name, 1, answer))
+    deployed = deploy(aws, assembly, name)
+    output = deployed.stdout + deployed.stderr
+    assert deployed.returncode != 0, output
+    assert reported in output, output
+    assert [r["count"] for r in recorded_requests(aws)] == ["3"]

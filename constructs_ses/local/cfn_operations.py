@@ -14,7 +14,8 @@ deletes in further passes, and delete a stack's resources in no particular order
   of that name; ``DescribeChangeSet``, ``DeleteChangeSet`` and ``ExecuteChangeSet`` of one that
   does not exist answer ``ChangeSetNotFound``, as CloudFormation does and the CDK CLI waits for
   before an update (moto answers ``ValidationError`` or fails); ``ListChangeSets`` lists the
-  stack's own;
+  stack's own; after a change set, the stack's outputs are those of its new template (moto
+  keeps the old ones, so a deploy's outputs never showed);
 - an SSM-typed parameter passed with ``UsePreviousValue`` keeps its value (moto fails on it).
 
 Not emulated: rollbacks (a failed operation leaves what it made until the stack is deleted) and
@@ -175,8 +176,12 @@ def _delete_change_set(self: CloudFormationResponse) -> ActionResult:
 
 def _execute_change_set(self: CloudFormationResponse) -> ActionResult:
     stack = self._get_param("StackName")
-    arn = _change_set_arn(self.cloudformation_backend, self._get_param("ChangeSetName"), stack)
-    self.cloudformation_backend.execute_change_set(change_set_name=arn, stack_name=stack)
+    backend = self.cloudformation_backend
+    arn = _change_set_arn(backend, self._get_param("ChangeSetName"), stack)
+    backend.execute_change_set(change_set_name=arn, stack_name=stack)
+    executed = backend.stacks[backend.change_sets[arn].stack_id]
+    executed._parse_template()  # moto keeps the outputs of the template before the change set
+    executed.output_map = executed._create_output_map()
     return EmptyResult()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from constructs_ses.local.assembly import stack_environments
@@ -59,13 +60,20 @@ def deployed_rule_sets(aws: LocalAws) -> Iterator[str]:
 
 
 def deploy_locally(
-    assembly: str, *, cdk: str = "cdk", account: str | None = None, region: str | None = None
+    assembly: str,
+    *,
+    cdk: str = "cdk",
+    account: str | None = None,
+    region: str | None = None,
+    aws: LocalAws | None = None,
 ) -> int:
     """Bootstrap a local AWS, deploy every stack of ``assembly`` to it, print what was made.
 
     :param account: the local AWS's account. Default: the one the assembly's stacks name, or
         ``DEFAULT_ACCOUNT`` when they name none.
     :param region: Default: the one the stacks name, or us-east-1.
+    :param aws: a running local AWS to deploy to, left running (its account and region are
+        used). Default: a new one, stopped at the end.
     """
     environments = stack_environments(assembly)
     if len(environments) > 1:
@@ -74,12 +82,12 @@ def deploy_locally(
         )
         raise SystemExit(f"error: the assembly's stacks are in several environments ({named})")
     stated_account, stated_region = next(iter(environments), (None, None))
-    account = account or stated_account or DEFAULT_ACCOUNT
-    region = region or stated_region or "us-east-1"
-    with LocalAws(account=account, region=region) as aws:
-        print(f"local AWS at {aws.endpoint_url} (account {account}, region {region})")
-        _cdk(cdk, ["bootstrap", f"aws://{account}/{region}"], aws.env)
-        _cdk(cdk, ["deploy", "--app", assembly, "--all", "--require-approval", "never"], aws.env)
-        for line in deployed_rule_sets(aws):
+    account = (aws.account if aws else account) or stated_account or DEFAULT_ACCOUNT
+    region = (aws.region if aws else region) or stated_region or "us-east-1"
+    with nullcontext(aws) if aws else LocalAws(account=account, region=region) as local:
+        print(f"local AWS at {local.endpoint_url} (account {account}, region {region})")
+        _cdk(cdk, ["bootstrap", f"aws://{account}/{region}"], local.env)
+        _cdk(cdk, ["deploy", "--app", assembly, "--all", "--require-approval", "never"], local.env)
+        for line in deployed_rule_sets(local):
             print(line)
     return 0
