@@ -1,8 +1,11 @@
 """For tests of apps built with these constructs: a local AWS to deploy them to.
 
-``LocalAws`` starts moto's server on 127.0.0.1 with CloudFormation models for the SES receipt
-rule set and rules (``constructs_ses.local.cfn_models``); ``env`` is what the pinned CDK CLI
-needs to bootstrap, deploy and destroy against it::
+``LocalAws`` starts moto's server on 127.0.0.1 with our additions to its CloudFormation: the SES
+receipt rule set and rules and the policies (``constructs_ses.local.cfn_models``), stack
+operations in dependency order (``cfn_operations``), SES's create-time permission checks
+(``ses_checks``) and Lambda-backed custom resources run by the local Lambda runtime
+(``custom_resources``). ``env`` is what the pinned CDK CLI needs to bootstrap, deploy and
+destroy against it::
 
     with LocalAws(account="123456789012", region="us-east-1") as aws:
         subprocess.run(["cdk", "bootstrap"], env={**os.environ, **aws.env}, check=True)

@@ -3,7 +3,7 @@
 The local mail flow keeps the stack's buckets and topics in it, and the functions it runs reach
 it through ``AWS_ENDPOINT_URL``; the CDK CLI deploys to it with ``env``. It answers for one
 account (``account``) whatever credentials a client signs with, in every region, and its
-CloudFormation knows the SES resources (``constructs_ses.local.cfn_models``). It needs the
+CloudFormation knows the SES resources and runs custom resources (see ``aws_server``). It needs the
 ``local`` extra (moto's server, boto3).
 """
 

@@ -7,7 +7,10 @@ deletes in further passes, and delete a stack's resources in no particular order
 
 - an update creates and updates resources in dependency order (``DependsOn``, ``Ref``,
   ``Fn::GetAtt``, ``Fn::Sub``), then deletes the removed ones, dependants first (its cleanup
-  phase); the first failure fails the operation, with no further passes;
+  phase); the first failure fails the operation, with no further passes. Of the orders
+  CloudFormation may choose, it takes the one that exposes a missing ``DependsOn``: a receipt
+  rule comes right after what it depends on, before the rest (``EAGER_TYPES``), so a grant it
+  does not wait for is not there yet when SES checks it, as may happen in AWS;
 - a stack is deleted dependants first, except resources whose ``DeletionPolicy`` is ``Retain``;
 - a change set given by name is the stack's own (``StackName``; moto takes the oldest of that
   name, of whichever stack: the CLI names every stack's ``cdk-deploy-change-set``), the newest
@@ -37,6 +40,10 @@ from moto.ssm.models import ssm_backends
 __all__ = ["ChangeSetNotFoundError", "in_dependency_order", "install", "references"]
 
 RETAINED = ("Retain", "RetainExceptOnCreate")
+EAGER_TYPES = ("AWS::SES::ReceiptRule",)
+"""Resources made as soon as what they depend on is made, before anything else: SES checks at
+creation that it may use what a rule names, and CloudFormation, which creates resources in
+parallel, may well create a rule before a grant it does not depend on."""
 
 
 def references(node: Any) -> set[str]:
@@ -96,19 +103,22 @@ def _update(self: ResourceMap, template: dict[str, Any], parameters: Any = None)
     self.load_conditions()
     self._resource_json_map = template["Resources"]
     added = set(diff["Add"])
-    for name in in_dependency_order([*diff["Add"], *diff["Modify"]], template["Resources"]):
+    resources = template["Resources"]
+    changed = [*diff["Add"], *diff["Modify"]]
+    eager = [name for name in changed if resources[name].get("Type") in EAGER_TYPES]
+    for name in in_dependency_order([*eager, *changed], resources):
         if name in added:
             _ = self[name]  # moto's resource map creates a resource on first lookup
             continue
-        changed = parse_and_update_resource(
+        updated = parse_and_update_resource(
             name,
-            template["Resources"][name],
+            resources[name],
             self,
             account_id=self._account_id,
             region_name=self._region_name,
         )
-        if changed is not None:
-            self._parsed_resources[name] = changed
+        if updated is not None:
+            self._parsed_resources[name] = updated
     _delete(self, diff["Remove"], old)
 
 

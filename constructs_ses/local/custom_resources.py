@@ -25,6 +25,7 @@ operation fails, saying so).
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import threading
@@ -262,15 +263,9 @@ class LambdaCustomResource(CloudFormationModel):
         account_id: str,
         region_name: str,
     ) -> LambdaCustomResource:
-        resource = cls(
-            logical_id=original_resource.logical_id,
-            stack_id=original_resource.stack_id,
-            resource_type=original_resource.resource_type,
-            properties=cloudformation_json["Properties"],
-            account_id=account_id,
-            region_name=region_name,
-        )
-        resource.physical_id = original_resource.physical_id
+        resource = copy.copy(original_resource)
+        resource.properties = _as_strings(cloudformation_json["Properties"])
+        resource.service_token = str(cloudformation_json["Properties"]["ServiceToken"])
         update = Request("Update", resource, old_properties=original_resource.properties)
         resource._answered(cls.runner.send(update))
         if resource.physical_id != original_resource.physical_id:
