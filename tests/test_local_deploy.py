@@ -300,13 +300,13 @@ def test_destroy_leaves_a_rule_set_activated_since_alone(
 
 
 def versioned_stack(version: int) -> Callable[[cdk.App], None]:
-    """Version 1: rules A, B, C. Version 2: A for other recipients, B removed, C renamed, D
-    added (the rule set activated in both)."""
+    """Version 1: rules A, B, C in rule set versioned-1. Version 2: the rule set renamed
+    versioned-2, A for other recipients, B removed, C renamed, D added (activated in both)."""
 
     def build(app: cdk.App) -> None:
         stack = new_stack(app, "Versioned")
         function = inline_function(stack)
-        mail = InboundEmail(stack, "Inbound", activate=True)
+        mail = InboundEmail(stack, "Inbound", rule_set_name=f"versioned-{version}", activate=True)
         first = ["a@example.com"] if version == 1 else ["a@example.org"]
         mail.add_lambda_rule("A", recipients=first, function=function)
         if version == 1:
@@ -321,7 +321,9 @@ def versioned_stack(version: int) -> Callable[[cdk.App], None]:
     return build
 
 
-def test_a_redeploy_changes_adds_removes_and_renames_rules(aws: LocalAws, tmp_path: Path) -> None:
+def test_a_redeploy_renames_the_rule_set_and_changes_adds_removes_and_renames_rules(
+    aws: LocalAws, tmp_path: Path
+) -> None:
     expected = {
         1: [("A", ["a@example.com"]), ("B", ["b@example.com"]), ("C", ["c@example.com"])],
         2: [("A", ["a@example.org"]), ("Renamed", ["c@example.com"]), ("D", ["d@example.com"])],
@@ -330,12 +332,13 @@ def test_a_redeploy_changes_adds_removes_and_renames_rules(aws: LocalAws, tmp_pa
         assembly = synthesized(tmp_path / str(version), versioned_stack(version))
         deployed = deploy(aws, assembly, "Versioned")
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-        (name,) = stack_rule_sets(aws, "Versioned")
-        described = aws.client("ses").describe_receipt_rule_set(RuleSetName=name)["Rules"]
-        assert [(rule["Name"], rule["Recipients"]) for rule in described] == rules
-        assert active_rule_set(aws) == name
+        assert stack_rule_sets(aws, "versioned") == [f"versioned-{version}"]
+        ses_client = aws.client("ses")
+        described = ses_client.describe_receipt_rule_set(RuleSetName=f"versioned-{version}")
+        assert [(rule["Name"], rule["Recipients"]) for rule in described["Rules"]] == rules
+        assert active_rule_set(aws) == f"versioned-{version}"  # the activation's Update
     destroy(aws, assembly, "Versioned")
-    assert stack_rule_sets(aws, "Versioned") == []
+    assert stack_rule_sets(aws, "versioned") == []
     assert active_rule_set(aws) is None
 
 

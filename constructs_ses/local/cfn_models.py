@@ -11,6 +11,8 @@ moto 5.2 skips ``AWS::SES::ReceiptRuleSet``, ``AWS::SES::ReceiptRule``, ``AWS::S
   enforced: moto enforces bucket policies ignoring their conditions, which would refuse the
   CDK's asset uploads to a bootstrap bucket that denies requests without TLS;
 - ``AWS::CDK::Metadata`` is accepted and does nothing, as in AWS;
+- ``AWS::Lambda::Permission`` replaces moto's model, which never changes or removes the
+  function policy's statement;
 - like SES's ``CreateReceiptRule``, a rule is refused, failing the deploy, when SES could not use
   what its actions name (``ses_checks``).
 
@@ -24,9 +26,12 @@ run as CloudFormation runs them.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
+from contextlib import suppress
 from typing import Any, ClassVar
 
+from moto.awslambda.models import lambda_backends
 from moto.core.common_models import CloudFormationModel
 from moto.kms.models import Key
 from moto.s3.models import s3_backends
@@ -37,6 +42,7 @@ from constructs_ses.local.ses_checks import check_rule_grants
 
 __all__ = [
     "CdkMetadata",
+    "LambdaPermission",
     "RecordedPolicy",
     "SesReceiptRule",
     "SesReceiptRuleSet",
@@ -54,6 +60,8 @@ class _Model:
     """The property that names the resource; without one moto makes a name up."""
     physical_id: str
     """What ``Ref`` returns."""
+    replaces: _Model | None = None
+    """The resource an update replaced with this one, deleted in the update's cleanup phase."""
 
     @classmethod
     def cloudformation_type(cls) -> str:
@@ -110,7 +118,7 @@ class SesReceiptRuleSet(_Model, CloudFormationModel):
         created = cls.create_from_cloudformation_json(
             new_resource_name, cloudformation_json, account_id, region_name
         )
-        original_resource.delete(account_id, region_name)
+        created.replaces = original_resource  # deleted in the update's cleanup phase
         return created
 
     def delete(self, account_id: str, region_name: str) -> None:
@@ -254,6 +262,64 @@ class TopicPolicy(RecordedPolicy, CloudFormationModel):
     direct subclass of ``CloudFormationModel`` too: moto finds models by direct subclasses)."""
 
     TYPE = "AWS::SNS::TopicPolicy"
+
+
+class LambdaPermission(_Model, CloudFormationModel):
+    """``AWS::Lambda::Permission``: a statement of the function's policy. moto's own model adds
+    the statement but never changes or removes it; here a change replaces it (CloudFormation
+    replaces a permission whose properties change) and deleting the resource removes it."""
+
+    TYPE = "AWS::Lambda::Permission"
+
+    def __init__(self, function_name: str, logical_id: str, account_id: str, region: str) -> None:
+        self.function_name = function_name
+        self.logical_id = logical_id
+        self.physical_id = f"{logical_id}-{uuid.uuid4().hex[:12]}"
+        self.account_id = account_id
+        self.region_name = region
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> LambdaPermission:
+        properties = cloudformation_json["Properties"]
+        function_name = str(properties["FunctionName"])
+        logical_id = str(kwargs.get("LogicalId", resource_name))
+        permission = cls(function_name, logical_id, account_id, region_name)
+        function = lambda_backends[account_id][region_name].get_function(function_name)
+        statement = {**properties, "StatementId": permission.physical_id}
+        function.policy.add_statement(raw=json.dumps(statement))
+        return permission
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: LambdaPermission,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> LambdaPermission:
+        created = cls.create_from_cloudformation_json(
+            new_resource_name,
+            cloudformation_json,
+            account_id,
+            region_name,
+            LogicalId=original_resource.logical_id,
+        )
+        created.replaces = original_resource  # removed in the update's cleanup phase
+        return created
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """Remove the statement; gone already is fine, as it goes with its function."""
+        with suppress(Exception):
+            function = lambda_backends[account_id][region_name].get_function(self.function_name)
+            function.policy.del_statement(self.physical_id)
 
 
 class CdkMetadata(_Model, CloudFormationModel):

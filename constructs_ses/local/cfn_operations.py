@@ -6,8 +6,11 @@ deletes in further passes, and delete a stack's resources in no particular order
 (``install()``), as the CloudFormation User Guide describes stack updates and deletions:
 
 - an update creates and updates resources in dependency order (``DependsOn``, ``Ref``,
-  ``Fn::GetAtt``, ``Fn::Sub``), then deletes the removed ones, dependants first (its cleanup
-  phase); the first failure fails the operation, with no further passes. Of the orders
+  ``Fn::GetAtt``, ``Fn::Sub``), a resource whose template is unchanged included when one it
+  refers to got another physical id (moto leaves it pointing at the old one); then, in its
+  cleanup phase, it deletes the resources that were replaced (a model's update names the
+  original as ``replaces``) and the removed ones, dependants first. The first failure fails the
+  operation, with no further passes. Of the orders
   CloudFormation may choose, it takes the one that exposes a missing ``DependsOn``: a receipt
   rule comes right after what it depends on, before the rest (``EAGER_TYPES``), so a grant it
   does not wait for is not there yet when SES checks it, as may happen in AWS;
@@ -101,25 +104,35 @@ def _update(self: ResourceMap, template: dict[str, Any], parameters: Any = None)
     self.load_mapping()
     self.load_parameters()
     self.load_conditions()
-    self._resource_json_map = template["Resources"]
-    added = set(diff["Add"])
-    resources = template["Resources"]
-    changed = [*diff["Add"], *diff["Modify"]]
-    eager = [name for name in changed if resources[name].get("Type") in EAGER_TYPES]
-    for name in in_dependency_order([*eager, *changed], resources):
+    self._resource_json_map = resources = template["Resources"]
+    added, modified = set(diff["Add"]), set(diff["Modify"])
+    eager = [name for name in resources if resources[name].get("Type") in EAGER_TYPES]
+    renamed: set[str] = set()
+    replaced: list[tuple[str, Any]] = []
+    for name in in_dependency_order([*eager, *resources], resources):
         if name in added:
             _ = self[name]  # moto's resource map creates a resource on first lookup
             continue
+        if name not in modified and not references(resources[name]) & renamed:
+            continue
+        original = self._parsed_resources.get(name)
         updated = parse_and_update_resource(
-            name,
-            resources[name],
-            self,
-            account_id=self._account_id,
-            region_name=self._region_name,
+            name, resources[name], self, account_id=self._account_id, region_name=self._region_name
         )
-        if updated is not None:
-            self._parsed_resources[name] = updated
+        if updated is None:
+            continue
+        self._parsed_resources[name] = updated
+        if _physical_id(updated) != _physical_id(original):
+            renamed.add(name)
+        if getattr(updated, "replaces", None) is not None:
+            replaced.append((name, updated.replaces))
+    for name, original in reversed(replaced):  # the cleanup phase: replaced resources go
+        self._delete_resource(original, old[name])
     _delete(self, diff["Remove"], old)
+
+
+def _physical_id(resource: Any) -> Any:
+    return getattr(resource, "physical_resource_id", None)
 
 
 def _delete_stack(self: ResourceMap) -> None:

@@ -13,8 +13,8 @@ can run only in Docker, and ignores a ``FAILED`` answer. Here (``install()``):
   resource its physical id and the ``Data`` that ``Fn::GetAtt`` reads, ``FAILED`` fails the
   operation with CloudFormation's wording (``Received response status [FAILED] from custom
   resource. Message returned: <Reason>``);
-- an ``Update`` answered with another physical id is followed by a ``Delete`` of the old one, as
-  in CloudFormation's cleanup phase;
+- an ``Update`` answered with another physical id is followed, in the update's cleanup phase, by
+  a ``Delete`` of the old one;
 - a function that ends without answering fails the operation at once, with its error and log
   (CloudFormation would wait for the resource's ``ServiceTimeout``, an hour by default, while
   Lambda retries the function twice).
@@ -213,6 +213,7 @@ class LambdaCustomResource(CloudFormationModel):
         self.region_name = region_name
         self.physical_id = ""
         self.data: dict[str, Any] = {}
+        self.replaces: LambdaCustomResource | None = None
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -264,12 +265,13 @@ class LambdaCustomResource(CloudFormationModel):
         region_name: str,
     ) -> LambdaCustomResource:
         resource = copy.copy(original_resource)
+        resource.replaces = None
         resource.properties = _as_strings(cloudformation_json["Properties"])
         resource.service_token = str(cloudformation_json["Properties"]["ServiceToken"])
         update = Request("Update", resource, old_properties=original_resource.properties)
         resource._answered(cls.runner.send(update))
         if resource.physical_id != original_resource.physical_id:
-            original_resource.delete(account_id, region_name)  # the cleanup phase
+            resource.replaces = original_resource  # sent a Delete in the cleanup phase
         return resource
 
     def delete(self, account_id: str, region_name: str) -> None:
