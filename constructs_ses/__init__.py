@@ -11,6 +11,7 @@ template, the local mail flow, ``python -m constructs_ses``) start without it.
 from __future__ import annotations
 
 from importlib import import_module
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,23 +27,28 @@ if TYPE_CHECKING:
     from constructs_ses.regions import default_receiving_regions
     from constructs_ses.store_action import StoreMessageAction
 
-_WHERE = {
-    "Disposition": ("constructs_ses.lambda_src.handler", "Disposition"),
-    "HandlerPolicy": ("constructs_ses.lambda_src.handler", "Policy"),
-    "InboundEmail": ("constructs_ses.inbound_email", "InboundEmail"),
-    "InvocationType": ("constructs_ses.enums", "InvocationType"),
-    "LambdaAction": ("constructs_ses.lambda_action", "LambdaAction"),
-    "LambdaRule": ("constructs_ses.lambda_rule", "LambdaRule"),
-    "MailFunction": ("constructs_ses.mail_function", "MailFunction"),
-    "ReceiptRuleLimitsCheck": ("constructs_ses.aspects", "ReceiptRuleLimitsCheck"),
-    "RuleSetLambdaAction": ("constructs_ses.lambda_action", "RuleSetLambdaAction"),
-    "SameRegionCheck": ("constructs_ses.aspects", "SameRegionCheck"),
-    "StopVerdict": ("constructs_ses.lambda_src.handler", "StopVerdict"),
-    "StoreMessageAction": ("constructs_ses.store_action", "StoreMessageAction"),
-    "TlsPolicy": ("constructs_ses.enums", "TlsPolicy"),
-    "default_receiving_regions": ("constructs_ses.regions", "default_receiving_regions"),
-    "handler_template_directory": ("constructs_ses.package_files", "handler_template_directory"),
-}
+_WHERE = MappingProxyType(
+    {
+        "Disposition": ("constructs_ses.lambda_src.handler", "Disposition"),
+        "HandlerPolicy": ("constructs_ses.lambda_src.handler", "Policy"),
+        "InboundEmail": ("constructs_ses.inbound_email", "InboundEmail"),
+        "InvocationType": ("constructs_ses.enums", "InvocationType"),
+        "LambdaAction": ("constructs_ses.lambda_action", "LambdaAction"),
+        "LambdaRule": ("constructs_ses.lambda_rule", "LambdaRule"),
+        "MailFunction": ("constructs_ses.mail_function", "MailFunction"),
+        "ReceiptRuleLimitsCheck": ("constructs_ses.aspects", "ReceiptRuleLimitsCheck"),
+        "RuleSetLambdaAction": ("constructs_ses.lambda_action", "RuleSetLambdaAction"),
+        "SameRegionCheck": ("constructs_ses.aspects", "SameRegionCheck"),
+        "StopVerdict": ("constructs_ses.lambda_src.handler", "StopVerdict"),
+        "StoreMessageAction": ("constructs_ses.store_action", "StoreMessageAction"),
+        "TlsPolicy": ("constructs_ses.enums", "TlsPolicy"),
+        "default_receiving_regions": ("constructs_ses.regions", "default_receiving_regions"),
+        "handler_template_directory": (
+            "constructs_ses.package_files",
+            "handler_template_directory",
+        ),
+    }
+)
 
 __all__ = [
     "Disposition",

@@ -9,8 +9,6 @@ the grant on the rule: a dependency cycle.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import cast
 
@@ -20,7 +18,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
 from constructs import Construct, IConstruct, IDependable
 
-from constructs_ses.references import rule_set_resource_of
+from constructs_ses.records import record_of
+from constructs_ses.references import RuleSetReferences, rule_set_resource_of
 from constructs_ses.regions import known_partition
 from constructs_ses.tokens import is_unresolved
 
@@ -31,7 +30,6 @@ __all__ = [
     "Invoker",
     "RuleSetNames",
     "RulesScope",
-    "binding_rules_of",
     "bound_rule",
     "cross_account_warning",
     "is_literal",
@@ -86,6 +84,7 @@ class RulesScope:
         """The construct the rules scope is in, which also holds the rules' invokers."""
         self.construct = Construct(scope, construct_id)
         """The construct; rules are made with it as their scope."""
+        setattr(self.construct, RULES_SCOPE_ATTRIBUTE, self)  # found by ``bound_rule``
         self.names = names
         """The rule set the rules belong to."""
         self._node = self.construct.node
@@ -174,26 +173,17 @@ class BoundRule:
             self.rule.node.add_dependency(target)
 
 
-_BINDING: list[RulesScope] = []
-"""The scope of the receipt rule being constructed inside ``binding_rules_of``, if any."""
-
-
-@contextmanager
-def binding_rules_of(scope: RulesScope) -> Iterator[None]:
-    """Within it, actions bound to a new ``aws_ses.ReceiptRule`` take its rule set to be that of
-    ``scope``, and add dependencies to ``scope``, instead of asking the rule (calls to
-    aws-cdk-lib fewer per rule)."""
-    _BINDING.append(scope)
-    try:
-        yield
-    finally:
-        _BINDING.pop()
+RULES_SCOPE_ATTRIBUTE = "_constructs_ses_rules_scope"
+"""The attribute of a rules scope's construct that holds the ``RulesScope``."""
 
 
 def bound_rule(receipt_rule: IConstruct, action: str) -> BoundRule:
-    """The ``AWS::SES::ReceiptRule`` ``action`` is bound to; ValueError if there is none."""
-    if _BINDING:
-        scope = _BINDING[-1]
+    """The ``AWS::SES::ReceiptRule`` ``action`` is bound to; ValueError if there is none.
+
+    A rule made in an ``InboundEmail``'s rules scope takes its rule set from the scope, and its
+    grants are the scope's dependencies (fewer calls to aws-cdk-lib per rule)."""
+    scope = getattr(receipt_rule.node.scope, RULES_SCOPE_ATTRIBUTE, None)
+    if isinstance(scope, RulesScope):
         return BoundRule(receipt_rule, scope.names.reference, scope.names.name, scope)
     cfn_rule = receipt_rule.node.default_child
     if not isinstance(cfn_rule, ses.CfnReceiptRule):
@@ -202,21 +192,18 @@ def bound_rule(receipt_rule: IConstruct, action: str) -> BoundRule:
             f"{receipt_rule.node.path} has no AWS::SES::ReceiptRule resource"
         )
     reference = cfn_rule.rule_set_name
-    return BoundRule(receipt_rule, reference, _rule_set_name(reference))
+    references = record_of(receipt_rule.node.root, RuleSetReferences)
+    return BoundRule(receipt_rule, reference, _rule_set_name(reference, references))
 
 
-_RULE_SET_NAMES: dict[str, str] = {}
-"""Rule set names by the rules' RuleSetName value (a token unique in the process, or a name)."""
-
-
-def _rule_set_name(reference: str) -> str:
+def _rule_set_name(reference: str, references: RuleSetReferences) -> str:
     """The name of the rule set a rule's RuleSetName ``reference`` refers to."""
-    name = _RULE_SET_NAMES.get(reference)
+    name = references.names.get(reference)
     if name is None:
-        rule_set = rule_set_resource_of(reference)
+        rule_set = rule_set_resource_of(reference, references)
         literal = rule_set is not None and is_literal(rule_set.rule_set_name)
         name = str(rule_set.rule_set_name) if rule_set is not None and literal else reference
-        _RULE_SET_NAMES[reference] = name
+        references.names[reference] = name
     return name
 
 

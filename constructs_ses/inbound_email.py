@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from types import MappingProxyType
 
 from aws_cdk import Names, Stack
 from aws_cdk import aws_lambda as lambda_
@@ -46,7 +47,9 @@ __all__ = ["InboundEmail"]
 RULE_SET_ID = "RuleSet"
 RULES_ID = "Rules"
 ACTIVATION_ID = "Activation"
-OWN_IDS = {RULE_SET_ID: "rule set", RULES_ID: "rules scope", ACTIVATION_ID: "activation resource"}
+OWN_IDS = MappingProxyType(
+    {RULE_SET_ID: "rule set", RULES_ID: "rules scope", ACTIVATION_ID: "activation resource"}
+)
 """The ids of the InboundEmail's own children, which rules cannot take."""
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_lambda as lambda_
@@ -27,6 +28,7 @@ from constructs_ses.grants import (
     ses_key_statement,
 )
 from constructs_ses.limits import request_response_timeout_problem
+from constructs_ses.records import record_of
 from constructs_ses.region_check import REGION_WARNING_ID
 from constructs_ses.regions import Placement, judge_placements
 from constructs_ses.tokens import TOKEN_MARK
@@ -37,8 +39,13 @@ CROSS_ACCOUNT_WARNING_ID = "constructs-ses:crossAccountFunction"
 IMPORTED_TOPIC_KEY_WARNING_ID = "constructs-ses:importedTopicKey"
 AWS_CDK_PERMISSION_WARNING_ID = "@aws-cdk/aws-ses-actions:lambdaAddInvokePermissions"
 
-_PERMISSIONS: dict[tuple[int, str], tuple[lambda_.IFunction, lambda_.CfnPermission]] = {}
-"""Invoke permissions made, by function and the rules' RuleSetName token (unique in a process)."""
+
+@dataclass
+class InvokePermissions:
+    """A function's record of the invoke permissions made for it, by the rules' RuleSetName
+    token."""
+
+    by_rule_set: dict[str, lambda_.CfnPermission] = field(default_factory=dict)
 
 
 class LambdaAction(ses_actions.Lambda):
@@ -102,13 +109,13 @@ class LambdaAction(ses_actions.Lambda):
     def _shared_invoke_permission(self, rule: BoundRule) -> lambda_.CfnPermission | None:
         """The permission made for an earlier rule of the same rule set, or a new one."""
         reference = rule.rule_set_reference
-        key = (id(self.function), reference)
-        known = _PERMISSIONS.get(key)
-        if known is not None and known[0] is self.function:
-            return known[1]
+        made = record_of(self.function, InvokePermissions).by_rule_set
+        known = made.get(reference)
+        if known is not None:
+            return known
         permission = self._invoke_permission(rule)
         if permission is not None and TOKEN_MARK in reference:  # a reference to a rule set
-            _PERMISSIONS[key] = (self.function, permission)
+            made[reference] = permission
         return permission
 
     def _invoke_permission(self, rule: BoundRule) -> lambda_.CfnPermission | None:

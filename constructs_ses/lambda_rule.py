@@ -17,7 +17,7 @@ from constructs import Construct
 from constructs_ses.acknowledgements import acknowledge_wildcard_resource
 from constructs_ses.assets import handler_code
 from constructs_ses.enums import InvocationType, TlsPolicy
-from constructs_ses.grants import RulesScope, binding_rules_of
+from constructs_ses.grants import RulesScope
 from constructs_ses.lambda_action import RuleSetLambdaAction
 from constructs_ses.lambda_src.handler import ENV_MESSAGE_BUCKET, ENV_MESSAGE_PREFIX, Policy
 from constructs_ses.mail_function import MailFunction
@@ -93,19 +93,18 @@ class LambdaRule:
             actions.append(StoreMessageAction(bucket=bucket, object_key_prefix=object_key_prefix))
             self._let_function_read_messages(bucket, object_key_prefix)
         actions.append(self.action)
-        with binding_rules_of(rules):
-            self.rule = ses.ReceiptRule(
-                rules.construct,
-                construct_id,
-                rule_set=rule_set,
-                receipt_rule_name=rule_name,
-                after=after,
-                recipients=list(recipients) if recipients is not None else None,
-                scan_enabled=scan_enabled,
-                tls_policy=ses.TlsPolicy[tls_policy.name],
-                enabled=enabled,
-                actions=actions,
-            )
+        self.rule = ses.ReceiptRule(
+            rules.construct,
+            construct_id,
+            rule_set=rule_set,
+            receipt_rule_name=rule_name,
+            after=after,
+            recipients=list(recipients) if recipients is not None else None,
+            scan_enabled=scan_enabled,
+            tls_policy=ses.TlsPolicy[tls_policy.name],
+            enabled=enabled,
+            actions=actions,
+        )
         """The ``aws_ses.ReceiptRule``."""
         self.action.annotate(self.rule)
         if function is None and invocation_type is InvocationType.EVENT:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_cdk import CfnResource, Reference, Tokenization
@@ -9,7 +10,7 @@ from aws_cdk import aws_ses as ses
 
 from constructs_ses.tokens import TOKEN_MARK, is_unresolved
 
-__all__ = ["referenced_resource", "rule_set_resource_of"]
+__all__ = ["RuleSetReferences", "referenced_resource", "rule_set_resource_of"]
 
 
 def referenced_resource(value: str) -> CfnResource | None:
@@ -23,17 +24,25 @@ def referenced_resource(value: str) -> CfnResource | None:
     return target if isinstance(target, CfnResource) else None
 
 
-_RULE_SETS: dict[str, ses.CfnReceiptRuleSet | None] = {}
-"""Rule set resources by the rules' RuleSetName token (unique in the process)."""
+@dataclass
+class RuleSetReferences:
+    """An app's record of what its rules' RuleSetName tokens refer to."""
+
+    resources: dict[str, ses.CfnReceiptRuleSet | None] = field(default_factory=dict)
+    """The rule set resources, by token."""
+    names: dict[str, str] = field(default_factory=dict)
+    """The rule sets' names (literal when the app gives one, else the token), by token."""
 
 
-def rule_set_resource_of(reference: str) -> ses.CfnReceiptRuleSet | None:
+def rule_set_resource_of(
+    reference: str, references: RuleSetReferences
+) -> ses.CfnReceiptRuleSet | None:
     """The rule set resource of the app that a rule's RuleSetName ``reference`` refers to; None
-    for rule sets made elsewhere."""
-    if reference not in _RULE_SETS:
+    for rule sets made elsewhere. ``references`` is the app's record."""
+    if reference not in references.resources:
         target = referenced_resource(reference)
         found = target if isinstance(target, ses.CfnReceiptRuleSet) else None
         if TOKEN_MARK not in reference:
             return found
-        _RULE_SETS[reference] = found
-    return _RULE_SETS[reference]
+        references.resources[reference] = found
+    return references.resources[reference]

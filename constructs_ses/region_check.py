@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from constructs_ses.findings import Findings, display_path
@@ -23,14 +24,16 @@ REGION_WARNING_ID = "constructs-ses:sameRegionUnchecked"
 
 _TOPIC = "SNS topic"
 
-_ACTION_ARNS: dict[str, tuple[tuple[str, str], ...]] = {
-    "lambdaAction": (("functionArn", "Lambda function"), ("topicArn", _TOPIC)),
-    "s3Action": (("topicArn", _TOPIC), ("kmsKeyArn", "KMS key")),
-    "snsAction": (("topicArn", _TOPIC),),
-    "bounceAction": (("topicArn", _TOPIC),),
-    "stopAction": (("topicArn", _TOPIC),),
-    "workmailAction": (("topicArn", _TOPIC),),
-}
+_ACTION_ARNS: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
+    {
+        "lambdaAction": (("functionArn", "Lambda function"), ("topicArn", _TOPIC)),
+        "s3Action": (("topicArn", _TOPIC), ("kmsKeyArn", "KMS key")),
+        "snsAction": (("topicArn", _TOPIC),),
+        "bounceAction": (("topicArn", _TOPIC),),
+        "stopAction": (("topicArn", _TOPIC),),
+        "workmailAction": (("topicArn", _TOPIC),),
+    }
+)
 """For each kind of receipt rule action, the fields naming regional resources (S3 buckets are
 exempt from the same-region rule and left out)."""
 

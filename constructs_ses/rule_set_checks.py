@@ -9,7 +9,7 @@ each error names the rule or rule set it is about.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import jsii
@@ -25,7 +25,8 @@ from constructs_ses.limits_check import (
     rule_set_census,
     rule_set_limit_findings,
 )
-from constructs_ses.references import rule_set_resource_of
+from constructs_ses.records import record_of
+from constructs_ses.references import RuleSetReferences, rule_set_resource_of
 from constructs_ses.region_check import REGION_WARNING_ID, rule_region_findings
 from constructs_ses.regions import judge_receiving_region
 from constructs_ses.rendered import RenderedRule, RenderedRuleSet, StackContents
@@ -41,15 +42,22 @@ __all__ = [
 SubjectFindings = tuple[IConstruct, str, Findings]
 """What a check found about one rule or rule set, and the ID its warnings are acknowledged by."""
 
-_SELF_CHECKED: dict[str, str] = {}
-"""The rule sets that ``InboundEmail`` checks with their rules of the same stack: the stack path
-by the rule set's Ref token (unique in the process)."""
+
+@dataclass
+class StackChecks:
+    """A stack's record of who checks its rules and rule sets."""
+
+    self_checked: set[str] = field(default_factory=set)
+    """The Ref tokens of the rule sets that ``InboundEmail`` checks with their rules of the
+    stack."""
+    visits: dict[type, _StackVisits] = field(default_factory=dict)
+    """What the aspects of each type visited."""
 
 
 def check_rule_set_itself(reference: str, stack: Stack) -> None:
     """Leave the rule set whose Ref token is ``reference``, and its rules in ``stack``, to the
     construct that made it, which checks them itself."""
-    _SELF_CHECKED[reference] = stack.node.path
+    record_of(stack, StackChecks).self_checked.add(reference)
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,9 @@ class RuleChecks:
         """Findings for ``rule_sets`` (with all their rules in the stack) and ``rules``."""
         found: list[SubjectFindings] = []
         environment = environment_of(contents.account, contents.region)
-        census = rule_set_census(contents.stack.node.root) if self.limits and rule_sets else None
+        root = contents.stack.node.root
+        census = rule_set_census(root) if self.limits and rule_sets else None
+        references = record_of(root, RuleSetReferences)
         for rule_set in rule_sets:
             if self.receiving_regions is not None:
                 region = judge_receiving_region(contents.region, self.receiving_regions)
@@ -81,7 +91,8 @@ class RuleChecks:
         for rule in rules:
             if self.receiving_regions is not None:
                 region = rule_region_findings(contents, rule)
-                if rule.rule_set not in own and rule_set_resource_of(rule.rule_set) is None:
+                made_elsewhere = rule_set_resource_of(rule.rule_set, references) is None
+                if rule.rule_set not in own and made_elsewhere:
                     # a rule of a rule set made elsewhere: no rule set here to say it
                     region += judge_receiving_region(contents.region, self.receiving_regions)
                 found.append((rule.resource, REGION_WARNING_ID, region))
@@ -121,9 +132,7 @@ class CheckingAspect(Protocol):
 class _StackVisits:
     """The rules and rule sets of one stack that aspects of one type visited."""
 
-    def __init__(self, root: IConstruct, stack: Stack) -> None:
-        self.root = root
-        """Kept, so that no other app gets this one's id while the registry holds it."""
+    def __init__(self, stack: Stack) -> None:
         self.stack = stack
         self.visitors: dict[str, tuple[IConstruct, list[CheckingAspect]]] = {}
         """By the logical ID token of the rule or rule set: it and the aspects that visited it."""
@@ -140,14 +149,14 @@ class _StackVisits:
         owners: dict[int, CheckingAspect] = {}
         rule_sets: dict[int, list[RenderedRuleSet]] = {}
         rules: dict[int, list[RenderedRule]] = {}
-        path = self.stack.node.path
+        self_checked = record_of(self.stack, StackChecks).self_checked
         for rule_set in contents.rule_sets:
-            owner = self._owner_of(rule_set, path)
+            owner = self._owner_of(rule_set, self_checked)
             if owner is not None:
                 owners[id(owner)] = owner
                 rule_sets.setdefault(id(owner), []).append(rule_set)
         for rule in contents.rules():
-            owner = self._owner_of(rule, path)
+            owner = self._owner_of(rule, self_checked)
             if owner is not None:
                 owners[id(owner)] = owner
                 rules.setdefault(id(owner), []).append(rule)
@@ -156,18 +165,16 @@ class _StackVisits:
             found.extend(owner.checks().run(contents, rule_sets.get(key, []), rules.get(key, [])))
         return found
 
-    def _owner_of(self, item: RenderedRule | RenderedRuleSet, path: str) -> CheckingAspect | None:
+    def _owner_of(
+        self, item: RenderedRule | RenderedRuleSet, self_checked: set[str]
+    ) -> CheckingAspect | None:
         """The aspect that checks ``item``: None if none visited it or its rule set's owner
         checks it."""
         reference = item.reference if isinstance(item, RenderedRuleSet) else item.rule_set
-        if _SELF_CHECKED.get(reference) == path:
+        if reference in self_checked:
             return None
         logical_id = item.resource.logical_id
         return self.owner(logical_id) if logical_id in self.visitors else None
-
-
-_VISITS: dict[tuple[type, int, str], _StackVisits] = {}
-"""By aspect type, app (its id) and stack path."""
 
 
 def visit_for_checks(node: IConstruct, aspect: CheckingAspect) -> None:
@@ -175,11 +182,11 @@ def visit_for_checks(node: IConstruct, aspect: CheckingAspect) -> None:
     stack and aspect type runs the checks of the aspect nearest to each."""
     if not isinstance(node, ses.CfnReceiptRule | ses.CfnReceiptRuleSet):
         return
-    stack, root = Stack.of(node), node.node.root
-    key = (type(aspect), id(root), stack.node.path)
-    visits = _VISITS.get(key)
+    stack = Stack.of(node)
+    record = record_of(stack, StackChecks)
+    visits = record.visits.get(type(aspect))
     if visits is None:
-        visits = _VISITS[key] = _StackVisits(root, stack)
+        visits = record.visits[type(aspect)] = _StackVisits(stack)
         stack.node.add_validation(SubjectsValidation(visits.findings))
     _, aspects = visits.visitors.setdefault(node.logical_id, (node, []))
     aspects.append(aspect)

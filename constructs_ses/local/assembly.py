@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from constructs_ses.local.message import alphabet_digits
@@ -83,21 +84,25 @@ class _Naming:
     lower_case: bool = False
 
 
-_NAMING = {
-    "AWS::Lambda::Function": _Naming(64),
-    "AWS::S3::Bucket": _Naming(63, lower_case=True),
-    "AWS::SNS::Topic": _Naming(256),
-    "AWS::SQS::Queue": _Naming(80),
-    "AWS::DynamoDB::Table": _Naming(255),
-}
-_NAME_PROPERTIES = {
-    "AWS::Lambda::Function": "FunctionName",
-    "AWS::S3::Bucket": "BucketName",
-    "AWS::SNS::Topic": "TopicName",
-    "AWS::SQS::Queue": "QueueName",
-    "AWS::DynamoDB::Table": "TableName",
-    "AWS::SES::ReceiptRuleSet": "RuleSetName",
-}
+_NAMING = MappingProxyType(
+    {
+        "AWS::Lambda::Function": _Naming(64),
+        "AWS::S3::Bucket": _Naming(63, lower_case=True),
+        "AWS::SNS::Topic": _Naming(256),
+        "AWS::SQS::Queue": _Naming(80),
+        "AWS::DynamoDB::Table": _Naming(255),
+    }
+)
+_NAME_PROPERTIES = MappingProxyType(
+    {
+        "AWS::Lambda::Function": "FunctionName",
+        "AWS::S3::Bucket": "BucketName",
+        "AWS::SNS::Topic": "TopicName",
+        "AWS::SQS::Queue": "QueueName",
+        "AWS::DynamoDB::Table": "TableName",
+        "AWS::SES::ReceiptRuleSet": "RuleSetName",
+    }
+)
 EMULATED_KINDS = ("AWS::S3::Bucket", "AWS::SNS::Topic", "AWS::SQS::Queue", "AWS::DynamoDB::Table")
 """The resource types the local flow creates in its local AWS."""
 
@@ -295,15 +300,17 @@ def _reserved(value: Any) -> int | None:
     return int(number) if number is not None else None
 
 
-_ACTION_KINDS = {
-    "LambdaAction": "Lambda",
-    "S3Action": "S3",
-    "SNSAction": "SNS",
-    "StopAction": "Stop",
-    "BounceAction": "Bounce",
-    "AddHeaderAction": "AddHeader",
-    "WorkmailAction": "WorkMail",
-}
+_ACTION_KINDS = MappingProxyType(
+    {
+        "LambdaAction": "Lambda",
+        "S3Action": "S3",
+        "SNSAction": "SNS",
+        "StopAction": "Stop",
+        "BounceAction": "Bounce",
+        "AddHeaderAction": "AddHeader",
+        "WorkmailAction": "WorkMail",
+    }
+)
 
 
 def _rule(

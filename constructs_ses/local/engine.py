@@ -22,6 +22,7 @@ from email.message import EmailMessage, Message
 from email.utils import parseaddr
 from functools import partial
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from constructs_ses.lambda_src.handler import address_matches
@@ -622,18 +623,22 @@ def _record(invocation: Invocation, result: InvokeResult) -> None:
     invocation.answer = result.answer if result.error is None else None
 
 
-_ACTION_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "S3": ("TopicArn", "BucketName", "ObjectKeyPrefix"),
-    "SNS": ("TopicArn", "Encoding"),
-    "Lambda": ("TopicArn", "FunctionArn", "InvocationType"),
-    "Bounce": ("TopicArn", "SmtpReplyCode", "StatusCode", "Message", "Sender"),
-    "WorkMail": ("TopicArn", "OrganizationArn"),
-}
+_ACTION_FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "S3": ("TopicArn", "BucketName", "ObjectKeyPrefix"),
+        "SNS": ("TopicArn", "Encoding"),
+        "Lambda": ("TopicArn", "FunctionArn", "InvocationType"),
+        "Bounce": ("TopicArn", "SmtpReplyCode", "StatusCode", "Message", "Sender"),
+        "WorkMail": ("TopicArn", "OrganizationArn"),
+    }
+)
 """The settings of each action kind that SES's notification reports (its action object)."""
-_ACTION_DEFAULTS: Mapping[str, Mapping[str, str]] = {
-    "Lambda": {"invocationType": "Event"},
-    "SNS": {"encoding": "UTF-8"},
-}
+_ACTION_DEFAULTS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "Lambda": {"invocationType": "Event"},
+        "SNS": {"encoding": "UTF-8"},
+    }
+)
 """What SES reports for an action setting the rule leaves out."""
 
 

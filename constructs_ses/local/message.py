@@ -13,6 +13,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
 from email.utils import format_datetime, getaddresses, parseaddr
+from types import MappingProxyType
 from typing import Any
 
 __all__ = [
@@ -122,7 +123,9 @@ class Verdicts:
         return fields
 
 
-_RESULTS = {"PASS": "pass", "FAIL": "fail", "GRAY": "none", "PROCESSING_FAILED": "temperror"}
+_RESULTS = MappingProxyType(
+    {"PASS": "pass", "FAIL": "fail", "GRAY": "none", "PROCESSING_FAILED": "temperror"}
+)
 """Authentication-Results words (RFC 8601) for SES's verdicts."""
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from fnmatch import fnmatchcase
+from types import MappingProxyType
 from typing import Any
 
 from moto.awslambda.models import lambda_backends
@@ -36,12 +37,14 @@ SES_PRINCIPAL = "ses.amazonaws.com"
 KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 SETUP_OBJECT = "AMAZON_SES_SETUP_NOTIFICATION"
 """The object SES writes under an S3 action's prefix when the rule is created."""
-_MATCHING = {
-    "stringequals": lambda value, pattern: value == pattern,
-    "arnequals": lambda value, pattern: value == pattern,
-    "stringlike": fnmatchcase,
-    "arnlike": fnmatchcase,
-}
+_MATCHING = MappingProxyType(
+    {
+        "stringequals": lambda value, pattern: value == pattern,
+        "arnequals": lambda value, pattern: value == pattern,
+        "stringlike": fnmatchcase,
+        "arnlike": fnmatchcase,
+    }
+)
 
 
 def _listed(value: Any) -> list[Any]:

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from constructs_ses.local.assembly import RuleSet, StackResource
@@ -154,12 +155,14 @@ class StackInAws:
             )
 
 
-_CREATE = {
-    "AWS::S3::Bucket": StackInAws._create_bucket,
-    "AWS::SNS::Topic": StackInAws._create_topic,
-    "AWS::SQS::Queue": StackInAws._create_queue,
-    "AWS::DynamoDB::Table": StackInAws._create_table,
-}
+_CREATE = MappingProxyType(
+    {
+        "AWS::S3::Bucket": StackInAws._create_bucket,
+        "AWS::SNS::Topic": StackInAws._create_topic,
+        "AWS::SQS::Queue": StackInAws._create_queue,
+        "AWS::DynamoDB::Table": StackInAws._create_table,
+    }
+)
 
 
 def _string_attributes(properties: Mapping[str, Any], names: Iterable[str]) -> dict[str, str]:
