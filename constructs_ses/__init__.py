@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from constructs_ses.mail_function import MailFunction
     from constructs_ses.package_files import handler_template_directory
     from constructs_ses.regions import default_receiving_regions
+    from constructs_ses.rule_options import LambdaRuleOptions
     from constructs_ses.store_action import StoreMessageAction
 
 _WHERE = MappingProxyType(
@@ -35,6 +36,7 @@ _WHERE = MappingProxyType(
         "InvocationType": ("constructs_ses.enums", "InvocationType"),
         "LambdaAction": ("constructs_ses.lambda_action", "LambdaAction"),
         "LambdaRule": ("constructs_ses.lambda_rule", "LambdaRule"),
+        "LambdaRuleOptions": ("constructs_ses.rule_options", "LambdaRuleOptions"),
         "MailFunction": ("constructs_ses.mail_function", "MailFunction"),
         "ReceiptRuleLimitsCheck": ("constructs_ses.aspects", "ReceiptRuleLimitsCheck"),
         "RuleSetLambdaAction": ("constructs_ses.lambda_action", "RuleSetLambdaAction"),
@@ -57,6 +59,7 @@ __all__ = [
     "InvocationType",
     "LambdaAction",
     "LambdaRule",
+    "LambdaRuleOptions",
     "MailFunction",
     "ReceiptRuleLimitsCheck",
     "RuleSetLambdaAction",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from types import MappingProxyType
 
 from aws_cdk import Names, Stack
@@ -15,7 +14,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from constructs_ses.activation import RuleSetActivation
-from constructs_ses.enums import InvocationType, TlsPolicy, enum_member
+from constructs_ses.enums import InvocationType, TlsPolicy
 from constructs_ses.errors import at_construct, child_path
 from constructs_ses.grants import RuleSetNames, RulesScope
 from constructs_ses.lambda_rule import LambdaRule, SharedActions
@@ -25,16 +24,13 @@ from constructs_ses.limits import (
     MAX_NAME_LENGTH,
     MAX_RULES_PER_RULE_SET,
     check_flag,
-    check_interface,
-    check_object_key_prefix,
-    check_recipients,
     check_rule_name,
     check_rule_set_name,
     sanitize_name,
 )
-from constructs_ses.package_files import HANDLER_MODULE_FILE
 from constructs_ses.regions import resolve_receiving_regions
 from constructs_ses.rendered import StackContents
+from constructs_ses.rule_options import LambdaRuleOptions
 from constructs_ses.rule_set_checks import (
     RuleChecks,
     SubjectFindings,
@@ -215,37 +211,21 @@ class InboundEmail(Construct):
                     f"{construct_id!r})"
                 )
             name = self._rule_name(construct_id, rule_name)
-            check_recipients(recipients)
-            check_interface(
-                function,
-                "function",
-                "function_arn",
-                "an aws_lambda.IFunction",
-                "import an existing function with Function.from_function_arn(...)",
+            options = LambdaRuleOptions(
+                recipients=recipients,
+                function=function,
+                handler_directory=handler_directory,
+                policy=policy,
+                invocation_type=invocation_type,
+                topic=topic,
+                notify=notify,
+                bucket=bucket,
+                object_key_prefix=object_key_prefix,
+                scan_enabled=scan_enabled,
+                tls_policy=tls_policy,
+                enabled=enabled,
+                rule_name=rule_name,
             )
-            check_interface(
-                topic,
-                "topic",
-                "topic_arn",
-                "an aws_sns.ITopic",
-                "import an existing topic with Topic.from_topic_arn(...)",
-            )
-            for flag, value in (
-                ("notify", notify),
-                ("scan_enabled", scan_enabled),
-                ("enabled", enabled),
-            ):
-                check_flag(value, flag)
-            if topic is not None and notify:
-                raise ValueError(
-                    f"topic={topic.node.path} and notify=True were both given: notify=True "
-                    "creates a topic for the rule; pass one or the other"
-                )
-            directory = _check_function_options(
-                function, handler_directory, policy, bucket, object_key_prefix
-            )
-            invocation = enum_member(InvocationType, invocation_type, "invocation_type")
-            tls = enum_member(TlsPolicy, tls_policy, "tls_policy")
             rule = LambdaRule(
                 self,
                 construct_id,
@@ -253,19 +233,8 @@ class InboundEmail(Construct):
                 rule_set=self.rule_set,
                 rule_name=name,
                 after=self.rules[-1].rule if self.rules else None,
-                recipients=recipients,
-                function=function,
                 shared_actions=self._actions,
-                handler_directory=directory,
-                policy=policy,
-                invocation_type=invocation,
-                topic=topic,
-                notify=notify,
-                bucket=bucket,
-                object_key_prefix=object_key_prefix,
-                scan_enabled=scan_enabled,
-                tls_policy=tls,
-                enabled=enabled,
+                options=options,
             )
         self.rules.append(rule)
         return rule
@@ -292,49 +261,6 @@ class InboundEmail(Construct):
                 "rule names must be unique within a rule set"
             )
         return name
-
-
-def _check_function_options(
-    function: lambda_.IFunction | None,
-    handler_directory: str | os.PathLike[str] | None,
-    policy: HandlerPolicy | None,
-    bucket: s3.IBucket | None,
-    object_key_prefix: str,
-) -> Path | None:
-    """Check the options that shape the rule's function; the handler directory, resolved."""
-    if function is not None:
-        for name, value in (("handler_directory", handler_directory), ("policy", policy)):
-            if value is not None:
-                raise ValueError(
-                    f"{name}={value!r} configures the function the rule creates, but "
-                    f"function={function.node.path} was given: pass one or the other"
-                )
-        if bucket is not None and not isinstance(function, lambda_.Function):
-            raise ValueError(
-                f"bucket= needs a function whose role and environment the rule can extend, but "
-                f"function={function.node.path} is imported: grant it read access and pass the "
-                "bucket in its environment yourself, or create it in this app"
-            )
-    if policy is not None and not isinstance(policy, HandlerPolicy):
-        raise ValueError(f"policy={policy!r} is not a HandlerPolicy")
-    check_interface(
-        bucket,
-        "bucket",
-        "bucket_name",
-        "an aws_s3.IBucket",
-        "import it with Bucket.from_bucket_name(...)",
-    )
-    check_object_key_prefix(object_key_prefix, bucket is not None)
-    if handler_directory is None:
-        return None
-    directory = Path(handler_directory).resolve()
-    if not (directory / HANDLER_MODULE_FILE).is_file():
-        raise ValueError(
-            f"handler_directory={str(handler_directory)!r} has no {HANDLER_MODULE_FILE} "
-            f"(looked in {directory}): create one with "
-            f"'python -m constructs_ses new-handler {handler_directory}'"
-        )
-    return directory
 
 
 def _default_rule_set_name(construct: Construct) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
@@ -16,12 +15,13 @@ from constructs import Construct
 
 from constructs_ses.acknowledgements import acknowledge_wildcard_resource
 from constructs_ses.assets import handler_code
-from constructs_ses.enums import InvocationType, TlsPolicy
+from constructs_ses.enums import InvocationType
 from constructs_ses.grants import RulesScope
 from constructs_ses.lambda_action import RuleSetLambdaAction
 from constructs_ses.lambda_src.handler import ENV_MESSAGE_BUCKET, ENV_MESSAGE_PREFIX, Policy
 from constructs_ses.mail_function import MailFunction
 from constructs_ses.package_files import HANDLER_TEMPLATE_HANDLER
+from constructs_ses.rule_options import LambdaRuleOptions
 from constructs_ses.store_action import StoreMessageAction
 
 __all__ = ["LambdaRule", "SharedActions"]
@@ -36,8 +36,8 @@ class LambdaRule:
     """A receipt rule that invokes a Lambda function; made by ``InboundEmail.add_lambda_rule``.
 
     The rule (``rule``) is the construct ``<InboundEmail>/Rules/<construct_id>``; a function or
-    topic made for it is under ``<InboundEmail>/<construct_id>``. Its arguments are checked by
-    ``InboundEmail.add_lambda_rule``, which documents them.
+    topic made for it is under ``<InboundEmail>/<construct_id>``. Its ``options``, checked
+    ``LambdaRuleOptions``, are passed whole; ``InboundEmail.add_lambda_rule`` documents them.
     """
 
     def __init__(
@@ -49,27 +49,18 @@ class LambdaRule:
         rule_set: ses.IReceiptRuleSet,
         rule_name: str,
         after: ses.IReceiptRule | None,
-        recipients: Sequence[str] | None,
-        function: lambda_.IFunction | None,
         shared_actions: SharedActions,
-        handler_directory: Path | None,
-        policy: Policy | None,
-        invocation_type: InvocationType,
-        topic: sns.ITopic | None,
-        notify: bool,
-        bucket: s3.IBucket | None,
-        object_key_prefix: str,
-        scan_enabled: bool,
-        tls_policy: TlsPolicy,
-        enabled: bool,
+        options: LambdaRuleOptions,
     ) -> None:
+        function, topic, bucket = options.function, options.topic, options.bucket
+        invocation_type, prefix = options.invocation, options.object_key_prefix
         home = _Home(scope, construct_id)
         self.function: lambda_.IFunction = function or self._new_function(
-            home.construct, rule_name, handler_directory, policy
+            home.construct, rule_name, options.template_directory, options.policy
         )
         """The function the rule invokes."""
         self.topic: sns.ITopic | None = (
-            sns.Topic(home.construct, "Topic", enforce_ssl=True) if notify else topic
+            sns.Topic(home.construct, "Topic", enforce_ssl=True) if options.notify else topic
         )
         """The topic notified when the function is triggered, or None."""
         key = (id(self.function), invocation_type, id(self.topic))
@@ -86,12 +77,12 @@ class LambdaRule:
         """The receipt rule's name in SES."""
         self.bucket = bucket
         """The bucket the rule stores each message in before invoking the function, or None."""
-        self.object_key_prefix = object_key_prefix
+        self.object_key_prefix = prefix
         """The key prefix of the stored messages: each is ``prefix + messageId``."""
         actions: list[ses.IReceiptRuleAction] = []
         if bucket is not None:
-            actions.append(StoreMessageAction(bucket=bucket, object_key_prefix=object_key_prefix))
-            self._let_function_read_messages(bucket, object_key_prefix)
+            actions.append(StoreMessageAction(bucket=bucket, object_key_prefix=prefix))
+            self._let_function_read_messages(bucket, prefix)
         actions.append(self.action)
         self.rule = ses.ReceiptRule(
             rules.construct,
@@ -99,10 +90,10 @@ class LambdaRule:
             rule_set=rule_set,
             receipt_rule_name=rule_name,
             after=after,
-            recipients=list(recipients) if recipients is not None else None,
-            scan_enabled=scan_enabled,
-            tls_policy=ses.TlsPolicy[tls_policy.name],
-            enabled=enabled,
+            recipients=list(options.recipients) if options.recipients is not None else None,
+            scan_enabled=options.scan_enabled,
+            tls_policy=ses.TlsPolicy[options.tls.name],
+            enabled=options.enabled,
             actions=actions,
         )
         """The ``aws_ses.ReceiptRule``."""
