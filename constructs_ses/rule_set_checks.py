@@ -76,9 +76,7 @@ class RuleChecks:
         """Findings for ``rule_sets`` (with all their rules in the stack) and ``rules``."""
         found: list[SubjectFindings] = []
         environment = environment_of(contents.account, contents.region)
-        root = contents.stack.node.root
-        census = rule_set_census(root) if self.limits and rule_sets else None
-        references = record_of(root, RuleSetReferences)
+        census = rule_set_census(contents.stack.node.root) if self.limits and rule_sets else None
         for rule_set in rule_sets:
             if self.receiving_regions is not None:
                 region = judge_receiving_region(contents.region, self.receiving_regions)
@@ -91,8 +89,7 @@ class RuleChecks:
         for rule in rules:
             if self.receiving_regions is not None:
                 region = rule_region_findings(contents, rule)
-                made_elsewhere = rule_set_resource_of(rule.rule_set, references) is None
-                if rule.rule_set not in own and made_elsewhere:
+                if rule.rule_set not in own and _made_elsewhere(rule.rule_set, contents):
                     # a rule of a rule set made elsewhere: no rule set here to say it
                     region += judge_receiving_region(contents.region, self.receiving_regions)
                 found.append((rule.resource, REGION_WARNING_ID, region))
@@ -100,6 +97,12 @@ class RuleChecks:
                 limits = rule_limit_findings(contents, rule)
                 found.append((rule.resource, LIMITS_WARNING_ID, limits))
         return found
+
+
+def _made_elsewhere(reference: str, contents: StackContents) -> bool:
+    """Whether the rule set a rule's RuleSetName ``reference`` names is not of this app."""
+    references = record_of(contents.stack.node.root, RuleSetReferences)
+    return rule_set_resource_of(reference, references) is None
 
 
 @jsii.implements(IValidation)
