@@ -329,3 +329,17 @@ def _wait_for(condition: Any, seconds: float = 20.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("the condition did not come true in time")
         time.sleep(0.02)
+
+
+def test_a_function_whose_code_or_environment_changed_gets_fresh_workers(
+    runtime: LambdaRuntime,
+) -> None:
+    """A redeploy of the same function with other code or variables ("Lambda execution
+    environment lifecycle": a new version runs in new execution environments)."""
+    code = "import os\n\ndef handler(event, context):\n    return {answer!r} + os.environ['V']\n"
+    before = function(code.format(answer="old:"), V="1")
+    assert runtime.invoke(before, {}).answer == "old:1"
+    changed_code = function(code.format(answer="new:"), V="1")
+    assert runtime.invoke(changed_code, {}).answer == "new:1"
+    changed_variables = function(code.format(answer="new:"), V="2")
+    assert runtime.invoke(changed_variables, {}).answer == "new:2"

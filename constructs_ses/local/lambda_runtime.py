@@ -30,6 +30,7 @@ Python runtimes run.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -221,7 +222,7 @@ class LambdaRuntime:
         self.default_concurrency = default_concurrency
         self.event_retry_delays = tuple(event_retry_delays)
         self._aws_environment = aws_environment
-        self._pools: dict[str, _Pool] = {}
+        self._pools: dict[tuple[object, ...], _Pool] = {}
         self._code_dirs: dict[str, Path] = {}
         self._warned: set[str] = set()
         self._lock = threading.Lock()
@@ -292,12 +293,15 @@ class LambdaRuntime:
         return results
 
     def _pool(self, function: FunctionSpec) -> _Pool:
+        """The function's workers: a function whose code or configuration changed (a redeploy
+        in a local AWS) gets new ones, as Lambda starts new execution environments."""
+        key = _configuration(function)
         with self._lock:
-            pool = self._pools.get(function.name)
+            pool = self._pools.get(key)
             if pool is None:
                 reserved = function.reserved_concurrency
                 limit = reserved if reserved is not None else self.default_concurrency
-                pool = self._pools[function.name] = _Pool(
+                pool = self._pools[key] = _Pool(
                     limit,
                     threading.BoundedSemaphore(max(1, limit)),
                     events=ThreadPoolExecutor(
@@ -330,13 +334,15 @@ class LambdaRuntime:
     def _code_dir(self, function: FunctionSpec) -> Path:
         if function.code_dir is not None:
             return function.code_dir
+        code = function.inline_code or ""
+        key = f"{store_name(function.name)}-{hashlib.sha256(code.encode()).hexdigest()[:12]}"
         with self._lock:
-            if function.name not in self._code_dirs:
-                directory = self.scratch_dir / "inline" / store_name(function.name)
+            if key not in self._code_dirs:
+                directory = self.scratch_dir / "inline" / key
                 directory.mkdir(parents=True, exist_ok=True)
-                (directory / "index.py").write_text(function.inline_code or "")
-                self._code_dirs[function.name] = directory
-            return self._code_dirs[function.name]
+                (directory / "index.py").write_text(code)
+                self._code_dirs[key] = directory
+            return self._code_dirs[key]
 
     @contextmanager
     def _worker(self, function: FunctionSpec, pool: _Pool) -> Iterator[_Worker]:
@@ -475,6 +481,19 @@ def _stream(
         report += f"\tInit Duration: {init_ms:.2f} ms"
     lines.append(f"END RequestId: {request_id}\n{report}\n")
     return "".join(lines)
+
+
+def _configuration(function: FunctionSpec) -> tuple[object, ...]:
+    """What a worker of ``function`` is started with."""
+    return (
+        function.name,
+        function.code_dir,
+        function.inline_code,
+        function.handler,
+        function.memory_size,
+        function.runtime,
+        frozenset(function.environment.items()),
+    )
 
 
 def _log_stream_name() -> str:
