@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws_cdk import Stack
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
 from constructs import IConstruct
 
@@ -18,9 +17,7 @@ from constructs_ses.limits import (
     MAX_RULE_SETS_PER_REGION,
     MAX_RULES_PER_RULE_SET,
     check_recipients,
-    check_rule_name,
     check_rule_set_name,
-    request_response_timeout_problem,
 )
 from constructs_ses.rendered import RenderedRule, RenderedRuleSet, StackContents
 from constructs_ses.tokens import is_unresolved
@@ -30,6 +27,7 @@ __all__ = [
     "Environment",
     "RuleSetCensus",
     "environment_of",
+    "errors_of",
     "rule_limit_findings",
     "rule_set_census",
     "rule_set_limit_findings",
@@ -41,7 +39,8 @@ Environment = tuple[str, str]
 """An account and a region, both known at synthesis."""
 
 
-def _errors_of(check: Callable[..., object], *arguments: Any) -> tuple[str, ...]:
+def errors_of(check: Callable[..., object], *arguments: Any) -> tuple[str, ...]:
+    """The message of the ValueError ``check(*arguments)`` raises, if it raises one."""
     try:
         check(*arguments)
     except ValueError as error:
@@ -103,12 +102,8 @@ def rule_set_census(root: IConstruct) -> RuleSetCensus:
 
 
 def rule_limit_findings(contents: StackContents, rule: RenderedRule) -> Findings:
-    """A valid name, at most 10 actions, at most 500 valid recipients, and no RequestResponse
-    action of a function of the stack slower than SES waits."""
-    errors = [*_request_response_timeout_errors(contents, rule)]
-    name = rule.body.get("name")
-    if isinstance(name, str):
-        errors.extend(_errors_of(check_rule_name, name, "Rule.Name"))
+    """At most 10 actions and at most 500 valid recipients."""
+    errors: list[str] = []
     actions = rule.body.get("actions")
     if isinstance(actions, list) and len(actions) > MAX_ACTIONS_PER_RULE:
         errors.append(
@@ -117,30 +112,8 @@ def rule_limit_findings(contents: StackContents, rule: RenderedRule) -> Findings
         )
     recipients = rule.body.get("recipients")
     if isinstance(recipients, list) and all(isinstance(r, str) for r in recipients):
-        errors.extend(_errors_of(check_recipients, recipients, "Rule.Recipients"))
+        errors.extend(errors_of(check_recipients, recipients, "Rule.Recipients"))
     return Findings(errors=tuple(errors))
-
-
-def _request_response_timeout_errors(contents: StackContents, rule: RenderedRule) -> list[str]:
-    """The rule's RequestResponse Lambda actions whose function (named directly, or through an
-    alias or version of the stack) has a timeout above SES's 30 seconds."""
-    errors: list[str] = []
-    for action in rule.body.get("actions") or []:
-        config = action.get("lambdaAction") if isinstance(action, dict) else None
-        if not isinstance(config, dict) or config.get("invocationType") != "RequestResponse":
-            continue
-        invoked = contents.invoked_function(config.get("functionArn"))
-        if invoked is None or not isinstance(invoked.timeout, int | float):
-            continue  # a function of elsewhere, Lambda's default of 3 s, or known at deploy time
-        timeout = invoked.timeout
-        described = f"Lambda function {display_path(invoked.function)}"
-        if invoked.through is not None:
-            kind = "alias" if isinstance(invoked.through, lambda_.CfnAlias) else "version"
-            described += f" (invoked through {kind} {display_path(invoked.through)})"
-        problem = request_response_timeout_problem(described, timeout)
-        if problem is not None:
-            errors.append(problem)
-    return errors
 
 
 def rule_set_limit_findings(
@@ -154,7 +127,7 @@ def rule_set_limit_findings(
     errors: list[str] = []
     name = rule_set.name
     if isinstance(name, str) and not is_unresolved(name):
-        errors.extend(_errors_of(check_rule_set_name, name, "RuleSetName"))
+        errors.extend(errors_of(check_rule_set_name, name, "RuleSetName"))
     where = (
         f"account {environment[0]}, region {environment[1]}"
         if environment is not None

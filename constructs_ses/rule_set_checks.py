@@ -2,8 +2,9 @@
 
 ``InboundEmail`` checks its own rule set and every rule of the stack that is added to it; the
 aspects (``SameRegionCheck``, ``ReceiptRuleLimitsCheck``) check the other rules and rule sets
-they visit. Either way one validation reads the rules of a stack at once (``StackContents``), and
-each error names the rule or rule set it is about.
+they visit. Either way one validation reads the rules of a stack at once (``StackContents``),
+runs the registered checks (``constructs_ses.checks``) over them, and each error names the rule
+or rule set it is about.
 """
 
 from __future__ import annotations
@@ -17,18 +18,10 @@ from aws_cdk import Annotations, Stack
 from aws_cdk import aws_ses as ses
 from constructs import IConstruct, IValidation
 
+from constructs_ses.checks import LIMITS, REGION, RULE_CHECKS, RULE_SET_CHECKS, CheckContext
 from constructs_ses.findings import Findings, display_path, display_scope, nearest_aspect
-from constructs_ses.limits_check import (
-    LIMITS_WARNING_ID,
-    environment_of,
-    rule_limit_findings,
-    rule_set_census,
-    rule_set_limit_findings,
-)
+from constructs_ses.limits_check import environment_of, rule_set_census
 from constructs_ses.records import record_of
-from constructs_ses.references import RuleSetReferences, rule_set_resource_of
-from constructs_ses.region_check import REGION_WARNING_ID, rule_region_findings
-from constructs_ses.regions import judge_receiving_region
 from constructs_ses.rendered import RenderedRule, RenderedRuleSet, StackContents
 
 __all__ = [
@@ -73,36 +66,33 @@ class RuleChecks:
         rule_sets: Sequence[RenderedRuleSet],
         rules: Sequence[RenderedRule],
     ) -> list[SubjectFindings]:
-        """Findings for ``rule_sets`` (with all their rules in the stack) and ``rules``."""
-        found: list[SubjectFindings] = []
-        environment = environment_of(contents.account, contents.region)
+        """Findings for ``rule_sets`` (with all their rules in the stack) and ``rules``: every
+        registered check (``constructs_ses.checks``) of the families these checks run, for each
+        rule set and then each rule, in the order of the registry."""
+        families = {REGION} if self.receiving_regions is not None else set()
+        if self.limits:
+            families.add(LIMITS)
         census = rule_set_census(contents.stack.node.root) if self.limits and rule_sets else None
+        context = CheckContext(
+            contents=contents,
+            receiving_regions=self.receiving_regions or (),
+            environment=environment_of(contents.account, contents.region),
+            census=census,
+            own_rule_sets=frozenset(rule_set.reference for rule_set in rule_sets),
+        )
+        set_checks = [check for check in RULE_SET_CHECKS if check.family in families]
+        rule_checks = [check for check in RULE_CHECKS if check.family in families]
+        found: list[SubjectFindings] = []
         for rule_set in rule_sets:
-            if self.receiving_regions is not None:
-                region = judge_receiving_region(contents.region, self.receiving_regions)
-                found.append((rule_set.resource, REGION_WARNING_ID, region))
-            if census is not None:
-                members = contents.rules({rule_set.reference})
-                limits = rule_set_limit_findings(rule_set, members, environment, census)
-                found.append((rule_set.resource, LIMITS_WARNING_ID, limits))
-        own = {rule_set.reference for rule_set in rule_sets}
+            for set_check in set_checks:
+                findings = set_check.check(context, rule_set)
+                found.append((rule_set.resource, set_check.warning_id, findings))
         for rule in rules:
-            if self.receiving_regions is not None:
-                region = rule_region_findings(contents, rule)
-                if rule.rule_set not in own and _made_elsewhere(rule.rule_set, contents):
-                    # a rule of a rule set made elsewhere: no rule set here to say it
-                    region += judge_receiving_region(contents.region, self.receiving_regions)
-                found.append((rule.resource, REGION_WARNING_ID, region))
-            if self.limits:
-                limits = rule_limit_findings(contents, rule)
-                found.append((rule.resource, LIMITS_WARNING_ID, limits))
+            for rule_check in rule_checks:
+                found.append(
+                    (rule.resource, rule_check.warning_id, rule_check.check(context, rule))
+                )
         return found
-
-
-def _made_elsewhere(reference: str, contents: StackContents) -> bool:
-    """Whether the rule set a rule's RuleSetName ``reference`` names is not of this app."""
-    references = record_of(contents.stack.node.root, RuleSetReferences)
-    return rule_set_resource_of(reference, references) is None
 
 
 @jsii.implements(IValidation)

@@ -1,0 +1,45 @@
+"""The synth-time checks of receipt rule sets and rules: a registry of small rules.
+
+Each check is one pure function over the rendered rule set or rule (``rendered``), in a module
+of its own, registered here with its id, the warning id by which its warnings are acknowledged,
+and the family it belongs to (``REGION`` checks run where the receiving regions are known,
+``LIMITS`` checks where SES's limits are checked). ``RuleChecks.run`` runs every check that
+applies to each rule set and rule, in the order registered. A new check is one function and
+one line below.
+"""
+
+from __future__ import annotations
+
+from constructs_ses.checks.base import LIMITS, REGION, CheckContext, RuleCheck, RuleSetCheck
+from constructs_ses.checks.limits import rule_limits, rule_set_limits
+from constructs_ses.checks.names import rule_name
+from constructs_ses.checks.receiving_region import rule_set_elsewhere_receives, rule_set_receives
+from constructs_ses.checks.request_response_timeout import request_response_timeout
+from constructs_ses.checks.same_region import same_region
+from constructs_ses.limits_check import LIMITS_WARNING_ID
+from constructs_ses.region_check import REGION_WARNING_ID
+
+__all__ = [
+    "LIMITS",
+    "REGION",
+    "RULE_CHECKS",
+    "RULE_SET_CHECKS",
+    "CheckContext",
+    "RuleCheck",
+    "RuleSetCheck",
+]
+
+RULE_SET_CHECKS: tuple[RuleSetCheck, ...] = (
+    RuleSetCheck("receiving-region", REGION, REGION_WARNING_ID, rule_set_receives),
+    RuleSetCheck("rule-set-limits", LIMITS, LIMITS_WARNING_ID, rule_set_limits),
+)
+"""The checks of each rule set, in the order they run."""
+
+RULE_CHECKS: tuple[RuleCheck, ...] = (
+    RuleCheck("same-region", REGION, REGION_WARNING_ID, same_region),
+    RuleCheck("receiving-region-elsewhere", REGION, REGION_WARNING_ID, rule_set_elsewhere_receives),
+    RuleCheck("request-response-timeout", LIMITS, LIMITS_WARNING_ID, request_response_timeout),
+    RuleCheck("rule-name", LIMITS, LIMITS_WARNING_ID, rule_name),
+    RuleCheck("rule-limits", LIMITS, LIMITS_WARNING_ID, rule_limits),
+)
+"""The checks of each rule, in the order they run."""

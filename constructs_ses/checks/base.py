@@ -1,0 +1,53 @@
+"""What a check is: its id, family, warning id and function; what it reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from constructs_ses.findings import Findings
+from constructs_ses.limits_check import Environment, RuleSetCensus
+from constructs_ses.rendered import RenderedRule, RenderedRuleSet, StackContents
+
+__all__ = ["LIMITS", "REGION", "CheckContext", "RuleCheck", "RuleSetCheck"]
+
+REGION = "region"
+"""Checks that run where the receiving regions are known (``RuleChecks.receiving_regions``)."""
+LIMITS = "limits"
+"""Checks of SES's limits and naming rules (``RuleChecks.limits``)."""
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What checks of one stack read besides the rule set or rule they check."""
+
+    contents: StackContents
+    """The stack's rendered rule sets, rules and what they refer to."""
+    receiving_regions: tuple[str, ...]
+    """The regions that receive email."""
+    environment: Environment | None
+    """The stack's account and region, when both are known."""
+    census: RuleSetCensus | None
+    """The app's rule sets by name and environment (for the rule set limits)."""
+    own_rule_sets: frozenset[str]
+    """The Ref tokens of the rule sets checked with these rules."""
+
+
+@dataclass(frozen=True)
+class RuleSetCheck:
+    """A check of one rendered rule set."""
+
+    id: str
+    family: str
+    warning_id: str
+    check: Callable[[CheckContext, RenderedRuleSet], Findings]
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """A check of one rendered rule."""
+
+    id: str
+    family: str
+    warning_id: str
+    check: Callable[[CheckContext, RenderedRule], Findings]

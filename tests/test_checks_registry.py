@@ -1,0 +1,74 @@
+"""The registry of synth-time checks (``constructs_ses.checks``): one small function each, with
+its own id, run by ``RuleChecks`` for the families it is asked for."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from aws_cdk import aws_ses as ses
+
+from constructs_ses.checks import LIMITS, REGION, RULE_CHECKS, RULE_SET_CHECKS, CheckContext
+from constructs_ses.checks.names import rule_name
+from constructs_ses.checks.receiving_region import rule_set_receives
+from constructs_ses.rendered import RenderedRule, StackContents
+from constructs_ses.rule_set_checks import RuleChecks
+
+from conftest import new_stack
+
+CHECKS = [*RULE_SET_CHECKS, *RULE_CHECKS]
+
+
+def test_each_check_has_an_id_of_its_own_a_family_and_a_documented_module() -> None:
+    assert len({check.id for check in CHECKS}) == len(CHECKS)
+    assert {check.family for check in CHECKS} == {REGION, LIMITS}
+    for check in CHECKS:
+        assert inspect.getdoc(check.check), check.id
+        module = inspect.getmodule(check.check)
+        assert module is not None and "Amazon SES" in " ".join((module.__doc__ or "").split())
+
+
+def context_of(region: str) -> tuple[CheckContext, ses.CfnReceiptRule]:
+    stack = new_stack(region=region)
+    rule_set = ses.CfnReceiptRuleSet(stack, "RuleSet")
+    rule = ses.CfnReceiptRule(
+        stack, "Rule", rule_set_name=rule_set.ref, rule=ses.CfnReceiptRule.RuleProperty()
+    )
+    context = CheckContext(
+        contents=StackContents(stack),
+        receiving_regions=("us-east-1", "eu-west-1"),
+        environment=None,
+        census=None,
+        own_rule_sets=frozenset({rule_set.ref}),
+    )
+    return context, rule
+
+
+@pytest.mark.parametrize(("region", "errors"), [("eu-west-1", 0), ("ap-south-2", 1)])
+def test_the_receiving_region_check_is_a_function_of_the_stack_s_region(
+    region: str, errors: int
+) -> None:
+    context, _ = context_of(region)
+    rule_set = context.contents.rule_sets[0]
+    assert len(rule_set_receives(context, rule_set).errors) == errors
+
+
+@pytest.mark.parametrize(("name", "errors"), [("support", 0), ("-support", 1), ("a" * 65, 1)])
+def test_the_rule_name_check_is_a_function_of_the_rendered_rule(name: str, errors: int) -> None:
+    context, resource = context_of("us-east-1")
+    rendered = RenderedRule(resource, "rules", {"name": name})
+    found = rule_name(context, rendered)
+    assert len(found.errors) == errors
+    assert all(name in error for error in found.errors)
+
+
+def test_rule_checks_run_only_the_families_asked_for() -> None:
+    context, resource = context_of("ap-south-2")  # receives no email
+    rendered = RenderedRule(resource, "elsewhere", {"name": "-bad"})
+    rules = [rendered]
+    region_only = RuleChecks(receiving_regions=("us-east-1",)).run(context.contents, [], rules)
+    limits_only = RuleChecks(limits=True).run(context.contents, [], rules)
+    region_errors = [e for _, _, found in region_only for e in found.errors]
+    limits_errors = [e for _, _, found in limits_only for e in found.errors]
+    assert region_errors and all("ap-south-2" in error for error in region_errors)
+    assert limits_errors and all("-bad" in error for error in limits_errors)
