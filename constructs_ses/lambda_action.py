@@ -145,6 +145,12 @@ class RuleSetLambdaAction(ses_actions.Lambda):
     for. Binding it costs no call back into Python, so a rule costs one call to aws-cdk-lib.
     Bound to rules of another rule set, its permission would not admit them: use ``LambdaAction``.
 
+    Why two classes for one concept: ``LambdaAction`` serves any ``aws_ses.ReceiptRule``, so it
+    finds its rule set, grants and dependencies when each rule binds it, in a Python ``bind`` that
+    jsii calls back into from Node.js for every rule. This class knows its rule set when made and
+    does that work once per function, leaving ``bind`` to aws-cdk-lib: the synthesis figures of
+    ``InboundEmail`` at 200 rules (``make bench``) rest on it.
+
     :param rules: the rules scope of the rule set.
     :param function: the function to invoke.
     :param invocation_type: how SES invokes it.
