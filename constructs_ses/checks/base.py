@@ -1,15 +1,16 @@
-"""What a check is: its id, family, warning id and function; what it reads."""
+"""What a check is: its id, family, warning id and function; and what it reads."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from constructs_ses.findings import Findings
 from constructs_ses.limits_check import Environment, RuleSetCensus
 from constructs_ses.rendered import RenderedRule, RenderedRuleSet, StackContents
 
-__all__ = ["LIMITS", "REGION", "CheckContext", "RuleCheck", "RuleSetCheck"]
+__all__ = ["LIMITS", "REGION", "Check", "CheckContext", "RuleCheck", "RuleSetCheck"]
 
 REGION = "region"
 """Checks that run where the receiving regions are known (``RuleChecks.receiving_regions``)."""
@@ -33,21 +34,19 @@ class CheckContext:
     """The Ref tokens of the rule sets checked with these rules."""
 
 
+Subject = TypeVar("Subject", RenderedRule, RenderedRuleSet)
+
+
 @dataclass(frozen=True)
-class RuleSetCheck:
-    """A check of one rendered rule set."""
+class Check(Generic[Subject]):
+    """A check of one rendered rule set or rule: its id, its family, the warning id that
+    acknowledges its warnings, and the function."""
 
     id: str
     family: str
     warning_id: str
-    check: Callable[[CheckContext, RenderedRuleSet], Findings]
+    check: Callable[[CheckContext, Subject], Findings]
 
 
-@dataclass(frozen=True)
-class RuleCheck:
-    """A check of one rendered rule."""
-
-    id: str
-    family: str
-    warning_id: str
-    check: Callable[[CheckContext, RenderedRule], Findings]
+RuleSetCheck = Check[RenderedRuleSet]
+RuleCheck = Check[RenderedRule]
