@@ -4,11 +4,19 @@ its own id, run by ``RuleChecks`` for the families it is asked for."""
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import pytest
 from aws_cdk import aws_ses as ses
 
-from constructs_ses.checks import LIMITS, REGION, RULE_CHECKS, RULE_SET_CHECKS, CheckContext
+from constructs_ses.checks import (
+    LIMITS,
+    REGION,
+    RULE_CHECKS,
+    RULE_SET_CHECKS,
+    Check,
+    CheckContext,
+)
 from constructs_ses.checks.names import rule_name
 from constructs_ses.checks.receiving_region import rule_set_receives
 from constructs_ses.rendered import RenderedRule, StackContents
@@ -16,7 +24,7 @@ from constructs_ses.rule_set_checks import RuleChecks
 
 from conftest import new_stack
 
-CHECKS = [*RULE_SET_CHECKS, *RULE_CHECKS]
+CHECKS: list[Check[Any]] = [*RULE_SET_CHECKS, *RULE_CHECKS]
 
 
 def test_each_check_has_an_id_of_its_own_a_family_and_a_documented_module() -> None:

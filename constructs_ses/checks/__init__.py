@@ -10,7 +10,14 @@ one line below.
 
 from __future__ import annotations
 
-from constructs_ses.checks.base import LIMITS, REGION, CheckContext, RuleCheck, RuleSetCheck
+from constructs_ses.checks.base import (
+    LIMITS,
+    REGION,
+    Check,
+    CheckContext,
+    RuleCheck,
+    RuleSetCheck,
+)
 from constructs_ses.checks.limits import rule_limits, rule_set_limits
 from constructs_ses.checks.names import rule_name
 from constructs_ses.checks.receiving_region import rule_set_elsewhere_receives, rule_set_receives
@@ -24,6 +31,7 @@ __all__ = [
     "REGION",
     "RULE_CHECKS",
     "RULE_SET_CHECKS",
+    "Check",
     "CheckContext",
     "RuleCheck",
     "RuleSetCheck",
