@@ -98,6 +98,7 @@ def test_the_example_app_deploys_and_destroys(
     assert len(permissions) == 2
     assert all('"Principal": {"Service": "ses.amazonaws.com"}' in line for line in permissions)
     assert all(f'"AWS:SourceAccount": "{ACCOUNT}"' in line for line in permissions)  # the stack's
+    assert not any('"FunctionName"' in line for line in permissions)  # as Lambda's GetPolicy
 
     destroy(aws, example_assembly, "InboundMail")
     assert stack_rule_sets(aws, "InboundMail") == []

@@ -292,7 +292,8 @@ class LambdaPermission(_Model, CloudFormationModel):
         logical_id = str(kwargs.get("LogicalId", resource_name))
         permission = cls(function_name, logical_id, account_id, region_name)
         function = lambda_backends[account_id][region_name].get_function(function_name)
-        statement = {**properties, "StatementId": permission.physical_id}
+        statement = {key: value for key, value in properties.items() if key != "FunctionName"}
+        statement["StatementId"] = permission.physical_id  # as AddPermission takes it
         function.policy.add_statement(raw=json.dumps(statement))
         return permission
 
