@@ -8,6 +8,10 @@ repetition measures, back to back:
   benchmark's own process with the same 10 events (no isolation at all);
 - the isolation floor: 10 round trips of the same events to a warm process that echoes them over
   pipes (what any process-isolated runtime pays at least);
+- the isolated handler: the same events sent to 10 warm processes, one a function, that only
+  run the template's handler on each line and write its answer back (no logs, context, limits or
+  bookkeeping): what a runtime with one process per function pays at least for this handler,
+  including the caches each switch between ten interpreters leaves cold;
 - the flow over SMTP with one client, and its limit: a bare aiosmtpd server that accepts and
   discards, with the same client;
 - the flow over SMTP with 4 concurrent clients.
@@ -53,6 +57,15 @@ ECHO = (
     "    w.write(line)\n"
     "    w.flush()\n"
 )
+HANDLER_ONLY = (
+    "import json, sys\n"
+    "sys.path.insert(0, sys.argv[1])\n"
+    "from handler import handler\n"
+    "r, w = sys.stdin.buffer, sys.stdout.buffer\n"
+    "for line in r:\n"
+    "    w.write((json.dumps(handler(json.loads(line), None)) + '\\n').encode())\n"
+    "    w.flush()\n"
+)
 
 
 def rate(run: Callable[[], None], messages: int) -> float:
@@ -79,10 +92,10 @@ def in_process(events: list[Any]) -> float:
     return rate(run, MESSAGES)
 
 
-def echo_floor(events: list[Any], echoes: list[subprocess.Popen[bytes]]) -> float:
-    """10 round trips a message with the events, rotating through ``echoes``."""
+def round_trips(events: list[Any], processes: list[subprocess.Popen[bytes]]) -> float:
+    """10 round trips a message with the events, rotating through ``processes``."""
     lines = [(json.dumps(event) + "\n").encode() for event in events]
-    pipes = [(echo.stdin, echo.stdout) for echo in echoes]
+    pipes = [(process.stdin, process.stdout) for process in processes]
 
     def run() -> None:
         for _ in range(MESSAGES):
@@ -153,14 +166,25 @@ def main() -> None:
             )
             for _ in range(RULES)
         ]
+        handler_dir = str(Path(handler.__code__.co_filename).parent)
+        isolated = [
+            subprocess.Popen(
+                [sys.executable, "-c", HANDLER_ONLY, handler_dir],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(RULES)
+        ]
         bare = bare_port()
         port = free_port()
         with serving(FlowHandler(flow), port=port, starttls=False):
             measures: list[tuple[str, Callable[[], float]]] = [
                 ("api", lambda: flow_api(flow)),
                 ("in-process", lambda: in_process(events)),
-                ("echo", lambda: echo_floor(events, echoes[:1])),
-                ("echo10", lambda: echo_floor(events, echoes)),
+                ("echo", lambda: round_trips(events, echoes[:1])),
+                ("echo10", lambda: round_trips(events, echoes)),
+                ("handler10", lambda: round_trips(events, isolated)),
                 ("smtp", lambda: smtp(port)),
                 ("bare", lambda: smtp(bare.port)),
                 ("smtp4", lambda: smtp(port, CLIENTS)),
@@ -170,7 +194,7 @@ def main() -> None:
                 for name, measure in measures:
                     runs.setdefault(name, []).append(measure())
         bare.stop()
-        for echo in echoes:
+        for echo in echoes + isolated:
             assert echo.stdin is not None
             echo.stdin.close()
             echo.wait()
@@ -205,6 +229,14 @@ def report(runs: dict[str, list[float]]) -> None:
             None,
         ),
         ("flow, Python API", "api", f"isolation floor, {RULES} processes", "echo10", None),
+        (
+            f"isolated handler, {RULES} processes",
+            "handler10",
+            "handler in-process",
+            "in-process",
+            None,
+        ),
+        ("flow, Python API", "api", f"isolated handler, {RULES} processes", "handler10", None),
         ("flow, SMTP, 1 client", "smtp", "bare aiosmtpd, 1 client", "bare", TARGET_SMTP),
         (
             f"flow, SMTP, {CLIENTS} clients",
