@@ -7,7 +7,10 @@ unchanged in AWS and in the local flow, where they reach its local AWS).
 
 The stack's account and region come from CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION (set by the
 CDK CLI from your AWS profile); the region defaults to us-east-1, which receives email. Set
-MAIL_DOMAIN to your verified domain (default: example.com).
+MAIL_DOMAIN to your domain (default: example.com): the stack verifies it in SES (Easy DKIM).
+With HOSTED_ZONE_ID (a Route 53 public zone of MAIL_DOMAIN, or of the parent domain named by
+HOSTED_ZONE_NAME) the stack also makes its DKIM and MX records there; without it, the records to
+publish at your DNS provider are the stack's outputs.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -56,10 +60,26 @@ class InboundMailStack(cdk.Stack):
     """A receipt rule set with a filtering rule and a notifying rule."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, domain: str, **kwargs: object
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        domain: str,
+        hosted_zone_id: str | None = None,
+        zone_name: str | None = None,
+        **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         mail = InboundEmail(self, "Inbound")
+        # The domain's identity and, in its zone when there is one, its DKIM and MX records.
+        zone = (
+            route53.HostedZone.from_hosted_zone_attributes(
+                self, "Zone", hosted_zone_id=hosted_zone_id, zone_name=zone_name or domain
+            )
+            if hosted_zone_id
+            else None
+        )
+        mail.add_domain(domain, hosted_zone=zone)
         # First: the packaged handler decides synchronously; spam and viruses stop the rule set.
         mail.add_lambda_rule(
             "Filter",
@@ -107,6 +127,8 @@ def main() -> None:
         app,
         "InboundMail",
         domain=os.environ.get("MAIL_DOMAIN", "example.com"),
+        hosted_zone_id=os.environ.get("HOSTED_ZONE_ID") or None,
+        zone_name=os.environ.get("HOSTED_ZONE_NAME") or None,
         env=cdk.Environment(
             account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
             region=os.environ.get("CDK_DEFAULT_REGION", DEFAULT_REGION),

@@ -25,7 +25,9 @@ class SameRegionCheck:
     For every ``AWS::SES::ReceiptRuleSet`` and ``AWS::SES::ReceiptRule`` below it, synthesis fails
     when the stack's region does not receive email, or when a Lambda function, SNS topic
     (of any action) or KMS key (of an S3 action or of an SNS topic of the stack) is in another
-    region than the stack. S3 buckets may be elsewhere, as SES allows. Where a region is known
+    region than the stack, or when a Route 53 MX record of the app for a domain a rule set
+    receives points at another region's receiving endpoint. S3 buckets may be elsewhere, as SES
+    allows. Where a region is known
     only at deploy time (environment-agnostic stacks, ARNs from parameters) it warns that the
     check could not run. Rule sets of ``InboundEmail``, and their rules, are left to it; where
     several of these aspects apply, the nearest to a rule is used.

@@ -8,12 +8,14 @@ from types import MappingProxyType
 
 from aws_cdk import Names, Stack
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from constructs_ses.activation import RuleSetActivation
+from constructs_ses.domains import DeclaredDomains
 from constructs_ses.enums import InvocationType, TlsPolicy
 from constructs_ses.errors import at_construct, child_path
 from constructs_ses.grants import RuleSetNames, RulesScope
@@ -23,11 +25,14 @@ from constructs_ses.lambda_src.handler import StopVerdict
 from constructs_ses.limits import (
     MAX_NAME_LENGTH,
     MAX_RULES_PER_RULE_SET,
+    check_domain,
     check_flag,
     check_rule_name,
     check_rule_set_name,
     sanitize_name,
 )
+from constructs_ses.receiving_domain import ReceivingDomain, check_mx_priority, check_zone_holds
+from constructs_ses.records import record_of
 from constructs_ses.regions import resolve_receiving_regions
 from constructs_ses.rendered import StackContents
 from constructs_ses.rule_options import LambdaRuleOptions
@@ -43,6 +48,8 @@ __all__ = ["InboundEmail"]
 RULE_SET_ID = "RuleSet"
 RULES_ID = "Rules"
 ACTIVATION_ID = "Activation"
+DOMAINS_ID = "Domains"
+"""The id of the scope of the receiving domains, made by the first ``add_domain``."""
 OWN_IDS = MappingProxyType(
     {RULE_SET_ID: "rule set", RULES_ID: "rules scope", ACTIVATION_ID: "activation resource"}
 )
@@ -55,7 +62,9 @@ class InboundEmail(Construct):
     Rules run in the order they are added. Synthesis fails when the stack's region does not
     receive email, when a rule uses a function, topic or key of another region, or when the rule
     set breaks SES's limits: the checks of ``SameRegionCheck`` and ``ReceiptRuleLimitsCheck``,
-    run by this construct on its rule set and every rule of its stack added to it.
+    run by this construct on its rule set and every rule of its stack added to it. Declare the
+    domains it receives with ``add_domain``: their identities and DNS records, and a check that
+    the app's MX records for them point at this region.
 
     :param scope: the parent construct.
     :param construct_id: the construct id.
@@ -117,6 +126,9 @@ class InboundEmail(Construct):
         names = RuleSetNames(self.rule_set.receipt_rule_set_name, self.rule_set_name)
         self._rules = RulesScope(self, RULES_ID, names)
         self._actions: SharedActions = {}
+        self.domains: list[ReceivingDomain] = []
+        """The receiving domains (``add_domain``), in the order added."""
+        self._domains: Construct | None = None
         """The rules' Lambda actions, one for each function, invocation type and topic."""
         check_rule_set_itself(self._rules.names.reference, Stack.of(self))
         self.node.add_validation(SubjectsValidation(self._check))
@@ -204,11 +216,13 @@ class InboundEmail(Construct):
                     f"this rule would be number {len(self.rules) + 1}; SES allows at most "
                     f"{MAX_RULES_PER_RULE_SET} rules in a rule set: use a second InboundEmail"
                 )
-            if construct_id in OWN_IDS:
+            taken = OWN_IDS.get(construct_id) or (
+                "receiving domains" if construct_id == DOMAINS_ID and self._domains else None
+            )
+            if taken:
                 raise ValueError(
                     f"construct id {construct_id!r} is taken by the InboundEmail's own "
-                    f"{OWN_IDS[construct_id]}: pick another id (rule_name= can still be "
-                    f"{construct_id!r})"
+                    f"{taken}: pick another id (rule_name= can still be {construct_id!r})"
                 )
             name = self._rule_name(construct_id, rule_name)
             options = LambdaRuleOptions(
@@ -238,6 +252,56 @@ class InboundEmail(Construct):
             )
         self.rules.append(rule)
         return rule
+
+    def add_domain(
+        self,
+        domain: str,
+        *,
+        hosted_zone: route53.IHostedZone | None = None,
+        mx_priority: int = 10,
+    ) -> ReceivingDomain:
+        """Receive mail for ``domain``: its SES identity and, in ``hosted_zone``, its records.
+
+        Makes an ``aws_ses.EmailIdentity`` for the domain with Easy DKIM, which verifies it for
+        receiving once its three DKIM CNAME records are published. Synthesis then fails when an
+        MX record of the app for a domain this rule set receives points at another region's
+        endpoint, and warns about rules whose recipients are in none of the declared domains.
+
+        :param domain: the domain, such as ``example.com`` or ``mail.example.com``.
+        :param hosted_zone: the Route 53 hosted zone of the domain, or of a parent domain: its
+            three DKIM CNAME records and an MX record ``<mx_priority>
+            inbound-smtp.<region>.amazonaws.com`` for the domain are made in it. Default: none;
+            the records to publish at your DNS provider are stack outputs (``MxRecord``,
+            ``DkimName1``..``3``, ``DkimValue1``..``3``).
+        :param mx_priority: the MX record's priority, 0 to 65535. Default: 10.
+        :returns: the domain, with its ``identity``, ``mx_record`` (None without a zone) and
+            ``hosted_zone``.
+        """
+        with at_construct(child_path(self._path, DOMAINS_ID)):
+            name = check_domain(domain)
+            priority = check_mx_priority(mx_priority)
+            if hosted_zone is not None:
+                check_zone_holds(hosted_zone, name)
+            declared = record_of(Stack.of(self), DeclaredDomains)
+            if name in declared.paths:
+                raise ValueError(
+                    f"domain {name!r} is already declared by {declared.paths[name]}: SES "
+                    "keeps one identity for a domain in a region"
+                )
+            if self._domains is None:
+                if self.node.try_find_child(DOMAINS_ID) is not None:
+                    raise ValueError(
+                        f"construct id {DOMAINS_ID!r} is taken by a rule: rename that rule's "
+                        "construct id (its rule_name= can stay) to add domains"
+                    )
+                self._domains = Construct(self, DOMAINS_ID)
+        receiving = ReceivingDomain(
+            self._domains, name, domain=name, hosted_zone=hosted_zone, mx_priority=priority
+        )
+        declared.by_rule_set.setdefault(self._rules.names.reference, []).append(name)
+        declared.paths[name] = receiving.node.path
+        self.domains.append(receiving)
+        return receiving
 
     def _check(self) -> list[SubjectFindings]:
         """The region and limits checks of the rule set and of every rule of the stack in it."""

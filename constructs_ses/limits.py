@@ -18,6 +18,7 @@ __all__ = [
     "MAX_RULES_PER_RULE_SET",
     "MAX_RULE_SETS_PER_REGION",
     "REQUEST_RESPONSE_TIMEOUT_SECONDS",
+    "check_domain",
     "check_flag",
     "check_interface",
     "check_object_key_prefix",
@@ -145,6 +146,25 @@ def request_response_timeout_problem(function: str, seconds: float) -> str | Non
         f"timeout to {REQUEST_RESPONSE_TIMEOUT_SECONDS} seconds or less, or use "
         "InvocationType.EVENT"
     )
+
+
+def check_domain(value: object, argument: str = "domain") -> str:
+    """A receiving domain such as ``example.com`` or ``mail.example.com``, known at synthesis;
+    returned in lower case, as SES compares domains."""
+    if not isinstance(value, str) or is_unresolved(value):
+        raise ValueError(
+            f"{argument}={value!r} must be a domain name written in the app, such as example.com"
+        )
+    if "@" in value:
+        raise ValueError(
+            f"{argument}={value!r} is an address: give its domain, {value.rpartition('@')[2]!r}"
+        )
+    if len(value) > _MAX_DOMAIN_LENGTH or not _DOMAIN.fullmatch(value):
+        raise ValueError(
+            f"{argument}={value!r} is not a domain name: write labels of letters, digits and "
+            "'-' joined by dots, without a leading or trailing dot, such as example.com"
+        )
+    return value.lower()
 
 
 def check_flag(value: object, argument: str) -> None:

@@ -18,7 +18,7 @@ from constructs_ses.findings import Findings, display_path
 from constructs_ses.regions import Placement, judge_placements, region_of_arn
 from constructs_ses.rendered import RenderedRule, StackContents
 
-__all__ = ["REGION_WARNING_ID", "rule_region_findings"]
+__all__ = ["REGION_WARNING_ID", "flatten_intrinsics", "rule_region_findings"]
 
 REGION_WARNING_ID = "constructs-ses:sameRegionUnchecked"
 
@@ -44,7 +44,7 @@ _CROSS_REGION_EXPORT = "/cdk/exports/"
 begins: the value is read from another region's SSM parameter."""
 
 
-def _flatten(value: Any) -> str | None:
+def flatten_intrinsics(value: Any) -> str | None:
     """A resolved value as one string, references written ``${Name}`` as in Fn::Sub; None for
     intrinsics that cannot be written so (Fn::If...)."""
     if isinstance(value, str):
@@ -58,7 +58,7 @@ def _flatten(value: Any) -> str | None:
         return "${" + ".".join(str(part) for part in argument) + "}"
     if intrinsic == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
         separator, parts = argument
-        flat = [_flatten(part) for part in parts] if isinstance(parts, list) else [None]
+        flat = [flatten_intrinsics(part) for part in parts] if isinstance(parts, list) else [None]
         if isinstance(separator, str) and all(part is not None for part in flat):
             return separator.join(part for part in flat if part is not None)
     return None
@@ -94,7 +94,7 @@ def _placements_of(contents: StackContents, kind: str, value: Any) -> Iterator[P
                 key_kind = f"KMS key of SNS topic {display_path(topic)}"
                 yield from _placements_of(contents, key_kind, key)
             return
-    flat = _flatten(value)
+    flat = flatten_intrinsics(value)
     if flat is None:
         yield Placement(kind, json.dumps(value), None)
         return

@@ -14,11 +14,19 @@ from typing import Any
 
 from aws_cdk import CfnParameter, CfnResource, NestedStack, Stack
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from constructs import IConstruct
 
-__all__ = ["InvokedFunction", "RenderedRule", "RenderedRuleSet", "StackContents"]
+__all__ = [
+    "InvokedFunction",
+    "RenderedMxRecord",
+    "RenderedRule",
+    "RenderedRuleSet",
+    "StackContents",
+    "stacks_of",
+]
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,19 @@ class InvokedFunction:
     intrinsic when known only at deploy time."""
     through: CfnResource | None = None
     """The alias or version the action names, if it names one."""
+
+
+@dataclass(frozen=True)
+class RenderedMxRecord:
+    """An ``AWS::Route53::RecordSet`` of type MX with its name and values resolved."""
+
+    resource: route53.CfnRecordSet
+    name: Any
+    """Its resolved ``Name`` (such as ``example.com.``), or an intrinsic."""
+    values: tuple[Any, ...]
+    """Its resolved ``ResourceRecords`` (such as ``10 inbound-smtp.us-east-1.amazonaws.com``)."""
+    region: str
+    """The region of its stack (a token when environment-agnostic)."""
 
 
 class StackContents:
@@ -108,6 +129,27 @@ class StackContents:
         parameters: list[CfnParameter] = self._all(CfnParameter)
         return frozenset(_resolve_each(self.stack, [each.logical_id for each in parameters]))
 
+    @cached_property
+    def mx_records(self) -> list[RenderedMxRecord]:
+        """The stack's Route 53 MX records."""
+        record_sets: list[route53.CfnRecordSet] = self._all(route53.CfnRecordSet)
+        if not record_sets:
+            return []
+        resolved = _resolve_each(
+            self.stack,
+            [
+                {"type": each.type, "name": each.name, "values": each.resource_records}
+                for each in record_sets
+            ],
+        )
+        return [
+            RenderedMxRecord(
+                record, found.get("name"), tuple(found.get("values") or ()), self.region
+            )
+            for record, found in zip(record_sets, resolved, strict=True)
+            if found.get("type") == "MX"
+        ]
+
     def invoked_function(self, function_arn: Any) -> InvokedFunction | None:
         """The function of this stack that a Lambda action's resolved ``functionArn`` names
         (``Fn::GetAtt`` of a function, ``Ref`` of a function, alias or version); else None."""
@@ -159,6 +201,19 @@ class StackContents:
             logical_id: (topic, key)
             for (topic, _), (logical_id, key) in zip(encrypted, resolved, strict=True)
         }
+
+
+def stacks_of(root: IConstruct) -> list[Stack]:
+    """The stacks of the app under ``root`` (in stages too; nested stacks are their parents')."""
+    found: list[Stack] = []
+    pending = list(root.node.children)
+    while pending:
+        construct = pending.pop(0)
+        if Stack.is_stack(construct):
+            found.append(construct)  # type: ignore[arg-type]
+        else:
+            pending.extend(construct.node.children)
+    return found
 
 
 def _resolve_each(stack: Stack, values: list[Any]) -> list[Any]:

@@ -7,6 +7,7 @@ from types import ModuleType
 
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 
@@ -37,11 +38,23 @@ def example_stack(
     return stack
 
 
+ZONE_ID = "Z0123456789EXAMPLE0000"
+"""The hosted zone of the every-option configuration's domain, which it imports."""
+
+
 def every_option_stack(
-    app: cdk.App | None = None, construct_id: str = "Mail", region: str = REGION
+    app: cdk.App | None = None,
+    construct_id: str = "Mail",
+    region: str = REGION,
+    hosted_zone_id: str = ZONE_ID,
+    domain: str = "example.com",
 ) -> cdk.Stack:
-    """Activation, drop-spam, stored messages, an encrypted topic and a created topic."""
+    """Activation, drop-spam, stored messages, an encrypted topic, a created topic, and
+    ``domain`` declared with its records in its hosted zone ``hosted_zone_id``."""
     stack = new_stack(app, construct_id, region=region)
+    zone = route53.HostedZone.from_hosted_zone_attributes(
+        stack, "Zone", hosted_zone_id=hosted_zone_id, zone_name=domain
+    )
     key = kms.Key(stack, "TopicKey", enable_key_rotation=True)
     access_logs = s3.Bucket(stack, "AccessLogs", enforce_ssl=True)
     archive = s3.Bucket(
@@ -52,9 +65,10 @@ def every_option_stack(
         server_access_logs_prefix="archive/",
     )
     mail = InboundEmail(stack, "Inbound", activate=True, drop_spam=True)
+    mail.add_domain(domain, hosted_zone=zone)
     mail.add_lambda_rule(
         "Support",
-        recipients=["support@example.com"],
+        recipients=[f"support@{domain}"],
         invocation_type=InvocationType.REQUEST_RESPONSE,
         policy=HandlerPolicy(stop_on=(StopVerdict.DMARC_QUARANTINE,)),
         bucket=archive,
@@ -63,7 +77,7 @@ def every_option_stack(
     )
     mail.add_lambda_rule(
         "Sales",
-        recipients=["sales@example.com"],
+        recipients=[f"sales@{domain}"],
         invocation_type=InvocationType.REQUEST_RESPONSE,
         notify=True,
     )

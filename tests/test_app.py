@@ -11,7 +11,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Match, Template
 
 from conftest import cdk_cli, cdk_json_context, run
 from scenarios import load_app_module
@@ -78,6 +78,40 @@ def test_example_stack_takes_region_and_domain_from_arguments() -> None:
         "AWS::SES::ReceiptRule", {"Rule": {"Recipients": ["support@mail.example.org"]}}
     )
     assert app_module.DEFAULT_REGION == "us-east-1"
+
+
+def test_example_declares_its_domain_with_records_in_a_zone_or_as_outputs() -> None:
+    app_module = load_app_module()
+    app = cdk.App(context=cdk_json_context())
+    env = cdk.Environment(account="111111111111", region="us-east-1")
+    zoned = app_module.InboundMailStack(
+        app,
+        "Zoned",
+        domain="mail.example.org",
+        hosted_zone_id="Z0123456789EXAMPLE0000",
+        zone_name="example.org",
+        env=env,
+    )
+    template = Template.from_stack(zoned)
+    template.has_resource_properties(
+        "AWS::SES::EmailIdentity", {"EmailIdentity": "mail.example.org"}
+    )
+    template.has_resource_properties(
+        "AWS::Route53::RecordSet",
+        {
+            "HostedZoneId": "Z0123456789EXAMPLE0000",
+            "Name": "mail.example.org.",
+            "Type": "MX",
+            "ResourceRecords": ["10 inbound-smtp.us-east-1.amazonaws.com"],
+        },
+    )
+    assert len(template.find_resources("AWS::Route53::RecordSet")) == 4  # MX and 3 DKIM
+    other_app = cdk.App(context=cdk_json_context())
+    plain = Template.from_stack(
+        app_module.InboundMailStack(other_app, "Plain", domain="example.org", env=env)
+    )
+    plain.resource_count_is("AWS::Route53::RecordSet", 0)
+    assert len(plain.find_outputs("*", {"Description": Match.string_like_regexp("DKIM")})) == 6
 
 
 def test_demo_sends_sample_mail_through_the_example_app(

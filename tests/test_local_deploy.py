@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -100,6 +102,32 @@ def test_the_example_app_deploys_and_destroys(
     assert all(f'"AWS:SourceAccount": "{ACCOUNT}"' in line for line in permissions)  # the stack's
     assert not any('"FunctionName"' in line for line in permissions)  # as Lambda's GetPolicy
 
+    (identity_line,) = [line for line in lines if line.startswith("identity ")]
+    assert identity_line.startswith("identity example.com (domain, verification SUCCESS, DKIM")
+    # no hosted zone: the domain's identity, and its records as the stack's outputs
+    (described,) = aws.client("cloudformation").describe_stacks(StackName="InboundMail")["Stacks"]
+    published = {each["Description"]: each["OutputValue"] for each in described["Outputs"]}
+    tokens = aws.client("sesv2").get_email_identity(EmailIdentity="example.com")["DkimAttributes"][
+        "Tokens"
+    ]
+    assert {key: value for key, value in published.items() if "example.com" in key} == {
+        "Publish for example.com: MX record with this value": (
+            f"10 inbound-smtp.{REGION}.amazonaws.com"
+        ),
+        **{
+            f"Publish for example.com: name of DKIM CNAME record {n}": (
+                f"{token}._domainkey.example.com"
+            )
+            for n, token in enumerate(tokens, start=1)
+        },
+        **{
+            f"Publish for example.com: value of DKIM CNAME record {n}": (
+                f"{token}.dkim.amazonses.com"
+            )
+            for n, token in enumerate(tokens, start=1)
+        },
+    }
+
     destroy(aws, example_assembly, "InboundMail")
     assert stack_rule_sets(aws, "InboundMail") == []
 
@@ -180,8 +208,28 @@ def synthesized(outdir: Path, build: Callable[[cdk.App], object]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def every_option_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synthesized(tmp_path_factory.mktemp("every-option.out"), every_option_stack)
+def example_zone(aws: LocalAws) -> str:
+    """The id of a Route 53 hosted zone of example.com in the local AWS."""
+    zone = aws.client("route53").create_hosted_zone(Name="example.com", CallerReference="tests")
+    return str(zone["HostedZone"]["Id"]).rpartition("/")[2]
+
+
+@pytest.fixture(scope="module")
+def every_option_assembly(tmp_path_factory: pytest.TempPathFactory, example_zone: str) -> Path:
+    return synthesized(
+        tmp_path_factory.mktemp("every-option.out"),
+        partial(every_option_stack, hosted_zone_id=example_zone),
+    )
+
+
+def zone_records(aws: LocalAws, zone: str) -> dict[tuple[str, str], list[str]]:
+    """The zone's records, other than its own NS and SOA: (name, type) -> values."""
+    found = aws.client("route53").list_resource_record_sets(HostedZoneId=zone)
+    return {
+        (each["Name"], each["Type"]): [value["Value"] for value in each["ResourceRecords"]]
+        for each in found["ResourceRecordSets"]
+        if each["Type"] not in ("NS", "SOA")
+    }
 
 
 def replacing_stack(app: cdk.App) -> None:
@@ -225,10 +273,11 @@ def other_active(aws: LocalAws) -> Iterator[str]:
 
 
 def test_every_option_deploys_activated_and_destroys_deactivated(
-    aws: LocalAws, every_option_assembly: Path
+    aws: LocalAws, every_option_assembly: Path, example_zone: str
 ) -> None:
     """Activation (the custom resource's own code, run by the local Lambda runtime), drop-spam,
-    S3 storage with a prefix, a KMS-encrypted topic and a created topic."""
+    S3 storage with a prefix, a KMS-encrypted topic, a created topic, and a receiving domain
+    with its identity and records in a hosted zone."""
     deployed = deploy(aws, every_option_assembly, "Mail")
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     (name,) = stack_rule_sets(aws, "Mail")
@@ -246,10 +295,24 @@ def test_every_option_deploys_activated_and_destroys_deactivated(
     assert "ses.amazonaws.com" in key_policy
     (sales,) = rules["Sales"]["Actions"]
     sns_client.get_topic_attributes(TopicArn=sales["LambdaAction"]["TopicArn"])
+    # example.com: its identity with Easy DKIM's three tokens, their CNAMEs and the MX record
+    identity = aws.client("sesv2").get_email_identity(EmailIdentity="example.com")
+    assert identity["IdentityType"] == "DOMAIN" and identity["VerificationStatus"] == "SUCCESS"
+    tokens = identity["DkimAttributes"]["Tokens"]
+    assert len(tokens) == 3 and all(re.fullmatch("[a-z0-9]{32}", token) for token in tokens)
+    expected = {
+        (f"{token}._domainkey.example.com.", "CNAME"): [f"{token}.dkim.amazonses.com"]
+        for token in tokens
+    }
+    expected[("example.com.", "MX")] = [f"10 inbound-smtp.{REGION}.amazonaws.com"]
+    assert zone_records(aws, example_zone) == expected
 
     destroy(aws, every_option_assembly, "Mail")
     assert active_rule_set(aws) is None
     assert stack_rule_sets(aws, "Mail") == []
+    assert zone_records(aws, example_zone) == {}
+    listed = aws.client("sesv2").list_email_identities()["EmailIdentities"]
+    assert "example.com" not in [each["IdentityName"] for each in listed]
 
 
 def test_fails_to_activate_while_another_rule_set_is_active(

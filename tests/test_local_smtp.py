@@ -129,6 +129,31 @@ def test_recipient_no_rule_receives_is_refused_at_rcpt(tmp_path: Path) -> None:
     flow.close()
 
 
+def test_mail_for_a_domain_the_stack_does_not_verify_is_refused_at_rcpt(tmp_path: Path) -> None:
+    """With domains declared (``add_domain``), SES receives mail for them and their
+    subdomains only, even for a rule of every recipient ("Verifying your domain for Amazon SES
+    email receiving", Amazon SES Developer Guide)."""
+    stack = new_stack()
+    mail = InboundEmail(stack, "Inbound", rule_set_name="inbound")
+    mail.add_domain("example.com")
+    mail.add_lambda_rule("Everyone")  # every recipient of every verified domain
+    flow = MailFlow.from_stack(stack, store_dir=tmp_path)
+    assert flow.rule_set.domains == ("example.com",)
+    port = free_port()
+    with (
+        serving(FlowHandler(flow), port=port, starttls=False),
+        smtplib.SMTP("127.0.0.1", port, timeout=30) as client,
+    ):
+        client.ehlo()
+        assert client.docmd("MAIL FROM:<jane@sender.example>")[0] == 250
+        code, reply = client.docmd("RCPT TO:<someone@other.example>")
+        assert code == 550
+        assert b"its domain is not one that the stack verifies in SES (example.com)" in reply
+        assert client.docmd("RCPT TO:<someone@Example.com>")[0] == 250
+        assert client.docmd("RCPT TO:<someone@eu.example.com>")[0] == 250
+    flow.close()
+
+
 def test_verdicts_header_sets_the_verdicts_and_is_removed(
     server: tuple[int, list[Delivery]],
 ) -> None:

@@ -19,10 +19,12 @@ from constructs_ses.checks.base import (
     RuleSetCheck,
 )
 from constructs_ses.checks.limits import rule_limits, rule_set_limits
+from constructs_ses.checks.mx_region import mx_points_here
 from constructs_ses.checks.names import rule_name
 from constructs_ses.checks.receiving_region import rule_set_elsewhere_receives, rule_set_receives
 from constructs_ses.checks.request_response_timeout import request_response_timeout
 from constructs_ses.checks.same_region import same_region
+from constructs_ses.checks.uncovered_recipients import DOMAIN_WARNING_ID, uncovered_recipients
 from constructs_ses.limits_check import LIMITS_WARNING_ID
 from constructs_ses.region_check import REGION_WARNING_ID
 
@@ -39,6 +41,7 @@ __all__ = [
 
 RULE_SET_CHECKS: tuple[RuleSetCheck, ...] = (
     RuleSetCheck("receiving-region", REGION, REGION_WARNING_ID, rule_set_receives),
+    RuleSetCheck("mx-region", REGION, REGION_WARNING_ID, mx_points_here),
     RuleSetCheck("rule-set-limits", LIMITS, LIMITS_WARNING_ID, rule_set_limits),
 )
 """The checks of each rule set, in the order they run."""
@@ -46,6 +49,7 @@ RULE_SET_CHECKS: tuple[RuleSetCheck, ...] = (
 RULE_CHECKS: tuple[RuleCheck, ...] = (
     RuleCheck("same-region", REGION, REGION_WARNING_ID, same_region),
     RuleCheck("receiving-region-elsewhere", REGION, REGION_WARNING_ID, rule_set_elsewhere_receives),
+    RuleCheck("uncovered-recipients", REGION, DOMAIN_WARNING_ID, uncovered_recipients),
     RuleCheck("request-response-timeout", LIMITS, LIMITS_WARNING_ID, request_response_timeout),
     RuleCheck("rule-name", LIMITS, LIMITS_WARNING_ID, rule_name),
     RuleCheck("rule-limits", LIMITS, LIMITS_WARNING_ID, rule_limits),

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Generic, TypeVar
 
 from constructs_ses.findings import Findings
 from constructs_ses.limits_check import Environment, RuleSetCensus
-from constructs_ses.rendered import RenderedRule, RenderedRuleSet, StackContents
+from constructs_ses.rendered import (
+    RenderedMxRecord,
+    RenderedRule,
+    RenderedRuleSet,
+    StackContents,
+    stacks_of,
+)
 
 __all__ = ["LIMITS", "REGION", "Check", "CheckContext", "RuleCheck", "RuleSetCheck"]
 
@@ -32,6 +39,16 @@ class CheckContext:
     """The app's rule sets by name and environment (for the rule set limits)."""
     own_rule_sets: frozenset[str]
     """The Ref tokens of the rule sets checked with these rules."""
+
+    @cached_property
+    def app_mx_records(self) -> list[RenderedMxRecord]:
+        """The Route 53 MX records of every stack of the app, read once per context."""
+        path = self.contents.stack.node.path
+        found: list[RenderedMxRecord] = []
+        for stack in stacks_of(self.contents.stack.node.root):
+            contents = self.contents if stack.node.path == path else StackContents(stack)
+            found.extend(contents.mx_records)
+        return found
 
 
 Subject = TypeVar("Subject", RenderedRule, RenderedRuleSet)

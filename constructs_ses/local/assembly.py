@@ -164,6 +164,9 @@ class RuleSet:
     rules: tuple[Rule, ...] = field(default=())
     resources: tuple[StackResource, ...] = field(default=())
     """The stack's buckets, topics, queues and tables (``EMULATED_KINDS``)."""
+    domains: tuple[str, ...] = field(default=())
+    """The domains its stack verifies (``AWS::SES::EmailIdentity`` of a domain, such as
+    ``InboundEmail.add_domain`` makes), in lower case."""
 
 
 class _Resolver:
@@ -387,8 +390,14 @@ def rule_sets_of_template(
         for logical_id, resource in resources.items()
         if resource.get("Type") == "AWS::SES::ReceiptRuleSet"
     ]
+    identities = [
+        resolver.value(resource.get("Properties", {}).get("EmailIdentity"))
+        for resource in resources.values()
+        if resource.get("Type") == "AWS::SES::EmailIdentity"
+    ]
+    domains = tuple(dict.fromkeys(str(each).lower() for each in identities if "@" not in str(each)))
     return [
-        RuleSet(name, stack, region, account, _in_order(by_set.get(name, {})), emulated)
+        RuleSet(name, stack, region, account, _in_order(by_set.get(name, {})), emulated, domains)
         for name in dict.fromkeys([*names, *by_set])
     ]
 

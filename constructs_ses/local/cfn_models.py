@@ -1,7 +1,8 @@
 """CloudFormation models the local AWS adds to moto's, for the resource types our stacks use.
 
-moto 5.2 skips ``AWS::SES::ReceiptRuleSet``, ``AWS::SES::ReceiptRule``, ``AWS::S3::BucketPolicy``,
-``AWS::SNS::TopicPolicy`` and ``AWS::CDK::Metadata`` and still reports CREATE_COMPLETE. Here:
+moto 5.2 skips ``AWS::SES::ReceiptRuleSet``, ``AWS::SES::ReceiptRule``, ``AWS::SES::EmailIdentity``,
+``AWS::S3::BucketPolicy``, ``AWS::SNS::TopicPolicy`` and ``AWS::CDK::Metadata`` and still reports
+CREATE_COMPLETE. Here:
 
 - rule sets and rules are created, updated and deleted through moto's SES backend, so the SES
   API (``DescribeReceiptRuleSet``...) shows what a deploy made; a rule goes after its ``After``
@@ -10,6 +11,8 @@ moto 5.2 skips ``AWS::SES::ReceiptRuleSet``, ``AWS::SES::ReceiptRule``, ``AWS::S
 - bucket and topic policies are recorded on the bucket or topic (``cfn_policy``) without being
   enforced: moto enforces bucket policies ignoring their conditions, which would refuse the
   CDK's asset uploads to a bootstrap bucket that denies requests without TLS;
+- email identities are made in moto's SES backend, a domain's with its three DKIM tokens
+  (``SesEmailIdentity``);
 - ``AWS::CDK::Metadata`` is accepted and does nothing, as in AWS;
 - ``AWS::Lambda::Permission`` replaces moto's model, which never changes or removes the
   function policy's statement;
@@ -35,15 +38,18 @@ from moto.awslambda.models import lambda_backends
 from moto.core.common_models import CloudFormationModel
 from moto.kms.models import Key
 from moto.s3.models import s3_backends
+from moto.ses.exceptions import AlreadyExists
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
+from constructs_ses.local.message import random_token
 from constructs_ses.local.ses_checks import check_rule_grants
 
 __all__ = [
     "CdkMetadata",
     "LambdaPermission",
     "RecordedPolicy",
+    "SesEmailIdentity",
     "SesReceiptRule",
     "SesReceiptRuleSet",
     "TopicPolicy",
@@ -321,6 +327,78 @@ class LambdaPermission(_Model, CloudFormationModel):
         with suppress(Exception):
             function = lambda_backends[account_id][region_name].get_function(self.function_name)
             function.policy.del_statement(self.physical_id)
+
+
+class SesEmailIdentity(_Model, CloudFormationModel):
+    """``AWS::SES::EmailIdentity``, which moto has no model for: an identity of moto's SES
+    backend (SESv2's ``GetEmailIdentity`` shows it, verified at once), ``Ref`` its name. A
+    domain gets Easy DKIM's three tokens, which ``Fn::GetAtt`` reads as ``DkimDNSTokenName1``..3
+    (``<token>._domainkey.<domain>``) and ``DkimDNSTokenValue1``..3
+    (``<token>.dkim.amazonses.com``) ("AWS::SES::EmailIdentity", CloudFormation User Guide;
+    "Easy DKIM in Amazon SES", Amazon SES Developer Guide)."""
+
+    TYPE = "AWS::SES::EmailIdentity"
+    NAME_PROPERTY = "EmailIdentity"
+    DKIM_TOKENS = 3
+
+    def __init__(self, name: str, tokens: list[str], account_id: str, region: str) -> None:
+        self.name = name
+        self.physical_id = name
+        self.tokens = tokens
+        self.account_id = account_id
+        self.region_name = region
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr.rstrip("123") in ("DkimDNSTokenName", "DkimDNSTokenValue")
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        token = self.tokens[int(attribute_name[-1]) - 1]
+        if attribute_name.startswith("DkimDNSTokenName"):
+            return f"{token}._domainkey.{self.name}"
+        return f"{token}.dkim.amazonses.com"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> SesEmailIdentity:
+        name = str(cloudformation_json["Properties"].get("EmailIdentity", resource_name))
+        backend = ses_backends[account_id][region_name]
+        if name in backend.email_identities:
+            raise AlreadyExists(f"Email identity {name} already exists.")  # as SES refuses it
+        identity = backend.create_email_identity_v2(name, None, {}, None)
+        tokens = [] if "@" in name else [random_token(32) for _ in range(cls.DKIM_TOKENS)]
+        if tokens:
+            identity.dkim_attributes.update(
+                {"SigningEnabled": True, "Status": "SUCCESS", "Tokens": tokens}
+            )
+        return cls(name, tokens, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: SesEmailIdentity,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> SesEmailIdentity:
+        name = cloudformation_json["Properties"].get("EmailIdentity", new_resource_name)
+        if name == original_resource.name:
+            return original_resource
+        created = cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+        created.replaces = original_resource  # deleted in the update's cleanup phase
+        return created
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        ses_backends[account_id][region_name].email_identities.pop(self.name, None)
 
 
 class CdkMetadata(_Model, CloudFormationModel):

@@ -104,21 +104,30 @@ def _flow(arguments: argparse.Namespace) -> MailFlow:
 
 
 def example_recipients(flow: MailFlow) -> list[str]:
-    """One address each enabled rule receives, in rule order, without repeats."""
+    """One address each enabled rule receives, in rule order, without repeats (in the stack's
+    verified domains, when it declares some)."""
     found: list[str] = []
+    everyone = flow.rule_set.domains[0] if flow.rule_set.domains else "example.com"
     for rule in flow.rule_set.rules:
         if not rule.enabled:
             continue
-        pattern = rule.recipients[0] if rule.recipients else "example.com"
-        if "@" in pattern:
-            address = pattern
-        elif pattern.startswith("."):
-            address = f"demo@mail{pattern}"
-        else:
-            address = f"demo@{pattern}"
+        accepted = [each for each in rule.recipients if flow.accepts(_example_address(each))]
+        pattern = accepted[0] if accepted else (everyone if not rule.recipients else None)
+        if pattern is None:
+            continue
+        address = _example_address(pattern)
         if address not in found:
             found.append(address)
     return found
+
+
+def _example_address(pattern: str) -> str:
+    """An address that recipient ``pattern`` matches."""
+    if "@" in pattern:
+        return pattern
+    if pattern.startswith("."):
+        return f"demo@mail{pattern}"
+    return f"demo@{pattern}"
 
 
 def _verdicts(pairs: Sequence[str]) -> dict[str, str]:

@@ -1,8 +1,8 @@
 """``python -m constructs_ses.local deploy``: bootstrap and deploy an assembly to a local AWS.
 
 Runs the CDK CLI (``cdk`` on the PATH, or ``--cdk``) against a ``LocalAws`` of its own, then
-prints what SES holds (rule sets, their rules in order, each rule's actions) and the permissions
-of the functions those actions invoke, and stops the local AWS.
+prints what SES holds (rule sets, their rules in order, each rule's actions, identities) and the
+permissions of the functions those actions invoke, and stops the local AWS.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from constructs_ses.local.assembly import stack_environments
 from constructs_ses.local.aws import DEFAULT_ACCOUNT, LocalAws, without_host_aws_settings
 
-__all__ = ["deploy_locally", "deployed_rule_sets"]
+__all__ = ["deploy_locally", "deployed_identities", "deployed_rule_sets"]
 
 
 def _cdk(cdk: str, arguments: Sequence[str], env: Mapping[str, str]) -> None:
@@ -59,6 +59,20 @@ def deployed_rule_sets(aws: LocalAws) -> Iterator[str]:
                         yield f"      permission: {json.dumps(statement, sort_keys=True)}"
 
 
+def deployed_identities(aws: LocalAws) -> Iterator[str]:
+    """Lines describing each SES identity in ``aws``: its kind, verification and DKIM tokens."""
+    sesv2 = aws.client("sesv2")
+    for listed in sesv2.list_email_identities()["EmailIdentities"]:
+        name = listed["IdentityName"]
+        identity = sesv2.get_email_identity(EmailIdentity=name)
+        tokens = identity.get("DkimAttributes", {}).get("Tokens") or []
+        dkim = f", DKIM tokens {' '.join(tokens)}" if tokens else ""
+        yield (
+            f"identity {name} ({identity['IdentityType'].lower()}, verification "
+            f"{identity['VerificationStatus']}{dkim})"
+        )
+
+
 def deploy_locally(
     assembly: str,
     *,
@@ -88,6 +102,6 @@ def deploy_locally(
         print(f"local AWS at {local.endpoint_url} (account {account}, region {region})")
         _cdk(cdk, ["bootstrap", f"aws://{account}/{region}"], local.env)
         _cdk(cdk, ["deploy", "--app", assembly, "--all", "--require-approval", "never"], local.env)
-        for line in deployed_rule_sets(local):
+        for line in [*deployed_rule_sets(local), *deployed_identities(local)]:
             print(line)
     return 0

@@ -25,6 +25,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from constructs_ses.domains import covering_domain
 from constructs_ses.lambda_src.handler import address_matches
 from constructs_ses.local.assembly import (
     Action,
@@ -278,8 +279,19 @@ class MailFlow:
         )
 
     def accepts(self, recipient: str) -> bool:
-        """Whether an enabled rule would receive mail for ``recipient`` (SMTP RCPT)."""
-        return any(r.enabled and matches(recipient, r.recipients) for r in self.rule_set.rules)
+        """Whether an enabled rule would receive mail for ``recipient`` (SMTP RCPT), in a domain
+        SES receives for (``verifies``)."""
+        return self.verifies(recipient) and any(
+            r.enabled and matches(recipient, r.recipients) for r in self.rule_set.rules
+        )
+
+    def verifies(self, recipient: str) -> bool:
+        """Whether the stack verifies the domain of ``recipient`` (or a parent of it), as SES
+        receives mail only for verified domains; True for every domain when the stack declares
+        none (they may be verified outside it)."""
+        domains = self.rule_set.domains
+        domain = recipient.rpartition("@")[2]
+        return not domains or covering_domain(domain, domains) is not None
 
     def requires_tls(self, recipient: str) -> bool:
         """Whether an enabled rule receiving ``recipient`` has TlsPolicy Require."""

@@ -24,6 +24,7 @@ __all__ = [
     "new_message_id",
     "now_iso",
     "parse_headers",
+    "random_token",
     "ses_headers",
     "ses_mail",
 ]
@@ -43,11 +44,17 @@ def alphabet_digits(source: bytes, alphabet: str, length: int) -> str:
     return "".join(digits)
 
 
+def random_token(length: int = 40) -> str:
+    """``length`` (at most 40) lower-case letters and digits from one read of the system's
+    randomness (2**256 is 2**49 times 36**40 and more: the tokens are as good as uniform)."""
+    if not 0 < length <= 40:
+        raise ValueError(f"length={length!r} must be from 1 to 40")
+    return alphabet_digits(secrets.token_bytes(32), _ID_ALPHABET, length)
+
+
 def new_message_id() -> str:
-    """A message id in SES's style: 40 lower-case letters and digits, from one read of the
-    system's randomness (2**256 is 2**49 times 36**40 and more: the ids are as good as
-    uniform)."""
-    return alphabet_digits(secrets.token_bytes(32), _ID_ALPHABET, 40)
+    """A message id in SES's style: 40 lower-case letters and digits."""
+    return random_token(40)
 
 
 def now_iso(moment: datetime | None = None) -> str:

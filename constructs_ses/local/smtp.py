@@ -95,6 +95,12 @@ class FlowHandler:
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
+        if not self.flow.verifies(address):
+            domains = ", ".join(self.flow.rule_set.domains)
+            return (
+                f"550 5.1.1 <{address}>: its domain is not one that the stack verifies in SES "
+                f"({domains}), so SES does not receive mail for it"
+            )
         if not self.flow.accepts(address):
             return (
                 f"550 5.1.1 <{address}>: no enabled receipt rule of rule set "
