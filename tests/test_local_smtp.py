@@ -114,19 +114,25 @@ def test_recipient_no_rule_receives_is_refused_at_rcpt(tmp_path: Path) -> None:
     InboundEmail(stack, "Inbound", rule_set_name="inbound").add_lambda_rule(
         "Support", recipients=["support@example.com"]
     )
-    flow = MailFlow.from_stack(stack, store_dir=tmp_path)
+    refused, accepted = rcpt_replies(
+        MailFlow.from_stack(stack, store_dir=tmp_path), "sales@example.com", "support+x@example.com"
+    )
+    assert refused[0] == 550 and b"no enabled receipt rule of rule set 'inbound'" in refused[1]
+    assert accepted[0] == 250
+
+
+def rcpt_replies(flow: MailFlow, *recipients: str) -> list[tuple[int, bytes]]:
+    """The server's replies to RCPT TO for each of ``recipients`` in one session; closes
+    ``flow``."""
     port = free_port()
     with (
+        flow,
         serving(FlowHandler(flow), port=port, starttls=False),
         smtplib.SMTP("127.0.0.1", port, timeout=30) as client,
     ):
         client.ehlo()
         assert client.docmd("MAIL FROM:<jane@sender.example>")[0] == 250
-        code, reply = client.docmd("RCPT TO:<sales@example.com>")
-        assert code == 550
-        assert b"no enabled receipt rule of rule set 'inbound'" in reply
-        assert client.docmd("RCPT TO:<support+x@example.com>")[0] == 250
-    flow.close()
+        return [client.docmd(f"RCPT TO:<{recipient}>") for recipient in recipients]
 
 
 def test_mail_for_a_domain_the_stack_does_not_verify_is_refused_at_rcpt(tmp_path: Path) -> None:
@@ -139,19 +145,12 @@ def test_mail_for_a_domain_the_stack_does_not_verify_is_refused_at_rcpt(tmp_path
     mail.add_lambda_rule("Everyone")  # every recipient of every verified domain
     flow = MailFlow.from_stack(stack, store_dir=tmp_path)
     assert flow.rule_set.domains == ("example.com",)
-    port = free_port()
-    with (
-        serving(FlowHandler(flow), port=port, starttls=False),
-        smtplib.SMTP("127.0.0.1", port, timeout=30) as client,
-    ):
-        client.ehlo()
-        assert client.docmd("MAIL FROM:<jane@sender.example>")[0] == 250
-        code, reply = client.docmd("RCPT TO:<someone@other.example>")
-        assert code == 550
-        assert b"its domain is not one that the stack verifies in SES (example.com)" in reply
-        assert client.docmd("RCPT TO:<someone@Example.com>")[0] == 250
-        assert client.docmd("RCPT TO:<someone@eu.example.com>")[0] == 250
-    flow.close()
+    other, apex, subdomain = rcpt_replies(
+        flow, "someone@other.example", "someone@Example.com", "someone@eu.example.com"
+    )
+    assert other[0] == 550
+    assert b"its domain is not one that the stack verifies in SES (example.com)" in other[1]
+    assert apex[0] == subdomain[0] == 250
 
 
 def test_verdicts_header_sets_the_verdicts_and_is_removed(

@@ -32,7 +32,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from contextlib import suppress
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from moto.awslambda.models import lambda_backends
 from moto.core.common_models import CloudFormationModel
@@ -85,6 +85,35 @@ class _Model:
     def physical_resource_id(self) -> str:
         return self.physical_id
 
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Self:
+        raise NotImplementedError  # each model creates its own
+
+    @classmethod
+    def replacement(
+        cls,
+        original: _Model,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Self:
+        """A new resource in place of ``original``, as CloudFormation replaces a resource whose
+        change needs a new one; ``original`` is deleted in the update's cleanup phase."""
+        created = cls.create_from_cloudformation_json(
+            resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        created.replaces = original
+        return created
+
 
 class SesReceiptRuleSet(_Model, CloudFormationModel):
     """``AWS::SES::ReceiptRuleSet``: ``Ref`` is its name."""
@@ -121,11 +150,9 @@ class SesReceiptRuleSet(_Model, CloudFormationModel):
     ) -> SesReceiptRuleSet:
         if new_resource_name == original_resource.name:
             return original_resource
-        created = cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
+        return cls.replacement(
+            original_resource, new_resource_name, cloudformation_json, account_id, region_name
         )
-        created.replaces = original_resource  # deleted in the update's cleanup phase
-        return created
 
     def delete(self, account_id: str, region_name: str) -> None:
         ses_backends[account_id][region_name].delete_receipt_rule_set(self.name)
@@ -312,15 +339,14 @@ class LambdaPermission(_Model, CloudFormationModel):
         account_id: str,
         region_name: str,
     ) -> LambdaPermission:
-        created = cls.create_from_cloudformation_json(
+        return cls.replacement(
+            original_resource,
             new_resource_name,
             cloudformation_json,
             account_id,
             region_name,
             LogicalId=original_resource.logical_id,
         )
-        created.replaces = original_resource  # removed in the update's cleanup phase
-        return created
 
     def delete(self, account_id: str, region_name: str) -> None:
         """Remove the statement; gone already is fine, as it goes with its function."""
@@ -391,11 +417,9 @@ class SesEmailIdentity(_Model, CloudFormationModel):
         name = cloudformation_json["Properties"].get("EmailIdentity", new_resource_name)
         if name == original_resource.name:
             return original_resource
-        created = cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
+        return cls.replacement(
+            original_resource, new_resource_name, cloudformation_json, account_id, region_name
         )
-        created.replaces = original_resource  # deleted in the update's cleanup phase
-        return created
 
     def delete(self, account_id: str, region_name: str) -> None:
         ses_backends[account_id][region_name].email_identities.pop(self.name, None)
