@@ -34,11 +34,9 @@ from constructs_ses.limits import (
 from constructs_ses.receiving_domain import ReceivingDomain, check_mx_priority, check_zone_holds
 from constructs_ses.records import record_of
 from constructs_ses.regions import resolve_receiving_regions
-from constructs_ses.rendered import StackContents
 from constructs_ses.rule_options import LambdaRuleOptions
 from constructs_ses.rule_set_checks import (
     RuleChecks,
-    SubjectFindings,
     SubjectsValidation,
     check_rule_set_itself,
 )
@@ -130,8 +128,12 @@ class InboundEmail(Construct):
         """The receiving domains (``add_domain``), in the order added."""
         self._domains: Construct | None = None
         """The rules' Lambda actions, one for each function, invocation type and topic."""
-        check_rule_set_itself(self._rules.names.reference, Stack.of(self))
-        self.node.add_validation(SubjectsValidation(self._check))
+        own_checks = RuleChecks(receiving_regions=self.receiving_regions, limits=True)
+        self.node.add_validation(
+            SubjectsValidation(
+                check_rule_set_itself(self._rules.names.reference, Stack.of(self), own_checks)
+            )
+        )
         self.activation: RuleSetActivation | None = None
         """The custom resource that activates the rule set, when ``activate``."""
         if activate:
@@ -302,14 +304,6 @@ class InboundEmail(Construct):
         declared.paths[name] = receiving.node.path
         self.domains.append(receiving)
         return receiving
-
-    def _check(self) -> list[SubjectFindings]:
-        """The region and limits checks of the rule set and of every rule of the stack in it."""
-        contents = StackContents(Stack.of(self))
-        reference = self._rules.names.reference
-        rule_sets = [each for each in contents.rule_sets if each.reference == reference]
-        checks = RuleChecks(receiving_regions=self.receiving_regions, limits=True)
-        return checks.run(contents, rule_sets, contents.rules({reference}))
 
     def _rule_name(self, construct_id: str, rule_name: str | None) -> str:
         name = rule_name if rule_name is not None else sanitize_name(construct_id, "_-.")

@@ -31,6 +31,7 @@ __all__ = [
     "rule_limit_findings",
     "rule_set_census",
     "rule_set_limit_findings",
+    "rule_set_name_findings",
 ]
 
 LIMITS_WARNING_ID = "constructs-ses:ruleSetQuota"
@@ -116,14 +117,10 @@ def rule_limit_findings(contents: StackContents, rule: RenderedRule) -> Findings
     return Findings(errors=tuple(errors))
 
 
-def rule_set_limit_findings(
-    rule_set: RenderedRuleSet,
-    rules: Sequence[RenderedRule],
-    environment: Environment | None,
-    census: RuleSetCensus,
+def rule_set_name_findings(
+    rule_set: RenderedRuleSet, environment: Environment | None, census: RuleSetCensus
 ) -> Findings:
-    """A valid name that no other rule set of the app has in the same account and region, at
-    most 200 rules with distinct names; a warning beyond SES's quota of rule sets there."""
+    """A valid name that no other rule set of the app has in the same account and region."""
     errors: list[str] = []
     name = rule_set.name
     if isinstance(name, str) and not is_unresolved(name):
@@ -139,6 +136,15 @@ def rule_set_limit_findings(
             f"named {name!r} in {where}; SES rule set names are unique per account and region, "
             "so deploying the second would fail: give one of them another rule_set_name"
         )
+    return Findings(errors=tuple(errors))
+
+
+def rule_set_limit_findings(
+    rules: Sequence[RenderedRule], environment: Environment | None, census: RuleSetCensus
+) -> Findings:
+    """At most 200 rules with distinct names; a warning beyond SES's quota of rule sets in the
+    account and region."""
+    errors: list[str] = []
     rule_sets_there = census.counts[environment] if environment is not None else 0
     if len(rules) > MAX_RULES_PER_RULE_SET:
         errors.append(

@@ -2,15 +2,18 @@
 
 ``InboundEmail`` checks its own rule set and every rule of the stack that is added to it; the
 aspects (``SameRegionCheck``, ``ReceiptRuleLimitsCheck``) check the other rules and rule sets
-they visit. Either way one validation reads the rules of a stack at once (``StackContents``),
-runs the registered checks (``constructs_ses.checks``) over them, and each error names the rule
-or rule set it is about.
+they visit. One runner per stack (``stack_findings``) reads the stack once (``StackContents``)
+and runs the registered checks (``constructs_ses.checks``) for all of them, the first time one
+of their validations asks; each validation then reports its own share (an ``InboundEmail``'s
+errors after its path, the aspects' after the stack's), and each error names the rule or rule
+set it is about.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 import jsii
@@ -29,6 +32,7 @@ __all__ = [
     "RuleChecks",
     "SubjectFindings",
     "check_rule_set_itself",
+    "stack_findings",
     "visit_for_checks",
 ]
 
@@ -38,19 +42,46 @@ SubjectFindings = tuple[IConstruct, str, Findings]
 
 @dataclass
 class StackChecks:
-    """A stack's record of who checks its rules and rule sets."""
+    """A stack's record of who checks its rules and rule sets, and what the checks found."""
 
-    self_checked: set[str] = field(default_factory=set)
-    """The Ref tokens of the rule sets that ``InboundEmail`` checks with their rules of the
-    stack."""
+    self_checked: dict[str, RuleChecks] = field(default_factory=dict)
+    """By Ref token, the rule sets that ``InboundEmail`` checks with their rules of the stack,
+    and the checks it runs."""
     visits: dict[type, _StackVisits] = field(default_factory=dict)
     """What the aspects of each type visited."""
+    found: dict[object, list[SubjectFindings]] | None = None
+    """What the runner found, by Ref token (``InboundEmail``) or aspect type; None until it ran
+    (at the first validation: the tree cannot change after synthesis starts)."""
 
 
-def check_rule_set_itself(reference: str, stack: Stack) -> None:
+def check_rule_set_itself(
+    reference: str, stack: Stack, checks: RuleChecks
+) -> Callable[[], list[SubjectFindings]]:
     """Leave the rule set whose Ref token is ``reference``, and its rules in ``stack``, to the
-    construct that made it, which checks them itself."""
-    record_of(stack, StackChecks).self_checked.add(reference)
+    construct that made it, which checks them with ``checks``; returns what its validation
+    reports."""
+    record_of(stack, StackChecks).self_checked[reference] = checks
+    return partial(_share_of, stack, reference)
+
+
+def stack_findings(stack: Stack) -> dict[object, list[SubjectFindings]]:
+    """Every check of ``stack``'s rules and rule sets, run once: by Ref token for the rule sets
+    of ``InboundEmail``, by aspect type for what the aspects visited."""
+    record = record_of(stack, StackChecks)
+    if record.found is None:
+        contents = StackContents(stack)
+        found: dict[object, list[SubjectFindings]] = {}
+        for reference, checks in record.self_checked.items():
+            rule_sets = [each for each in contents.rule_sets if each.reference == reference]
+            found[reference] = checks.run(contents, rule_sets, contents.rules({reference}))
+        for kind, visits in record.visits.items():
+            found[kind] = visits.findings(contents)
+        record.found = found
+    return record.found
+
+
+def _share_of(stack: Stack, owner: object) -> list[SubjectFindings]:
+    return stack_findings(stack).get(owner, [])
 
 
 @dataclass(frozen=True)
@@ -137,12 +168,12 @@ class _StackVisits:
             return aspects[0]
         return nearest_aspect(node, type(aspects[0]))
 
-    def findings(self) -> list[SubjectFindings]:
-        contents = StackContents(self.stack)
+    def findings(self, contents: StackContents) -> list[SubjectFindings]:
+        """The findings of the checks of the visiting aspects, in the stack ``contents``."""
         owners: dict[int, CheckingAspect] = {}
         rule_sets: dict[int, list[RenderedRuleSet]] = {}
         rules: dict[int, list[RenderedRule]] = {}
-        self_checked = record_of(self.stack, StackChecks).self_checked
+        self_checked = record_of(self.stack, StackChecks).self_checked.keys()
         for rule_set in contents.rule_sets:
             owner = self._owner_of(rule_set, self_checked)
             if owner is not None:
@@ -159,7 +190,7 @@ class _StackVisits:
         return found
 
     def _owner_of(
-        self, item: RenderedRule | RenderedRuleSet, self_checked: set[str]
+        self, item: RenderedRule | RenderedRuleSet, self_checked: Collection[str]
     ) -> CheckingAspect | None:
         """The aspect that checks ``item``: None if none visited it or its rule set's owner
         checks it."""
@@ -180,6 +211,6 @@ def visit_for_checks(node: IConstruct, aspect: CheckingAspect) -> None:
     visits = record.visits.get(type(aspect))
     if visits is None:
         visits = record.visits[type(aspect)] = _StackVisits(stack)
-        stack.node.add_validation(SubjectsValidation(visits.findings))
+        stack.node.add_validation(SubjectsValidation(partial(_share_of, stack, type(aspect))))
     _, aspects = visits.visitors.setdefault(node.logical_id, (node, []))
     aspects.append(aspect)

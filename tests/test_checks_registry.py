@@ -6,9 +6,12 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
 
+from constructs_ses import InboundEmail, ReceiptRuleLimitsCheck, SameRegionCheck
 from constructs_ses.checks import (
     LIMITS,
     REGION,
@@ -80,3 +83,34 @@ def test_rule_checks_run_only_the_families_asked_for() -> None:
     limits_errors = [e for _, _, found in limits_only for e in found.errors]
     assert region_errors and all("ap-south-2" in error for error in region_errors)
     assert limits_errors and all("-bad" in error for error in limits_errors)
+
+
+def test_one_runner_reads_each_stack_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two InboundEmails and both aspects over plain rules of one stack: the stack is read once,
+    and each validation still reports its own errors after its own path."""
+    read: list[str] = []
+    init = StackContents.__init__
+
+    def counted(self: StackContents, stack: cdk.Stack) -> None:
+        read.append(stack.node.path)
+        init(self, stack)
+
+    monkeypatch.setattr(StackContents, "__init__", counted)
+    stack = new_stack()
+    elsewhere = "arn:aws:lambda:eu-west-1:111111111111:function:elsewhere"
+    function = lambda_.Function.from_function_arn(stack, "Elsewhere", elsewhere)
+    for name in ("First", "Second"):
+        InboundEmail(stack, name).add_lambda_rule("R", function=function)
+    plain = ses.ReceiptRuleSet(stack, "Plain")
+    plain.add_rule("Plain", receipt_rule_name="-bad-")
+    cdk.Aspects.of(stack).add(SameRegionCheck())
+    cdk.Aspects.of(stack).add(ReceiptRuleLimitsCheck())
+    with pytest.raises(RuntimeError, match="Validation failed") as failed:
+        stack.node.root.synth()  # type: ignore[attr-defined]
+    assert read == ["Mail"]
+    errors = sorted(line.strip() for line in str(failed.value).splitlines() if "[Mail" in line)
+    assert [error.split(": ")[0] for error in errors] == [
+        "[Mail/First] Mail/First/Rules/R",
+        "[Mail/Second] Mail/Second/Rules/R",
+        "[Mail] Mail/Plain/Plain",
+    ]

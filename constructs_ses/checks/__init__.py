@@ -20,7 +20,7 @@ from constructs_ses.checks.base import (
 )
 from constructs_ses.checks.limits import rule_limits, rule_set_limits
 from constructs_ses.checks.mx_region import mx_points_here
-from constructs_ses.checks.names import rule_name
+from constructs_ses.checks.names import rule_name, rule_set_name
 from constructs_ses.checks.receiving_region import rule_set_elsewhere_receives, rule_set_receives
 from constructs_ses.checks.request_response_timeout import request_response_timeout
 from constructs_ses.checks.same_region import same_region
@@ -42,6 +42,7 @@ __all__ = [
 RULE_SET_CHECKS: tuple[RuleSetCheck, ...] = (
     RuleSetCheck("receiving-region", REGION, REGION_WARNING_ID, rule_set_receives),
     RuleSetCheck("mx-region", REGION, REGION_WARNING_ID, mx_points_here),
+    RuleSetCheck("rule-set-name", LIMITS, LIMITS_WARNING_ID, rule_set_name),
     RuleSetCheck("rule-set-limits", LIMITS, LIMITS_WARNING_ID, rule_set_limits),
 )
 """The checks of each rule set, in the order they run."""

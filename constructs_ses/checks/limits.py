@@ -1,6 +1,6 @@
 """SES's limits ("Service quotas", Amazon SES Developer Guide): per rule at most 10 actions and
-500 recipients; per rule set at most 200 rules with distinct names, a valid name unique in its
-account and region; a warning past the quota of rule sets there."""
+500 recipients; per rule set at most 200 rules with distinct names; a warning past the quota of
+rule sets in an account and region."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ def rule_limits(context: CheckContext, rule: RenderedRule) -> Findings:
 
 
 def rule_set_limits(context: CheckContext, rule_set: RenderedRuleSet) -> Findings:
-    """The rule set's name, its rules' number and names, and the rule sets of its environment."""
+    """The number and names of its rules, and the rule sets of its environment."""
     if context.census is None:
         return Findings()
     members = context.contents.rules({rule_set.reference})
-    return rule_set_limit_findings(rule_set, members, context.environment, context.census)
+    return rule_set_limit_findings(members, context.environment, context.census)

@@ -1,15 +1,17 @@
-"""Rule name: ASCII letters, digits, ``_``, ``-`` and ``.``, starting and ending with a letter
-or digit, at most 64 ("ReceiptRule", Amazon SES API Reference)."""
+"""Names: a rule's of ASCII letters, digits, ``_``, ``-`` and ``.``, a rule set's of letters,
+digits, ``_`` and ``-``, each starting and ending with a letter or digit, at most 64
+("ReceiptRule", "ReceiptRuleSetMetadata", Amazon SES API Reference); a rule set's unique in its
+account and region."""
 
 from __future__ import annotations
 
 from constructs_ses.checks.base import CheckContext
 from constructs_ses.findings import Findings
 from constructs_ses.limits import check_rule_name
-from constructs_ses.limits_check import errors_of
-from constructs_ses.rendered import RenderedRule
+from constructs_ses.limits_check import errors_of, rule_set_name_findings
+from constructs_ses.rendered import RenderedRule, RenderedRuleSet
 
-__all__ = ["rule_name"]
+__all__ = ["rule_name", "rule_set_name"]
 
 
 def rule_name(context: CheckContext, rule: RenderedRule) -> Findings:
@@ -18,3 +20,11 @@ def rule_name(context: CheckContext, rule: RenderedRule) -> Findings:
     if not isinstance(name, str):
         return Findings()
     return Findings(errors=errors_of(check_rule_name, name, "Rule.Name"))
+
+
+def rule_set_name(context: CheckContext, rule_set: RenderedRuleSet) -> Findings:
+    """An error for a rule set name SES refuses, or one another rule set of the app has in the
+    same account and region."""
+    if context.census is None:
+        return Findings()
+    return rule_set_name_findings(rule_set, context.environment, context.census)
