@@ -165,6 +165,22 @@ def test_event_is_exactly_the_ses_format(flow: MailFlow) -> None:
     assert support.answer == {"disposition": "CONTINUE"}
 
 
+def test_functions_get_the_events_their_invocations_show(flow: MailFlow, record_dir: Path) -> None:
+    """Each message's ``mail`` is encoded once for all its events; what a function gets is
+    still exactly its invocation's event, its own receipt included."""
+    delivery = flow.deliver(MESSAGE, recipients=["sales@example.com"])
+    delivery.wait(60)
+    (recorded,) = record_dir.glob(f"{delivery.message_id}-*")
+    sales = next(i for i in delivery.invocations if i.function.startswith("Mail-Recorder"))
+    assert json.loads(recorded.read_text()) == sales.event
+    drop_spam = delivery.invocations[0]
+    assert drop_spam.event["Records"][0]["ses"]["mail"] == sales.event["Records"][0]["ses"]["mail"]
+    assert (
+        drop_spam.event["Records"][0]["ses"]["receipt"]["action"]
+        != (sales.event["Records"][0]["ses"]["receipt"]["action"])
+    )
+
+
 def test_spam_stops_the_rule_set_at_the_first_rule(flow: MailFlow) -> None:
     delivery = flow.deliver(MESSAGE, recipients=["support@example.com"], verdicts={"spam": "FAIL"})
     assert delivery.stopped_by == "DropSpam"

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +78,11 @@ def test_output_of_the_function_and_its_children_is_its_log_never_its_answer(
     assert logs.startswith(f"START RequestId: {request} Version: $LATEST\n")
     for line in ('{"disposition": "STOP_RULE_SET"}', "to stderr", "from a child process"):
         assert line in logs
-    assert "[WARNING]\t" in logs and f"\t{request}\ta warning" in logs
+    # the Python runtime's line: level, UTC time with milliseconds, request id, message
+    log_line = re.compile(rf"\[WARNING\]\t(\S+)\t{request}\ta warning\n")
+    (written,) = log_line.findall(logs)
+    stamp = datetime.strptime(written, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert abs((datetime.now(UTC) - stamp).total_seconds()) < 60
     assert f"END RequestId: {request}\nREPORT RequestId: {request}\tDuration: " in logs
     assert "\tMemory Size: 256 MB\tMax Memory Used: " in logs
     assert "Init Duration" in results[0].logs and "Init Duration" not in logs

@@ -10,6 +10,7 @@ to the stack's buckets and topics in a local AWS (``constructs_ses.local.stack_i
 from __future__ import annotations
 
 import base64
+import json
 import math
 import shutil
 import tempfile
@@ -38,6 +39,7 @@ from constructs_ses.local.aws import LocalAws
 from constructs_ses.local.lambda_runtime import (
     DEFAULT_CONCURRENCY,
     EVENT_RETRY_DELAYS,
+    EncodedJson,
     InvokeResult,
     LambdaRuntime,
 )
@@ -488,34 +490,21 @@ class MailFlow:
                 )
             )
             return "CONTINUE", raw
-        event = {
-            "Records": [
-                {
-                    "eventSource": "aws:ses",
-                    "eventVersion": "1.0",
-                    "ses": {
-                        "mail": context.mail(raw),
-                        "receipt": context.receipt(
-                            {
-                                "type": "Lambda",
-                                "functionArn": function.arn,
-                                "invocationType": invocation_type,
-                            }
-                        ),
-                    },
-                }
-            ]
-        }
+        receipt = context.receipt(
+            {"type": "Lambda", "functionArn": function.arn, "invocationType": invocation_type}
+        )
+        event = _lambda_event(context.mail(raw), receipt)
+        encoded = _encoded_lambda_event(context.mail_json(raw), receipt)
         invocation = Invocation(function.name, function.arn, invocation_type, event)
         delivery.invocations.append(invocation)
         if invocation_type != "RequestResponse":
-            attempts = self.runtime.invoke_event(function, event, partial(_record, invocation))
+            attempts = self.runtime.invoke_event(function, encoded, partial(_record, invocation))
             invocation._completion = attempts
             delivery.pending.append(attempts)
             delivery.steps.append(Step(rule.name, f"Lambda {function.name}", "invoked", "Event"))
             return "CONTINUE", raw
         timeout = min(REQUEST_RESPONSE_LIMIT_SECONDS, function.timeout)
-        _record(invocation, self.runtime.invoke(function, event, timeout=timeout))
+        _record(invocation, self.runtime.invoke(function, encoded, timeout=timeout))
         answer = invocation.answer
         disposition = answer.get("disposition") if isinstance(answer, dict) else None
         if invocation.error is not None:
@@ -574,11 +563,20 @@ class _HeaderCache:
         self._raw: bytes | None = None
         self._headers: Message | None = None
         self._mail: dict[str, Any] | None = None
+        self._mail_json: str | None = None
 
     def of(self, raw: bytes) -> Message:
         if self._headers is None or raw is not self._raw:
-            self._raw, self._headers, self._mail = raw, parse_headers(raw), None
+            self._raw, self._headers = raw, parse_headers(raw)
+            self._mail = self._mail_json = None
         return self._headers
+
+    def mail_json(self, raw: bytes, build: Callable[[Message], dict[str, Any]]) -> str:
+        """``mail(raw, build)`` as JSON text, encoded once per version of the message."""
+        mail = self.mail(raw, build)
+        if self._mail_json is None:
+            self._mail_json = json.dumps(mail)
+        return self._mail_json
 
     def mail(self, raw: bytes, build: Callable[[Message], dict[str, Any]]) -> dict[str, Any]:
         """``build(headers)`` for this message, once per version of it: the events of one
@@ -604,15 +602,18 @@ class _Context:
     headers: _HeaderCache
 
     def mail(self, raw: bytes) -> dict[str, Any]:
-        return self.headers.mail(
-            raw,
-            lambda headers: ses_mail(
-                headers,
-                message_id=self.delivery.message_id,
-                source=self.sender,
-                destination=list(self.destination),
-                timestamp=self.timestamp,
-            ),
+        return self.headers.mail(raw, self._build_mail)
+
+    def mail_json(self, raw: bytes) -> str:
+        return self.headers.mail_json(raw, self._build_mail)
+
+    def _build_mail(self, headers: Message) -> dict[str, Any]:
+        return ses_mail(
+            headers,
+            message_id=self.delivery.message_id,
+            source=self.sender,
+            destination=list(self.destination),
+            timestamp=self.timestamp,
         )
 
     def receipt(self, action: dict[str, Any]) -> dict[str, Any]:
@@ -625,6 +626,31 @@ class _Context:
             **self.verdicts.receipt_fields(self.rule.scan_enabled),
             "action": action,
         }
+
+
+_MAIL_SLOT = "\x00mail\x00"
+"""Where the event's ``mail`` goes in its JSON text before the encoded ``mail`` replaces it."""
+
+
+def _lambda_event(mail: Any, receipt: dict[str, Any]) -> dict[str, Any]:
+    """SES's event for a Lambda action ("Invoking Lambda functions", Amazon SES Developer
+    Guide)."""
+    return {
+        "Records": [
+            {
+                "eventSource": "aws:ses",
+                "eventVersion": "1.0",
+                "ses": {"mail": mail, "receipt": receipt},
+            }
+        ]
+    }
+
+
+def _encoded_lambda_event(mail_json: str, receipt: dict[str, Any]) -> EncodedJson:
+    """The same event as JSON text, with ``mail`` encoded once for all of a message's events
+    (it comes before ``receipt``, so the first slot found is its own)."""
+    text = json.dumps(_lambda_event(_MAIL_SLOT, receipt))
+    return EncodedJson(text.replace(json.dumps(_MAIL_SLOT), mail_json, 1))
 
 
 def _record(invocation: Invocation, result: InvokeResult) -> None:

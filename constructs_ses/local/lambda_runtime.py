@@ -56,6 +56,7 @@ from constructs_ses.local.store import store_name
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "EVENT_RETRY_DELAYS",
+    "EncodedJson",
     "InvokeResult",
     "LambdaRuntime",
     "lambda_environment",
@@ -69,6 +70,12 @@ EVENT_RETRY_DELAYS = (1.0, 2.0)
 """Seconds before the two retries of a failed Event invocation (Lambda: about 1 and 2 minutes)."""
 INIT_TIMEOUT_SECONDS = 10.0
 """Lambda's limit on a function's init phase."""
+
+
+class EncodedJson(str):
+    """An event already encoded as JSON text, sent to the function as it is."""
+
+    __slots__ = ()
 
 
 @dataclass
@@ -137,9 +144,12 @@ class _Worker:
         self.init_ms: float | None = None
         """The init phase's duration, until the first invocation reports it."""
 
-    def send(self, request: Mapping[str, Any]) -> bool:
+    def send(self, request_id: str, event: Any, deadline: float) -> bool:
+        event_json = event if isinstance(event, EncodedJson) else json.dumps(event)
+        head = f'{{"id": {json.dumps(request_id)}, "deadline": {deadline!r}, "event": '
+        line = f"{head}{event_json}}}\n"
         try:
-            self._requests.write((json.dumps(request) + "\n").encode())
+            self._requests.write(line.encode())
         except OSError:
             return False
         return True
@@ -223,6 +233,8 @@ class LambdaRuntime:
         self.event_retry_delays = tuple(event_retry_delays)
         self._aws_environment = aws_environment
         self._pools: dict[tuple[object, ...], _Pool] = {}
+        self._runnable: dict[int, tuple[FunctionSpec, _Pool]] = {}
+        """By ``id``, the functions already found runnable, and their pools."""
         self._code_dirs: dict[str, Path] = {}
         self._warned: set[str] = set()
         self._lock = threading.Lock()
@@ -238,10 +250,15 @@ class LambdaRuntime:
         """
         seconds = function.timeout if timeout is None else timeout
         request_id = str(uuid.uuid4())
-        problem = self._unrunnable(function)
-        if problem is not None:
-            return InvokeResult(request_id, error=problem, error_type="Runtime.InvalidRuntime")
-        pool = self._pool(function)
+        known = self._runnable.get(id(function))
+        if known is not None and known[0] is function:
+            pool = known[1]  # checked before: what follows is this function's every call
+        else:
+            problem = self._unrunnable(function)
+            if problem is not None:
+                return InvokeResult(request_id, error=problem, error_type="Runtime.InvalidRuntime")
+            pool = self._pool(function)
+            self._runnable[id(function)] = (function, pool)
         if pool.limit == 0:
             return InvokeResult(
                 request_id,
@@ -413,7 +430,7 @@ class LambdaRuntime:
                 return result
             started = time.monotonic()
             deadline = time.time() + timeout
-            sent = worker.send({"id": request_id, "event": event, "deadline": deadline})
+            sent = worker.send(request_id, event, deadline)
             answer = worker.receive(timeout) if sent else {}
             result.duration_ms = (time.monotonic() - started) * 1000
             if answer is None:
