@@ -137,6 +137,11 @@ def _verdicts(pairs: Sequence[str]) -> dict[str, str]:
         raise SystemExit(f"error: --verdict {error}") from None
 
 
+SIGNAL_POLL_SECONDS = 0.5
+"""How often ``serve`` wakes to run signal handlers: Python runs them in the main thread only,
+and a signal the kernel delivers to another thread does not interrupt the main thread's wait."""
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -165,7 +170,9 @@ def serve(arguments: argparse.Namespace) -> int:
         print("Stop with Ctrl-C.")
         sys.stdout.flush()
         try:
-            threading.Event().wait()
+            idle = threading.Event()
+            while not idle.wait(SIGNAL_POLL_SECONDS):
+                pass  # a signal delivered to another thread is handled here at the next wake
         except KeyboardInterrupt:
             print("stopped")
     flow.close()
