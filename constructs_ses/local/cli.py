@@ -111,12 +111,12 @@ def example_recipients(flow: MailFlow) -> list[str]:
     for rule in flow.rule_set.rules:
         if not rule.enabled:
             continue
-        accepted = [each for each in rule.recipients if flow.accepts(_example_address(each))]
-        pattern = accepted[0] if accepted else (everyone if not rule.recipients else None)
-        if pattern is None:
-            continue
-        address = _example_address(pattern)
-        if address not in found:
+        if rule.recipients:
+            addresses = (_example_address(each) for each in rule.recipients)
+            address = next((each for each in addresses if flow.accepts(each)), None)
+        else:
+            address = _example_address(everyone)
+        if address is not None and address not in found:
             found.append(address)
     return found
 

@@ -630,6 +630,7 @@ class _Context:
 
 _MAIL_SLOT = "\x00mail\x00"
 """Where the event's ``mail`` goes in its JSON text before the encoded ``mail`` replaces it."""
+_MAIL_SLOT_JSON = json.dumps(_MAIL_SLOT)
 
 
 def _lambda_event(mail: Any, receipt: dict[str, Any]) -> dict[str, Any]:
@@ -650,7 +651,7 @@ def _encoded_lambda_event(mail_json: str, receipt: dict[str, Any]) -> EncodedJso
     """The same event as JSON text, with ``mail`` encoded once for all of a message's events
     (it comes before ``receipt``, so the first slot found is its own)."""
     text = json.dumps(_lambda_event(_MAIL_SLOT, receipt))
-    return EncodedJson(text.replace(json.dumps(_MAIL_SLOT), mail_json, 1))
+    return EncodedJson(text.replace(_MAIL_SLOT_JSON, mail_json, 1))
 
 
 def _record(invocation: Invocation, result: InvokeResult) -> None:

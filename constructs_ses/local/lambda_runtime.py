@@ -233,8 +233,6 @@ class LambdaRuntime:
         self.event_retry_delays = tuple(event_retry_delays)
         self._aws_environment = aws_environment
         self._pools: dict[tuple[object, ...], _Pool] = {}
-        self._runnable: dict[int, tuple[FunctionSpec, _Pool]] = {}
-        """By ``id``, the functions already found runnable, and their pools."""
         self._code_dirs: dict[str, Path] = {}
         self._warned: set[str] = set()
         self._lock = threading.Lock()
@@ -250,15 +248,10 @@ class LambdaRuntime:
         """
         seconds = function.timeout if timeout is None else timeout
         request_id = str(uuid.uuid4())
-        known = self._runnable.get(id(function))
-        if known is not None and known[0] is function:
-            pool = known[1]  # checked before: what follows is this function's every call
-        else:
-            problem = self._unrunnable(function)
-            if problem is not None:
-                return InvokeResult(request_id, error=problem, error_type="Runtime.InvalidRuntime")
-            pool = self._pool(function)
-            self._runnable[id(function)] = (function, pool)
+        problem = self._unrunnable(function)
+        if problem is not None:
+            return InvokeResult(request_id, error=problem, error_type="Runtime.InvalidRuntime")
+        pool = self._pool(function)
         if pool.limit == 0:
             return InvokeResult(
                 request_id,
