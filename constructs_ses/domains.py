@@ -83,10 +83,17 @@ class DeclaredDomains:
     """A stack's record of the domains each of its ``InboundEmail`` rule sets receives
     (``add_domain``), by the rule set's Ref token."""
 
-    by_rule_set: dict[str, list[str]] = field(default_factory=dict)
-    paths: dict[str, str] = field(default_factory=dict)
-    """The path of the construct that declared each domain."""
+    by_rule_set: dict[str, dict[str, str]] = field(default_factory=dict)
+    """By the rule set's Ref token, its domains in the order declared, each with the path of
+    the construct that declared it."""
 
     def of(self, reference: str) -> tuple[str, ...]:
         """The domains the rule set whose Ref token is ``reference`` declares."""
         return tuple(self.by_rule_set.get(reference, ()))
+
+    def declared_by(self, domain: str) -> str | None:
+        """The path of the construct of the stack that declared ``domain``, if one did."""
+        for declared in self.by_rule_set.values():
+            if domain in declared:
+                return declared[domain]
+        return None

@@ -285,9 +285,10 @@ class InboundEmail(Construct):
             if hosted_zone is not None:
                 check_zone_holds(hosted_zone, name)
             declared = record_of(Stack.of(self), DeclaredDomains)
-            if name in declared.paths:
+            declared_by = declared.declared_by(name)
+            if declared_by is not None:
                 raise ValueError(
-                    f"domain {name!r} is already declared by {declared.paths[name]}: SES "
+                    f"domain {name!r} is already declared by {declared_by}: SES "
                     "keeps one identity for a domain in a region"
                 )
             if self._domains is None:
@@ -300,8 +301,7 @@ class InboundEmail(Construct):
         receiving = ReceivingDomain(
             self._domains, name, domain=name, hosted_zone=hosted_zone, mx_priority=priority
         )
-        declared.by_rule_set.setdefault(self._rules.names.reference, []).append(name)
-        declared.paths[name] = receiving.node.path
+        declared.by_rule_set.setdefault(self._rules.names.reference, {})[name] = receiving.node.path
         self.domains.append(receiving)
         return receiving
 

@@ -19,12 +19,16 @@ from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from constructs import IConstruct
 
+from constructs_ses.records import record_of
+
 __all__ = [
     "InvokedFunction",
     "RenderedMxRecord",
     "RenderedRule",
     "RenderedRuleSet",
     "StackContents",
+    "app_mx_records",
+    "contents_of",
     "stacks_of",
 ]
 
@@ -201,6 +205,39 @@ class StackContents:
             logical_id: (topic, key)
             for (topic, _), (logical_id, key) in zip(encrypted, resolved, strict=True)
         }
+
+
+@dataclass
+class _Reading:
+    """A stack's record of its contents, once read."""
+
+    contents: StackContents | None = None
+
+
+def contents_of(stack: Stack) -> StackContents:
+    """The stack's contents, read on first use and kept: call it only once the tree is
+    finished (at validation), as it no longer changes then."""
+    reading = record_of(stack, _Reading)
+    if reading.contents is None:
+        reading.contents = StackContents(stack)
+    return reading.contents
+
+
+@dataclass
+class _AppMxRecords:
+    """An app's record of its MX records, once read."""
+
+    records: list[RenderedMxRecord] | None = None
+
+
+def app_mx_records(root: IConstruct) -> list[RenderedMxRecord]:
+    """The Route 53 MX records of every stack of the app, read once (as ``contents_of``)."""
+    found = record_of(root, _AppMxRecords)
+    if found.records is None:
+        found.records = [
+            record for stack in stacks_of(root) for record in contents_of(stack).mx_records
+        ]
+    return found.records
 
 
 def stacks_of(root: IConstruct) -> list[Stack]:

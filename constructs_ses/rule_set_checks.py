@@ -25,7 +25,7 @@ from constructs_ses.checks import LIMITS, REGION, RULE_CHECKS, RULE_SET_CHECKS, 
 from constructs_ses.findings import Findings, display_path, display_scope, nearest_aspect
 from constructs_ses.limits_check import environment_of, rule_set_census
 from constructs_ses.records import record_of
-from constructs_ses.rendered import RenderedRule, RenderedRuleSet, StackContents
+from constructs_ses.rendered import RenderedRule, RenderedRuleSet, StackContents, contents_of
 
 __all__ = [
     "CheckingAspect",
@@ -69,7 +69,7 @@ def stack_findings(stack: Stack) -> dict[object, list[SubjectFindings]]:
     of ``InboundEmail``, by aspect type for what the aspects visited."""
     record = record_of(stack, StackChecks)
     if record.found is None:
-        contents = StackContents(stack)
+        contents = contents_of(stack)
         found: dict[object, list[SubjectFindings]] = {}
         for reference, checks in record.self_checked.items():
             rule_sets = [each for each in contents.rule_sets if each.reference == reference]

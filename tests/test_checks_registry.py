@@ -9,6 +9,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_ses as ses
 
 from constructs_ses import InboundEmail, ReceiptRuleLimitsCheck, SameRegionCheck
@@ -85,9 +86,9 @@ def test_rule_checks_run_only_the_families_asked_for() -> None:
     assert limits_errors and all("-bad" in error for error in limits_errors)
 
 
-def test_one_runner_reads_each_stack_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two InboundEmails and both aspects over plain rules of one stack: the stack is read once,
-    and each validation still reports its own errors after its own path."""
+@pytest.fixture
+def stacks_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths of the stacks read (``StackContents`` made), in order."""
     read: list[str] = []
     init = StackContents.__init__
 
@@ -96,6 +97,12 @@ def test_one_runner_reads_each_stack_once(monkeypatch: pytest.MonkeyPatch) -> No
         init(self, stack)
 
     monkeypatch.setattr(StackContents, "__init__", counted)
+    return read
+
+
+def test_one_runner_reads_each_stack_once(stacks_read: list[str]) -> None:
+    """Two InboundEmails and both aspects over plain rules of one stack: the stack is read once,
+    and each validation still reports its own errors after its own path."""
     stack = new_stack()
     elsewhere = "arn:aws:lambda:eu-west-1:111111111111:function:elsewhere"
     function = lambda_.Function.from_function_arn(stack, "Elsewhere", elsewhere)
@@ -107,10 +114,34 @@ def test_one_runner_reads_each_stack_once(monkeypatch: pytest.MonkeyPatch) -> No
     cdk.Aspects.of(stack).add(ReceiptRuleLimitsCheck())
     with pytest.raises(RuntimeError, match="Validation failed") as failed:
         stack.node.root.synth()  # type: ignore[attr-defined]
-    assert read == ["Mail"]
+    assert stacks_read == ["Mail"]
     errors = sorted(line.strip() for line in str(failed.value).splitlines() if "[Mail" in line)
     assert [error.split(": ")[0] for error in errors] == [
         "[Mail/First] Mail/First/Rules/R",
         "[Mail/Second] Mail/Second/Rules/R",
         "[Mail] Mail/Plain/Plain",
     ]
+
+
+def test_the_mx_check_reads_each_stack_of_the_app_once(stacks_read: list[str]) -> None:
+    """Two stacks with InboundEmails whose domains the MX check looks up in every stack, and a
+    stack of DNS records: each stack is read once, for its own checks and the others' alike."""
+    app = cdk.App()
+    for name in ("One", "Two"):
+        mail = InboundEmail(new_stack(app, name), "Inbound")
+        mail.add_domain(f"{name.lower()}.example.com")
+        mail.add_domain(f"more.{name.lower()}.example.com")
+    dns = new_stack(app, "Dns")
+    zone = route53.PublicHostedZone(dns, "Zone", zone_name="example.com")
+    for name in ("one", "two"):
+        route53.MxRecord(
+            dns,
+            name,
+            zone=zone,
+            record_name=name,
+            values=[
+                route53.MxRecordValue(host_name="inbound-smtp.us-east-1.amazonaws.com", priority=1)
+            ],
+        )
+    app.synth()
+    assert sorted(stacks_read) == ["Dns", "One", "Two"]

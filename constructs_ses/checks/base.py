@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Generic, TypeVar
 
 from constructs_ses.findings import Findings
@@ -14,7 +13,7 @@ from constructs_ses.rendered import (
     RenderedRule,
     RenderedRuleSet,
     StackContents,
-    stacks_of,
+    app_mx_records,
 )
 
 __all__ = ["LIMITS", "REGION", "Check", "CheckContext", "RuleCheck", "RuleSetCheck"]
@@ -40,15 +39,10 @@ class CheckContext:
     own_rule_sets: frozenset[str]
     """The Ref tokens of the rule sets checked with these rules."""
 
-    @cached_property
+    @property
     def app_mx_records(self) -> list[RenderedMxRecord]:
-        """The Route 53 MX records of every stack of the app, read once per context."""
-        path = self.contents.stack.node.path
-        found: list[RenderedMxRecord] = []
-        for stack in stacks_of(self.contents.stack.node.root):
-            contents = self.contents if stack.node.path == path else StackContents(stack)
-            found.extend(contents.mx_records)
-        return found
+        """The Route 53 MX records of every stack of the app (read once per synthesis)."""
+        return app_mx_records(self.contents.stack.node.root)
 
 
 Subject = TypeVar("Subject", RenderedRule, RenderedRuleSet)
