@@ -69,7 +69,7 @@ def mx_points_here(context: CheckContext, rule_set: RenderedRuleSet) -> Findings
     return Findings(tuple(errors), tuple(warnings))
 
 
-def _received(context: CheckContext, rule_set: RenderedRuleSet) -> list[RecipientDomain]:
+def _received(context: CheckContext, rule_set: RenderedRuleSet) -> set[RecipientDomain]:
     """The domains the rule set receives: those declared with ``add_domain`` and those its
     rules' recipients name."""
     declared = record_of(context.contents.stack, DeclaredDomains).of(rule_set.reference)
@@ -78,7 +78,7 @@ def _received(context: CheckContext, rule_set: RenderedRuleSet) -> list[Recipien
         for recipient in rule.body.get("recipients") or ():
             if isinstance(recipient, str) and not is_unresolved(recipient):
                 found.add(recipient_domain(recipient))
-    return sorted(found, key=lambda each: (each.domain, each.subdomains))
+    return found
 
 
 def _text(value: Any, record: RenderedMxRecord) -> str | None:
