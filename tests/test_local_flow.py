@@ -179,6 +179,17 @@ def test_functions_get_the_events_their_invocations_show(flow: MailFlow, record_
         drop_spam.event["Records"][0]["ses"]["receipt"]["action"]
         != (sales.event["Records"][0]["ses"]["receipt"]["action"])
     )
+    # the same action for other recipients and verdicts: its own receipt, not the last one's
+    other = flow.deliver(
+        MESSAGE, recipients=["sales@example.com", "x@example.com"], verdicts={"spf": "FAIL"}
+    )
+    other.wait(60)
+    (again,) = record_dir.glob(f"{other.message_id}-*")
+    got = json.loads(again.read_text())
+    assert got == next(i for i in other.invocations if i.function == sales.function).event
+    receipt = got["Records"][0]["ses"]["receipt"]
+    assert receipt["recipients"] == ["sales@example.com", "x@example.com"]
+    assert receipt["spfVerdict"] == {"status": "FAIL"}
 
 
 def test_spam_stops_the_rule_set_at_the_first_rule(flow: MailFlow) -> None:

@@ -142,6 +142,28 @@ def test_a_worker_that_exits_is_reported_as_lambda_does_and_replaced(
     assert result.error_type == "Runtime.ExitError"
 
 
+# "Understanding the Lambda execution environment lifecycle": an environment that ended between
+# invocations is not the next invocation's failure; that one gets a new environment (an init).
+EXITS_WHEN_IDLE = """
+import os, threading
+def handler(event, context):
+    threading.Timer(0.2, os._exit, (3,)).start()
+    return {"pid": os.getpid()}
+"""
+
+
+def test_a_worker_that_ends_while_idle_is_replaced_before_the_next_invocation(
+    runtime: LambdaRuntime,
+) -> None:
+    leaving = function(EXITS_WHEN_IDLE)
+    first = runtime.invoke(leaving, {})
+    time.sleep(1.0)
+    second = runtime.invoke(leaving, {})
+    assert first.error is None and second.error is None
+    assert second.answer["pid"] != first.answer["pid"]
+    assert "Init Duration" in second.logs
+
+
 @pytest.mark.parametrize(
     ("code", "error"),
     [

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage, Message
 from email.utils import parseaddr
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -74,6 +74,9 @@ REQUEST_RESPONSE_LIMIT_SECONDS = 30.0
 DISPOSITIONS = ("CONTINUE", "STOP_RULE", "STOP_RULE_SET")
 MAX_SNS_MESSAGE_BYTES = 150 * 1024
 """The largest message an SNS action publishes; SES bounces larger ones."""
+_EVENT_TEMPLATES = 1024
+"""How many event templates (one per Lambda action, recipients and verdicts) a flow keeps
+before it starts again."""
 
 
 def matches(recipient: str, patterns: Sequence[str]) -> bool:
@@ -82,6 +85,11 @@ def matches(recipient: str, patterns: Sequence[str]) -> bool:
     No patterns: every recipient. ``user@example.com`` matches itself and ``user+tag@example.com``;
     ``example.com`` matches every address of that domain; ``.example.com`` every subdomain's.
     """
+    return _matches(recipient, tuple(patterns))
+
+
+@lru_cache(maxsize=4096)
+def _matches(recipient: str, patterns: tuple[str, ...]) -> bool:
     if not patterns:
         return True
     address = recipient.lower()
@@ -240,6 +248,16 @@ class MailFlow:
             aws_environment=self._stack.environment,
         )
         """The Lambda runtime that runs the rules' functions."""
+        self._actions: Mapping[str, Callable[[Rule, Action, bytes, _Context], tuple[str, bytes]]]
+        self._actions = {
+            "AddHeader": self._add_header,
+            "S3": self._store_action,
+            "SNS": self._publish,
+            "Stop": self._stop,
+            "Bounce": self._bounce,
+            "Lambda": self._run_lambda,
+        }
+        self._event_templates: dict[tuple[object, ...], tuple[str, str, str, str]] = {}
 
     @property
     def endpoint_url(self) -> str:
@@ -399,14 +417,7 @@ class MailFlow:
         self, rule: Rule, action: Action, raw: bytes, context: _Context
     ) -> tuple[str, bytes]:
         """Run one action; return its outcome and the message as later actions see it."""
-        run = {
-            "AddHeader": self._add_header,
-            "S3": self._store_action,
-            "SNS": self._publish,
-            "Stop": self._stop,
-            "Bounce": self._bounce,
-            "Lambda": self._run_lambda,
-        }.get(action.kind)
+        run = self._actions.get(action.kind)
         if run is None:
             context.delivery.steps.append(
                 Step(rule.name, action.kind, "skipped", "not run locally")
@@ -494,7 +505,7 @@ class MailFlow:
             {"type": "Lambda", "functionArn": function.arn, "invocationType": invocation_type}
         )
         event = _lambda_event(context.mail(raw), receipt)
-        encoded = _encoded_lambda_event(context.mail_json(raw), receipt)
+        encoded = self._encoded_event(action, context, raw, receipt)
         invocation = Invocation(function.name, function.arn, invocation_type, event)
         delivery.invocations.append(invocation)
         if invocation_type != "RequestResponse":
@@ -518,6 +529,24 @@ class MailFlow:
         detail = "" if disposition in DISPOSITIONS else f"answer {answer!r} is not a disposition"
         delivery.steps.append(Step(rule.name, f"Lambda {function.name}", str(outcome), detail))
         return str(outcome), raw
+
+    def _encoded_event(
+        self, action: Action, context: _Context, raw: bytes, receipt: dict[str, Any]
+    ) -> EncodedJson:
+        """The event of ``receipt`` as JSON text: ``mail`` encoded once per version of the
+        message, the rest from a template made once per action, recipients and verdicts, into
+        which only the receipt's times go."""
+        key = (id(action), tuple(context.matched), context.verdicts)
+        template = self._event_templates.get(key)
+        if template is None:
+            if len(self._event_templates) >= _EVENT_TEMPLATES:
+                self._event_templates.clear()
+            template = self._event_templates[key] = _event_template(receipt)
+        head, after_mail, after_time, tail = template
+        return EncodedJson(
+            f'{head}{context.mail_json(raw)}{after_mail}"{receipt["timestamp"]}"{after_time}'
+            f"{receipt['processingTimeMillis']}{tail}"
+        )
 
     def _notify(
         self,
@@ -628,9 +657,9 @@ class _Context:
         }
 
 
-_MAIL_SLOT = "\x00mail\x00"
-"""Where the event's ``mail`` goes in its JSON text before the encoded ``mail`` replaces it."""
-_MAIL_SLOT_JSON = json.dumps(_MAIL_SLOT)
+_SLOTS = ("\x00mail\x00", "\x00timestamp\x00", "\x00processingTimeMillis\x00")
+"""Where an event template's ``mail`` and receipt times go (JSON text that no field of the
+receipt coming before them can hold)."""
 
 
 def _lambda_event(mail: Any, receipt: dict[str, Any]) -> dict[str, Any]:
@@ -647,11 +676,17 @@ def _lambda_event(mail: Any, receipt: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _encoded_lambda_event(mail_json: str, receipt: dict[str, Any]) -> EncodedJson:
-    """The same event as JSON text, with ``mail`` encoded once for all of a message's events
-    (it comes before ``receipt``, so the first slot found is its own)."""
-    text = json.dumps(_lambda_event(_MAIL_SLOT, receipt))
-    return EncodedJson(text.replace(_MAIL_SLOT_JSON, mail_json, 1))
+def _event_template(receipt: dict[str, Any]) -> tuple[str, str, str, str]:
+    """The JSON text of ``_lambda_event`` for ``receipt``, cut where ``mail``, the timestamp
+    and the processing time go (they come first, in that order, so each first slot found is
+    its own)."""
+    mail, timestamp, millis = _SLOTS
+    slotted = {**receipt, "timestamp": timestamp, "processingTimeMillis": millis}
+    text = json.dumps(_lambda_event(mail, slotted))
+    head, text = text.split(json.dumps(mail), 1)
+    after_mail, text = text.split(json.dumps(timestamp), 1)
+    after_time, tail = text.split(json.dumps(millis), 1)
+    return head, after_mail, after_time, tail
 
 
 def _record(invocation: Invocation, result: InvokeResult) -> None:

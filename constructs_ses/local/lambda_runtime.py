@@ -35,6 +35,7 @@ import json
 import logging
 import math
 import os
+import queue
 import select
 import signal
 import subprocess
@@ -42,9 +43,9 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ from typing import Any
 from constructs_ses.local.assembly import FunctionSpec
 from constructs_ses.local.aws import LOCAL_CREDENTIALS
 from constructs_ses.local.store import store_name
+from constructs_ses.local.worker import write_all
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -70,6 +72,10 @@ EVENT_RETRY_DELAYS = (1.0, 2.0)
 """Seconds before the two retries of a failed Event invocation (Lambda: about 1 and 2 minutes)."""
 INIT_TIMEOUT_SECONDS = 10.0
 """Lambda's limit on a function's init phase."""
+_KNOWN_FUNCTIONS = 256
+"""How many ``FunctionSpec`` objects the runtime remembers the pool of (then it forgets them
+all and finds each pool again by its configuration)."""
+_LOG_CHUNK = 1 << 16
 
 
 class EncodedJson(str):
@@ -138,36 +144,46 @@ class _Worker:
     ) -> None:
         self.process = process
         self.log = log
-        self._requests = os.fdopen(requests, "wb", buffering=0)
+        self._requests = requests
         self._answers = os.fdopen(answers, "rb")
-        self._log = log.open("rb")
+        self._answer_ready = select.poll()
+        self._answer_ready.register(answers, select.POLLIN)
+        self._log = os.open(log, os.O_RDONLY)
         self.init_ms: float | None = None
         """The init phase's duration, until the first invocation reports it."""
 
     def send(self, request_id: str, event: Any, deadline: float) -> bool:
+        """Send one request (``request_id`` is a UUID: JSON as it is); False if the worker's
+        end of the pipe is closed (it exited)."""
         event_json = event if isinstance(event, EncodedJson) else json.dumps(event)
-        head = f'{{"id": {json.dumps(request_id)}, "deadline": {deadline!r}, "event": '
-        line = f"{head}{event_json}}}\n"
+        line = f'{{"id": "{request_id}", "deadline": {deadline!r}, "event": {event_json}}}\n'
         try:
-            self._requests.write(line.encode())
+            write_all(self._requests, line)
         except OSError:
             return False
         return True
 
     def receive(self, timeout: float) -> dict[str, Any] | None:
         """The next answer; None past ``timeout`` seconds; ``{}`` when the process ended."""
-        ready, _, _ = select.select([self._answers], [], [], max(0.0, timeout))
-        if not ready:
+        if not self._answer_ready.poll(max(0, math.ceil(timeout * 1000))):
             return None
         line = self._answers.readline()
         if not line:
             return {}
-        answer: dict[str, Any] = json.loads(line)
+        answer: dict[str, Any] = json.loads(line.decode())
         return answer
 
     def read_log(self) -> str:
-        """What the worker wrote since the last read."""
-        return self._log.read().decode(errors="replace")
+        """What the worker wrote since the last read (a regular file's read comes back short
+        only at its end)."""
+        chunk = os.read(self._log, _LOG_CHUNK)
+        if len(chunk) < _LOG_CHUNK:
+            return chunk.decode(errors="replace")
+        chunks = [chunk]
+        while len(chunk) == _LOG_CHUNK:
+            chunk = os.read(self._log, _LOG_CHUNK)
+            chunks.append(chunk)
+        return b"".join(chunks).decode(errors="replace")
 
     def exit_code(self) -> int:
         try:
@@ -184,24 +200,28 @@ class _Worker:
 
     def close(self) -> None:
         """End the worker: closing its requests pipe ends its loop; killed if it lingers."""
-        self._requests.close()
+        os.close(self._requests)
         with suppress(subprocess.TimeoutExpired):
             self.process.wait(2)
         self.kill()
         self._answers.close()
-        self._log.close()
+        os.close(self._log)
         self.log.unlink(missing_ok=True)
 
 
 @dataclass
 class _Pool:
-    """The workers of one function."""
+    """The workers of one function configuration."""
 
     limit: int
-    slots: threading.BoundedSemaphore
+    problem: str | None
+    """Why the function cannot run here; None when it can."""
+    slots: queue.SimpleQueue[None]
+    """One token for each worker it may have running at once."""
     events: ThreadPoolExecutor
     """Runs its Event invocations, as many at once as it has workers."""
     idle: list[_Worker] = field(default_factory=list)
+    """Its warm workers, the most recently used last (``list.append`` and ``pop`` are atomic)."""
 
 
 class LambdaRuntime:
@@ -233,6 +253,7 @@ class LambdaRuntime:
         self.event_retry_delays = tuple(event_retry_delays)
         self._aws_environment = aws_environment
         self._pools: dict[tuple[object, ...], _Pool] = {}
+        self._known: dict[int, tuple[FunctionSpec, _Pool]] = {}
         self._code_dirs: dict[str, Path] = {}
         self._warned: set[str] = set()
         self._lock = threading.Lock()
@@ -247,19 +268,21 @@ class LambdaRuntime:
         :param timeout: seconds it may run. Default: the function's timeout.
         """
         seconds = function.timeout if timeout is None else timeout
-        request_id = str(uuid.uuid4())
-        problem = self._unrunnable(function)
-        if problem is not None:
-            return InvokeResult(request_id, error=problem, error_type="Runtime.InvalidRuntime")
+        request_id = _request_id()
         pool = self._pool(function)
+        if pool.problem is not None:
+            return InvokeResult(request_id, error=pool.problem, error_type="Runtime.InvalidRuntime")
         if pool.limit == 0:
             return InvokeResult(
                 request_id,
                 error="Rate Exceeded. (the function's reserved concurrency is 0)",
                 error_type="TooManyRequestsException",
             )
-        with pool.slots:
+        pool.slots.get()
+        try:
             return self._run(function, pool, request_id, event, seconds)
+        finally:
+            pool.slots.put(None)
 
     def invoke_event(
         self,
@@ -282,8 +305,7 @@ class LambdaRuntime:
         for pool in pools:
             pool.events.shutdown(wait=True)
         for pool in pools:
-            while pool.idle:
-                pool.idle.pop().close()
+            _close_idle(pool)
 
     def _event_attempts(
         self,
@@ -305,32 +327,42 @@ class LambdaRuntime:
     def _pool(self, function: FunctionSpec) -> _Pool:
         """The function's workers: a function whose code or configuration changed (a redeploy
         in a local AWS) gets new ones, as Lambda starts new execution environments."""
+        known = self._known.get(id(function))
+        if known is not None and known[0] is function:
+            return known[1]
         key = _configuration(function)
         with self._lock:
             pool = self._pools.get(key)
             if pool is None:
                 reserved = function.reserved_concurrency
                 limit = reserved if reserved is not None else self.default_concurrency
+                slots: queue.SimpleQueue[None] = queue.SimpleQueue()
+                for _ in range(limit):
+                    slots.put(None)
                 pool = self._pools[key] = _Pool(
                     limit,
-                    threading.BoundedSemaphore(max(1, limit)),
+                    self._unrunnable(function),
+                    slots,
                     events=ThreadPoolExecutor(
                         max_workers=max(1, limit), thread_name_prefix=f"event-{function.name}"
                     ),
                 )
+            if len(self._known) >= _KNOWN_FUNCTIONS:
+                self._known.clear()
+            self._known[id(function)] = (function, pool)
             return pool
 
     def _unrunnable(self, function: FunctionSpec) -> str | None:
-        """Why ``function`` cannot run here; warns once when its Python is not this one."""
+        """Why ``function`` cannot run here; warns once when its Python is not this one. Called
+        with the lock held, once per configuration."""
         if function.inline_code is None and function.code_dir is None:
             return f"function {function.name} has no code in the assembly"
         runtime = function.runtime
         if runtime is not None and not runtime.startswith("python"):
             return f"the {runtime} runtime cannot run locally: only Python functions run"
         wanted = runtime.removeprefix("python") if runtime is not None else self._version
-        with self._lock:
-            warn = wanted != self._version and wanted not in self._warned
-            self._warned.add(wanted)
+        warn = wanted != self._version and wanted not in self._warned
+        self._warned.add(wanted)
         if warn:
             LOGGER.warning(
                 "functions with runtime %s run locally with Python %s (%s); choose another "
@@ -354,23 +386,15 @@ class LambdaRuntime:
                 self._code_dirs[key] = directory
             return self._code_dirs[key]
 
-    @contextmanager
-    def _worker(self, function: FunctionSpec, pool: _Pool) -> Iterator[_Worker]:
-        """An idle worker of the function, or a new one; back to the idle ones if it lives."""
-        with self._lock:
-            worker = pool.idle.pop() if pool.idle else None
-        worker = worker or self._start(function)
-        try:
-            yield worker
-        finally:
-            kept = False
-            if worker.process.poll() is None:
-                with self._lock:
-                    if not self._closed:
-                        pool.idle.append(worker)
-                        kept = True
-            if not kept:
-                worker.close()
+    def _give_back(self, pool: _Pool, worker: _Worker, *, alive: bool) -> None:
+        """Keep a worker that lives for the next invocation; end it otherwise, and once the
+        runtime is closed (a worker given back while ``close`` ran is ended here)."""
+        if not alive:
+            worker.close()
+            return
+        pool.idle.append(worker)
+        if self._closed:
+            _close_idle(pool)
 
     def _start(self, function: FunctionSpec) -> _Worker:
         code_dir = self._code_dir(function)
@@ -416,14 +440,28 @@ class LambdaRuntime:
         self, function: FunctionSpec, pool: _Pool, request_id: str, event: Any, timeout: float
     ) -> InvokeResult:
         result = InvokeResult(request_id)
-        with self._worker(function, pool) as worker:
-            cold = worker.init_ms is None and worker.process.poll() is None
+        try:
+            worker = pool.idle.pop()
+        except IndexError:
+            worker = self._start(function)
+        alive = False
+        try:
+            cold = worker.init_ms is None
             if cold and not self._init(worker, result):
                 result.logs = _stream(result, worker.read_log(), function)
                 return result
             started = time.monotonic()
-            deadline = time.time() + timeout
-            sent = worker.send(request_id, event, deadline)
+            sent = worker.send(request_id, event, time.time() + timeout)
+            if not sent and not cold:
+                # it ended while idle: Lambda gives the invocation a new execution environment
+                worker.close()
+                worker = self._start(function)
+                cold = True
+                if not self._init(worker, result):
+                    result.logs = _stream(result, worker.read_log(), function)
+                    return result
+                started = time.monotonic()
+                sent = worker.send(request_id, event, time.time() + timeout)
             answer = worker.receive(timeout) if sent else {}
             result.duration_ms = (time.monotonic() - started) * 1000
             if answer is None:
@@ -434,17 +472,21 @@ class LambdaRuntime:
                 code = worker.exit_code()
                 result.error = f"Runtime exited with error: exit status {code}"
                 result.error_type = "Runtime.ExitError"
-            elif "error" in answer:
-                error = answer["error"]
-                result.error_type = str(error.get("errorType"))
-                result.error = f"{result.error_type}: {error.get('errorMessage')}"
             else:
-                result.answer = answer.get("result")
+                alive = True
+                error = answer.get("error")
+                if error is not None:
+                    result.error_type = str(error.get("errorType"))
+                    result.error = f"{result.error_type}: {error.get('errorMessage')}"
+                else:
+                    result.answer = answer.get("result")
             memory = answer.get("max_rss_mb") if answer else None
             init_ms = worker.init_ms if cold else None
             result.logs = _stream(
                 result, worker.read_log(), function, memory_mb=memory, init_ms=init_ms
             )
+        finally:
+            self._give_back(pool, worker, alive=alive)
         return result
 
     def _init(self, worker: _Worker, result: InvokeResult) -> bool:
@@ -491,6 +533,22 @@ def _stream(
         report += f"\tInit Duration: {init_ms:.2f} ms"
     lines.append(f"END RequestId: {request_id}\n{report}\n")
     return "".join(lines)
+
+
+def _close_idle(pool: _Pool) -> None:
+    while True:
+        try:
+            worker = pool.idle.pop()
+        except IndexError:
+            return
+        worker.close()
+
+
+def _request_id() -> str:
+    """A request id as Lambda's: a random (version 4) UUID, from one read of randomness."""
+    digits = os.urandom(16).hex()
+    variant = "89ab"[int(digits[16], 16) & 3]
+    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
 
 
 def _configuration(function: FunctionSpec) -> tuple[object, ...]:

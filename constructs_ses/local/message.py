@@ -6,9 +6,10 @@ import base64
 import hashlib
 import secrets
 import string
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
@@ -57,10 +58,22 @@ def new_message_id() -> str:
     return random_token(40)
 
 
+_SECOND: tuple[int, str] = (-1, "")
+"""The last second ``now_iso`` wrote, and its text up to the seconds."""
+
+
 def now_iso(moment: datetime | None = None) -> str:
-    """``moment`` (default: now) as SES writes times, e.g. ``2026-11-23T20:32:33.936Z``."""
-    when = moment or datetime.now(UTC)
-    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """``moment`` (a UTC time; default: now) as SES writes times, e.g.
+    ``2026-11-23T20:32:33.936Z``."""
+    global _SECOND  # noqa: PLW0603 (one cache for every thread; a tuple swaps atomically)
+    if moment is not None:
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    now = time.time()
+    second = int(now)
+    cached = _SECOND
+    if cached[0] != second:
+        cached = _SECOND = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{cached[1]}.{int((now - second) * 1000):03d}Z"
 
 
 def parse_headers(raw: bytes) -> Message:

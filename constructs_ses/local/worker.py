@@ -111,7 +111,8 @@ class _InitError(Exception):
         self.error_type = error_type
 
 
-def _write(channel: int, line: str) -> None:
+def write_all(channel: int, line: str) -> None:
+    """Write all of ``line`` to the file descriptor ``channel``."""
     data = line.encode()
     while data:
         data = data[os.write(channel, data) :]
@@ -170,12 +171,12 @@ def main() -> int:
     except _InitError as error:
         print(f"[ERROR] {error.error_type}: {error}", file=sys.stdout)
         sys.stdout.flush()
-        _write(answers, _encoded({"ready": False, "error": _error(error, error.error_type)}))
+        write_all(answers, _encoded({"ready": False, "error": _error(error, error.error_type)}))
         return 1
-    _write(answers, _encoded({"ready": True, "init_ms": (time.perf_counter() - started) * 1000}))
+    write_all(answers, _encoded({"ready": True, "init_ms": (time.perf_counter() - started) * 1000}))
     with os.fdopen(requests, "rb") as lines:
         for line in lines:
-            _write(answers, _encoded(_invoke(function, setup, json.loads(line))))
+            write_all(answers, _encoded(_invoke(function, setup, json.loads(line))))
     return 0
 
 
