@@ -387,6 +387,24 @@ def test_mail_for_a_slow_function_holds_up_no_other_mail(tmp_path: Path) -> None
     assert answers.count("slow@example.com") == 8
 
 
+def delivery_threads() -> int:
+    return sum(thread.name == "ses-delivery" for thread in threading.enumerate())
+
+
+def test_messages_one_after_another_reuse_an_idle_delivery_thread(
+    server: tuple[int, list[Delivery]],
+) -> None:
+    """A delivery thread waits for the next message instead of a thread started per message."""
+    port, deliveries = server
+    before = delivery_threads()
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        for number in range(5):
+            client.send_message(message("support@example.com", subject=f"n{number}"))
+    time.sleep(0.2)
+    assert len(deliveries) == 5
+    assert 1 <= delivery_threads() <= max(before, 1)
+
+
 def smtp_session(port: int) -> tuple[Any, Any]:
     """A raw SMTP session on ``port`` and a function that sends a line and reads the reply."""
     connection = socket.create_connection(("127.0.0.1", port), timeout=30)

@@ -13,12 +13,13 @@ import datetime
 import ipaddress
 import logging
 import os
+import queue
 import re
 import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -146,9 +147,48 @@ class FlowHandler:
         return f"250 2.0.0 Ok: {delivery.message_id}"
 
 
+class _Threads:
+    """Runs each job in a thread that has nothing else to do: an idle one when there is one,
+    a new one otherwise (so a job never waits for another); a thread idle for
+    ``IDLE_SECONDS`` ends."""
+
+    IDLE_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._idle = 0
+        self._lock = threading.Lock()
+
+    def run(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            start = self._idle == 0
+            if not start:
+                self._idle -= 1  # that thread is this job's
+        self._jobs.put(job)
+        if start:
+            threading.Thread(target=self._serve, name="ses-delivery", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get(timeout=self.IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle > 0:  # else a job was handed to this thread meanwhile
+                        self._idle -= 1
+                        return
+                continue
+            job()
+            with self._lock:
+                self._idle += 1
+
+
+_DELIVERIES = _Threads()
+
+
 async def _in_own_thread(function: Callable[[], Delivery]) -> Delivery:
     """``function()`` in a thread of its own: a message waiting for a slow function holds up no
-    other message (a shared pool would, once its threads were all waiting)."""
+    other message (a pool of fixed size would, once its threads were all waiting)."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Delivery] = loop.create_future()
 
@@ -165,9 +205,10 @@ async def _in_own_thread(function: Callable[[], Delivery]) -> Delivery:
             outcome: Delivery | BaseException = function()
         except BaseException as error:  # handed to the session, which answers 451
             outcome = error
-        loop.call_soon_threadsafe(settle, outcome)
+        with suppress(RuntimeError):  # the server's loop has closed
+            loop.call_soon_threadsafe(settle, outcome)
 
-    threading.Thread(target=run, name="ses-delivery", daemon=True).start()
+    _DELIVERIES.run(run)
     return await future
 
 
