@@ -9,6 +9,7 @@ import re
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +64,10 @@ def handler(event, context):
     os.write(2, b"to stderr\\n")
     subprocess.run([sys.executable, "-c", "print('from a child process')"], check=True)
     logging.getLogger("mine").warning("a warning")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logging.getLogger("mine").exception("it failed")
     return {"disposition": "CONTINUE", "n": event["n"]}
 """
 
@@ -83,6 +88,9 @@ def test_output_of_the_function_and_its_children_is_its_log_never_its_answer(
     (written,) = log_line.findall(logs)
     stamp = datetime.strptime(written, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     assert abs((datetime.now(UTC) - stamp).total_seconds()) < 60
+    # a logged exception's traceback follows its line, as logging.Formatter writes it
+    assert f"\t{request}\tit failed\nTraceback (most recent call last):\n" in logs
+    assert "\nValueError: boom\n" in logs
     assert f"END RequestId: {request}\nREPORT RequestId: {request}\tDuration: " in logs
     assert "\tMemory Size: 256 MB\tMax Memory Used: " in logs
     assert "Init Duration" in results[0].logs and "Init Duration" not in logs
@@ -232,7 +240,13 @@ def test_the_environment_is_lambda_s_and_the_function_s_never_the_host_s(
 # "Using the Lambda context object to retrieve Python function information".
 def test_the_context_names_the_function_as_the_event_does(runtime: LambdaRuntime) -> None:
     spec = function(ENVIRONMENT, memory_size=1024, timeout=7.0)
-    context = runtime.invoke(spec, {}).answer["context"]
+    result = runtime.invoke(spec, {})
+    context = result.answer["context"]
+    # the request id is a random (version 4) UUID, written as Lambda writes it
+    assert context["aws_request_id"] == result.request_id
+    request_id = uuid.UUID(result.request_id)
+    assert (request_id.version, request_id.variant) == (4, uuid.RFC_4122)
+    assert str(request_id) == result.request_id
     assert context["invoked_function_arn"] == spec.arn
     assert spec.arn == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{spec.name}"
     assert context["function_name"] == spec.name

@@ -46,6 +46,7 @@ from constructs_ses.local.lambda_runtime import (
 from constructs_ses.local.message import (
     Arrival,
     Verdicts,
+    headers_before,
     new_message_id,
     now_iso,
     parse_headers,
@@ -344,7 +345,8 @@ class MailFlow:
         found = Verdicts.of(verdicts)
         delivery = Delivery(message_id=new_message_id(), recipients=list(recipients))
         original = _raw(message)
-        from_address = str(parse_headers(original).get("From", ""))
+        parsed = parse_headers(original)
+        from_address = str(parsed.get("From", ""))
         envelope_sender = sender or parseaddr(from_address)[1] or "unknown@localhost"
         added = ses_headers(
             message_id=delivery.message_id,
@@ -355,8 +357,8 @@ class MailFlow:
             verdicts=found,
             moment=arrived,
         )
-        raw = b"".join(f"{name}: {value}\r\n".encode() for name, value in added) + original
-        headers = _HeaderCache()
+        raw, headers_of_raw = headers_before(added, original, parsed)
+        headers = _HeaderCache(raw, headers_of_raw)
         timestamp = now_iso(arrived)
         for rule in self.rule_set.rules:
             if not rule.enabled:
@@ -588,9 +590,9 @@ class _HeaderCache:
     """The parsed headers of a delivery's message and SES's ``mail`` object for them, made
     again only after AddHeader changed the message."""
 
-    def __init__(self) -> None:
-        self._raw: bytes | None = None
-        self._headers: Message | None = None
+    def __init__(self, raw: bytes, headers: Message) -> None:
+        self._raw: bytes | None = raw
+        self._headers: Message | None = headers
         self._mail: dict[str, Any] | None = None
         self._mail_json: str | None = None
 

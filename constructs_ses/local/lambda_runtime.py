@@ -517,22 +517,19 @@ def _stream(
 ) -> str:
     """An invocation's lines as Lambda's log stream holds them."""
     request_id = result.request_id
-    lines = [f"START RequestId: {request_id} Version: $LATEST\n", output]
     if output and not output.endswith("\n"):
-        lines.append("\n")
+        output += "\n"
     if result.error_type == "Sandbox.Timedout":
-        lines.append(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} ")
-        lines.append(f"{result.error}\n")
-    report = (
-        f"REPORT RequestId: {request_id}\tDuration: {result.duration_ms:.2f} ms\t"
-        f"Billed Duration: {math.ceil(result.duration_ms)} ms\t"
-        f"Memory Size: {function.memory_size} MB\t"
-        f"Max Memory Used: {memory_mb if memory_mb is not None else '-'} MB"
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        output += f"{stamp} {request_id} {result.error}\n"
+    duration = result.duration_ms
+    init = "" if init_ms is None else f"\tInit Duration: {init_ms:.2f} ms"
+    return (
+        f"START RequestId: {request_id} Version: $LATEST\n{output}END RequestId: {request_id}\n"
+        f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\t"
+        f"Billed Duration: {math.ceil(duration)} ms\tMemory Size: {function.memory_size} MB\t"
+        f"Max Memory Used: {memory_mb if memory_mb is not None else '-'} MB{init}\n"
     )
-    if init_ms is not None:
-        report += f"\tInit Duration: {init_ms:.2f} ms"
-    lines.append(f"END RequestId: {request_id}\n{report}\n")
-    return "".join(lines)
 
 
 def _close_idle(pool: _Pool) -> None:
@@ -544,11 +541,25 @@ def _close_idle(pool: _Pool) -> None:
         worker.close()
 
 
+_REQUEST_IDS: list[str] = []
+"""Request ids made ahead (``list.pop`` and ``extend`` are atomic)."""
+_VARIANTS = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+os.register_at_fork(after_in_child=_REQUEST_IDS.clear)  # a child makes ids of its own
+
+
 def _request_id() -> str:
-    """A request id as Lambda's: a random (version 4) UUID, from one read of randomness."""
-    digits = os.urandom(16).hex()
-    variant = "89ab"[int(digits[16], 16) & 3]
-    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
+    """A request id as Lambda's: a random (version 4) UUID; 64 of them from each read of
+    randomness."""
+    try:
+        return _REQUEST_IDS.pop()
+    except IndexError:
+        pass
+    digits = os.urandom(16 * 64).hex()
+    _REQUEST_IDS.extend(
+        f"{d[:8]}-{d[8:12]}-4{d[13:16]}-{_VARIANTS[d[16]]}{d[17:20]}-{d[20:32]}"
+        for d in (digits[start : start + 32] for start in range(0, len(digits), 32))
+    )
+    return _REQUEST_IDS.pop()
 
 
 def _configuration(function: FunctionSpec) -> tuple[object, ...]:

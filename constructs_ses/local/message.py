@@ -22,6 +22,7 @@ __all__ = [
     "Arrival",
     "Verdicts",
     "alphabet_digits",
+    "headers_before",
     "new_message_id",
     "now_iso",
     "parse_headers",
@@ -79,6 +80,26 @@ def now_iso(moment: datetime | None = None) -> str:
 def parse_headers(raw: bytes) -> Message:
     """The message's headers (compat32 keeps values as sent, malformed ones included)."""
     return BytesParser(policy=compat32).parsebytes(raw, headersonly=True)
+
+
+def headers_before(
+    added: list[tuple[str, str]], original: bytes, parsed: Message
+) -> tuple[bytes, Message]:
+    """``added`` as header lines before the message ``original``, whose ``parse_headers`` is
+    ``parsed``: the new message and its ``parse_headers``, made from both rather than parsed
+    again. Parsed again where the two could differ: an added value that the parser would not
+    keep as it is (not printable ASCII, or starting with a space), or a message whose first
+    line is folded (it would continue the last added header)."""
+    raw = b"".join(f"{name}: {value}\r\n".encode() for name, value in added) + original
+    kept = all(
+        value.isascii() and value.isprintable() and not value.startswith(" ") for _, value in added
+    )
+    if not kept or original[:1] in (b" ", b"\t"):
+        return raw, parse_headers(raw)
+    message = Message(policy=compat32)
+    for name, value in (*added, *parsed.raw_items()):
+        message[name] = value  # compat32 stores a header as it is given
+    return raw, message
 
 
 def _addresses(message: Message, name: str) -> list[str] | None:

@@ -35,19 +35,31 @@ functions")."""
 
 class Context:
     """Lambda's context object (Lambda developer guide, "Using the Lambda context object to
-    retrieve Python function information")."""
+    retrieve Python function information"). What is the function's is set once, on the class
+    (``configure``); each invocation's object holds its request id and deadline."""
 
-    def __init__(self, setup: dict[str, Any], request_id: str, deadline: float) -> None:
-        self.function_name: str = setup["function_name"]
-        self.function_version: str = setup["function_version"]
-        self.invoked_function_arn: str = setup["invoked_function_arn"]
-        self.memory_limit_in_mb: int = int(setup["memory_limit_in_mb"])
+    function_name = ""
+    function_version = "$LATEST"
+    invoked_function_arn = ""
+    memory_limit_in_mb = 128
+    log_group_name = ""
+    log_stream_name = ""
+    identity = None
+    client_context = None
+
+    def __init__(self, request_id: str, deadline: float) -> None:
         self.aws_request_id = request_id
-        self.log_group_name: str = setup["log_group_name"]
-        self.log_stream_name: str = setup["log_stream_name"]
-        self.identity = None
-        self.client_context = None
         self._deadline = deadline
+
+    @classmethod
+    def configure(cls, setup: dict[str, Any]) -> None:
+        """The function's settings, from the worker's ``SETUP``."""
+        cls.function_name = str(setup["function_name"])
+        cls.function_version = str(setup["function_version"])
+        cls.invoked_function_arn = str(setup["invoked_function_arn"])
+        cls.memory_limit_in_mb = int(setup["memory_limit_in_mb"])
+        cls.log_group_name = str(setup["log_group_name"])
+        cls.log_stream_name = str(setup["log_stream_name"])
 
     def get_remaining_time_in_millis(self) -> int:
         """Milliseconds left before the invocation times out."""
@@ -55,8 +67,8 @@ class Context:
 
 
 class _LogFormatter(logging.Formatter):
-    """Lambda's log line, its time in UTC written once a second (``strftime`` is a good share
-    of a log record's cost)."""
+    """Lambda's log line (``LOG_FORMAT``), written straight rather than through a format string,
+    its time in UTC made once a second (``strftime`` is a good share of a record's cost)."""
 
     _second = -1
     _text = ""
@@ -67,6 +79,20 @@ class _LogFormatter(logging.Formatter):
             self._second = second
             self._text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         return self._text
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = record.getMessage()
+        line = (
+            f"[{record.levelname}]\t{self.formatTime(record)}.{int(record.msecs):03d}Z\t"
+            f"{getattr(record, 'aws_request_id', '')}\t{record.message}"
+        )
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        for more in (record.exc_text, record.stack_info and self.formatStack(record.stack_info)):
+            if more:  # after a line break, as logging.Formatter adds them
+                separator = "" if line.endswith("\n") else "\n"
+                line = f"{line}{separator}{more}"
+        return line
 
 
 class _RequestIdFilter(logging.Filter):
@@ -122,12 +148,10 @@ def _max_rss_mb() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024) + 1
 
 
-def _invoke(
-    function: Callable[..., Any], setup: dict[str, Any], request: dict[str, Any]
-) -> dict[str, Any]:
+def _invoke(function: Callable[..., Any], request: dict[str, Any]) -> dict[str, Any]:
     request_id = str(request["id"])
     _RequestIdFilter.request_id = request_id
-    context = Context(setup, request_id, float(request["deadline"]))
+    context = Context(request_id, float(request["deadline"]))
     answer: dict[str, Any] = {"id": request_id}
     try:
         result = function(request["event"], context)
@@ -161,6 +185,7 @@ def main() -> int:
     for channel in (requests, answers):
         os.set_inheritable(channel, False)
     sys.path.insert(0, os.getcwd())
+    Context.configure(setup)
     log_handler = logging.StreamHandler(sys.stdout)
     log_handler.setFormatter(_LogFormatter(LOG_FORMAT))
     log_handler.addFilter(_RequestIdFilter())
@@ -176,7 +201,7 @@ def main() -> int:
     write_all(answers, _encoded({"ready": True, "init_ms": (time.perf_counter() - started) * 1000}))
     with os.fdopen(requests, "rb") as lines:
         for line in lines:
-            write_all(answers, _encoded(_invoke(function, setup, json.loads(line))))
+            write_all(answers, _encoded(_invoke(function, json.loads(line))))
     return 0
 
 
