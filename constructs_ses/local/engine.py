@@ -127,7 +127,8 @@ class Invocation:
     function_arn: str
     """Its ARN, as the event's ``receipt.action.functionArn`` and the context have it."""
     invocation_type: str
-    event: dict[str, Any]
+    event_json: str = field(repr=False)
+    """The event as the function got it: JSON text."""
     answer: Any = None
     error: str | None = None
     """The last attempt's error: ``ErrorType: message``, or Lambda's wording for a timeout
@@ -137,6 +138,15 @@ class Invocation:
     """Every attempt's log lines, as Lambda's log stream holds them (START, output, END,
     REPORT)."""
     _completion: Future[Any] | None = field(default=None, repr=False, compare=False)
+    _event: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def event(self) -> dict[str, Any]:
+        """The event the function got ("Invoking Lambda functions", Amazon SES Developer
+        Guide), read from ``event_json`` when first asked for."""
+        if self._event is None:
+            self._event = json.loads(self.event_json)
+        return self._event
 
     @property
     def done(self) -> bool:
@@ -346,13 +356,13 @@ class MailFlow:
         delivery = Delivery(message_id=new_message_id(), recipients=list(recipients))
         original = _raw(message)
         parsed = parse_headers(original)
-        from_address = str(parsed.get("From", ""))
-        envelope_sender = sender or parseaddr(from_address)[1] or "unknown@localhost"
+        from_mailbox = parseaddr(str(parsed.get("From", "")))[1]
+        envelope_sender = sender or from_mailbox or "unknown@localhost"
         added = ses_headers(
             message_id=delivery.message_id,
             source=envelope_sender,
             recipient=recipients[0] if recipients else "",
-            from_address=from_address,
+            from_domain=from_mailbox.rpartition("@")[2],
             arrival=arrival or Arrival(),
             verdicts=found,
             moment=arrived,
@@ -503,12 +513,8 @@ class MailFlow:
                 )
             )
             return "CONTINUE", raw
-        receipt = context.receipt(
-            {"type": "Lambda", "functionArn": function.arn, "invocationType": invocation_type}
-        )
-        event = _lambda_event(context.mail(raw), receipt)
-        encoded = self._encoded_event(action, context, raw, receipt)
-        invocation = Invocation(function.name, function.arn, invocation_type, event)
+        encoded = self._encoded_event(action, function.arn, invocation_type, context, raw)
+        invocation = Invocation(function.name, function.arn, invocation_type, encoded)
         delivery.invocations.append(invocation)
         if invocation_type != "RequestResponse":
             attempts = self.runtime.invoke_event(function, encoded, partial(_record, invocation))
@@ -533,21 +539,27 @@ class MailFlow:
         return str(outcome), raw
 
     def _encoded_event(
-        self, action: Action, context: _Context, raw: bytes, receipt: dict[str, Any]
+        self, action: Action, arn: str, invocation_type: str, context: _Context, raw: bytes
     ) -> EncodedJson:
-        """The event of ``receipt`` as JSON text: ``mail`` encoded once per version of the
+        """SES's event for a Lambda action as JSON text: ``mail`` encoded once per version of the
         message, the rest from a template made once per action, recipients and verdicts, into
         which only the receipt's times go."""
+        timestamp, millis = moment = context.moment()
         key = (id(action), tuple(context.matched), context.verdicts)
         template = self._event_templates.get(key)
         if template is None:
             if len(self._event_templates) >= _EVENT_TEMPLATES:
                 self._event_templates.clear()
-            template = self._event_templates[key] = _event_template(receipt)
+            receipt_action = {
+                "type": "Lambda",
+                "functionArn": arn,
+                "invocationType": invocation_type,
+            }
+            template = _event_template(context.receipt(receipt_action, moment))
+            self._event_templates[key] = template
         head, after_mail, after_time, tail = template
         return EncodedJson(
-            f'{head}{context.mail_json(raw)}{after_mail}"{receipt["timestamp"]}"{after_time}'
-            f"{receipt['processingTimeMillis']}{tail}"
+            f'{head}{context.mail_json(raw)}{after_mail}"{timestamp}"{after_time}{millis}{tail}'
         )
 
     def _notify(
@@ -647,12 +659,19 @@ class _Context:
             timestamp=self.timestamp,
         )
 
-    def receipt(self, action: dict[str, Any]) -> dict[str, Any]:
-        """SES's ``receipt`` for ``action``, triggered now: its time, and the milliseconds
-        since the message arrived (at least 1, as SES never reports 0)."""
+    def moment(self) -> tuple[str, int]:
+        """Now, as a receipt says it: the time, and the milliseconds since the message arrived
+        (at least 1, as SES never reports 0)."""
+        return now_iso(), max(1, math.ceil((time.monotonic() - self.started) * 1000))
+
+    def receipt(
+        self, action: dict[str, Any], moment: tuple[str, int] | None = None
+    ) -> dict[str, Any]:
+        """SES's ``receipt`` for ``action``, triggered at ``moment`` (default: now)."""
+        timestamp, millis = moment or self.moment()
         return {
-            "timestamp": now_iso(),
-            "processingTimeMillis": max(1, math.ceil((time.monotonic() - self.started) * 1000)),
+            "timestamp": timestamp,
+            "processingTimeMillis": millis,
             "recipients": list(self.matched),
             **self.verdicts.receipt_fields(self.rule.scan_enabled),
             "action": action,

@@ -187,7 +187,7 @@ def ses_headers(
     message_id: str,
     source: str,
     recipient: str,
-    from_address: str,
+    from_domain: str,
     arrival: Arrival,
     verdicts: Verdicts,
     moment: datetime,
@@ -199,10 +199,10 @@ def ses_headers(
 
     Only the PASS wording of the SPF comment is SES's (from that sample); the others follow the
     same pattern. X-SES-RECEIPT is an opaque token here as there; X-SES-DKIM-SIGNATURE, SES's
-    signature over the headers, is not added.
+    signature over the headers, is not added. ``from_domain`` is the domain of the From
+    header's address, which DKIM and DMARC name.
     """
     mail_domain = source.rpartition("@")[2] or source
-    from_domain = parseaddr(from_address)[1].rpartition("@")[2]
     ip = arrival.client_address
     spf = _RESULTS.get(verdicts.spf, "none")
     spf_comment = {
