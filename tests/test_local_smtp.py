@@ -230,12 +230,17 @@ def test_malformed_huge_and_8bit_messages_are_processed(
 def test_huge_headers_are_truncated_in_the_event(server: tuple[int, list[Delivery]]) -> None:
     port, deliveries = server
     raw = b"Subject: big\r\n" + b"".join(b"X-H%d: %s\r\n" % (i, b"y" * 500) for i in range(40))
+    raw += b"To: Late <late@example.com>\r\n"
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
         client.sendmail("a@example.org", ["support@example.com"], raw + b"\r\nbody")
     (delivery,) = deliveries
     mail = delivery.invocations[0].event["Records"][0]["ses"]["mail"]
     assert mail["headersTruncated"] is True
     assert 0 < len(mail["headers"]) < 41
+    assert "To" not in {header["name"] for header in mail["headers"]}
+    # commonHeaders is read from every header, those past the cut too
+    assert mail["commonHeaders"]["to"] == ["Late <late@example.com>"]
+    assert mail["commonHeaders"]["subject"] == "big"
 
 
 def test_overlong_line_is_refused_and_the_server_goes_on(

@@ -102,13 +102,11 @@ def headers_before(
     return raw, message
 
 
-def _addresses(message: Message, name: str) -> list[str] | None:
-    """The addresses of a header as SES lists them: ``"Doe, John" <john@example.com>``."""
-    values = message.get_all(name)
+def _addresses(values: list[str] | None) -> list[str] | None:
+    """The addresses in a header's values as SES lists them: ``"Doe, John" <john@example.com>``."""
     if not values:
         return None
-    pairs = getaddresses([str(v) for v in values])
-    return [_listed(name, address) for name, address in pairs if address]
+    return [_listed(name, address) for name, address in getaddresses(values) if address]
 
 
 _SPECIALS = frozenset('()<>@,:;."[]\\')
@@ -246,15 +244,18 @@ def ses_mail(
     message without ``Date:`` or ``Message-ID:`` has no ``date`` or ``messageId`` there.
     """
     headers: list[dict[str, str]] = []
+    by_name: dict[str, list[str]] = {}
     size = 0
     truncated = False
     for name, value in message.items():
-        size += len(name) + len(str(value)) + 4
-        if size > MAX_HEADERS_BYTES:
-            truncated = True
-            break
-        headers.append({"name": name, "value": str(value)})
-    return_path = parseaddr(str(message.get("Return-Path") or ""))[1]
+        text = str(value)
+        by_name.setdefault(name.lower(), []).append(text)
+        if not truncated:
+            size += len(name) + len(text) + 4
+            truncated = size > MAX_HEADERS_BYTES
+            if not truncated:
+                headers.append({"name": name, "value": text})
+    return_path = parseaddr(by_name.get("return-path", [""])[0])[1]
     common: dict[str, Any] = {"returnPath": return_path or source}
     for key, header in (
         ("from", "From"),
@@ -264,12 +265,12 @@ def ses_mail(
         ("sender", "Sender"),
         ("replyTo", "Reply-To"),
     ):
-        found = _addresses(message, header)
+        found = _addresses(by_name.get(header.lower()))
         if found is not None:
             common[key] = found
     for key, header in (("date", "Date"), ("messageId", "Message-ID"), ("subject", "Subject")):
-        if message.get(header) is not None:
-            common[key] = str(message.get(header))
+        if header.lower() in by_name:
+            common[key] = by_name[header.lower()][0]
     return {
         "timestamp": timestamp,
         "source": source,
