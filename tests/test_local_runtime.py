@@ -97,6 +97,21 @@ def test_output_of_the_function_and_its_children_is_its_log_never_its_answer(
     assert results[0].request_id not in logs  # each invocation's own lines
 
 
+def test_each_invocation_s_lines_stay_its_own_after_its_worker_ended(tmp_path: Path) -> None:
+    """Lines are read when asked for: later invocations, the worker's end and the runtime's
+    close take none of them away."""
+    lambda_runtime = LambdaRuntime(tmp_path)
+    noisy = function(NOISY)
+    results = [lambda_runtime.invoke(noisy, {"n": n}) for n in range(3)]
+    lambda_runtime.close()
+    assert not list((tmp_path / "logs").iterdir())  # the worker's log file went with it
+    for result in reversed(results):
+        logs = result.logs
+        assert logs.startswith(f"START RequestId: {result.request_id} Version: $LATEST\n")
+        assert logs.count("from a child process") == 1 and logs.count("START RequestId") == 1
+        assert re.search(rf"\nREPORT RequestId: {result.request_id}\tDuration: [\d.]+ ms\t", logs)
+
+
 # "Configure Lambda function timeout": the runtime stops the function at its timeout.
 STUBBORN = """
 import time

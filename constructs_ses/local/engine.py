@@ -134,11 +134,15 @@ class Invocation:
     """The last attempt's error: ``ErrorType: message``, or Lambda's wording for a timeout
     (``Task timed out after 3.00 seconds``) or a process that exited; None when it answered."""
     attempts: int = 0
-    logs: str = ""
-    """Every attempt's log lines, as Lambda's log stream holds them (START, output, END,
-    REPORT)."""
     _completion: Future[Any] | None = field(default=None, repr=False, compare=False)
     _event: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    _results: list[InvokeResult] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def logs(self) -> str:
+        """Every attempt's log lines, as Lambda's log stream holds them (START, output, END,
+        REPORT)."""
+        return "".join(result.logs for result in self._results)
 
     @property
     def event(self) -> dict[str, Any]:
@@ -713,7 +717,7 @@ def _event_template(receipt: dict[str, Any]) -> tuple[str, str, str, str]:
 def _record(invocation: Invocation, result: InvokeResult) -> None:
     """Add one attempt's outcome to ``invocation``."""
     invocation.attempts += 1
-    invocation.logs += result.logs
+    invocation._results.append(result)
     invocation.error = result.error
     invocation.answer = result.answer if result.error is None else None
 

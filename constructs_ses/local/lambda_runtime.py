@@ -43,6 +43,7 @@ import sys
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
@@ -84,6 +85,40 @@ class EncodedJson(str):
     __slots__ = ()
 
 
+class _LogFile:
+    """A worker's log file, open for reading as long as an invocation whose lines it holds may
+    be asked for them (the file itself goes with its worker)."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self._fd)
+        self.position = 0
+        """Where the lines of the worker's last invocation end."""
+
+    def read(self, start: int, end: int | None = None) -> str:
+        """Its text from ``start`` to ``end`` (None: to its end, which becomes ``position``)."""
+        if end is not None:
+            return os.pread(self._fd, end - start, start).decode(errors="replace")
+        chunks = []
+        while chunk := os.pread(self._fd, _LOG_CHUNK, start):
+            chunks.append(chunk)
+            start += len(chunk)
+        self.position = start
+        return b"".join(chunks).decode(errors="replace")
+
+
+@dataclass
+class _Lines:
+    """Where an invocation's output lies in its worker's log, and what its REPORT line says."""
+
+    log: _LogFile
+    start: int
+    end: int
+    memory_size: int
+    max_memory_mb: int | None
+    init_ms: float | None
+
+
 @dataclass
 class InvokeResult:
     """One invocation of a function: its answer or error, and its log stream's lines."""
@@ -96,8 +131,30 @@ class InvokeResult:
     error_type: str | None = None
     """Lambda's ``errorType``: the exception's name, ``Sandbox.Timedout``,
     ``Runtime.ExitError``, ``Runtime.ImportModuleError``, ``Runtime.MarshalError``..."""
-    logs: str = ""
     duration_ms: float = 0.0
+    _logs: str | None = field(default=None, repr=False, compare=False)
+    _lines: _Lines | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def logs(self) -> str:
+        """Its lines as Lambda's log stream holds them: START, what the function and its
+        children wrote and logged, END and REPORT; read from the worker's log when first asked
+        for."""
+        if self._logs is None:
+            lines = self._lines
+            self._logs = (
+                ""
+                if lines is None
+                else _stream(
+                    self,
+                    lines.log.read(lines.start, lines.end),
+                    lines.memory_size,
+                    memory_mb=lines.max_memory_mb,
+                    init_ms=lines.init_ms,
+                )
+            )
+            self._lines = None
+        return self._logs
 
 
 def lambda_environment(
@@ -137,7 +194,7 @@ def lambda_environment(
 
 
 class _Worker:
-    """One worker process: its pipes and its log file, open where the last read stopped."""
+    """One worker process: its pipes and its log file."""
 
     def __init__(
         self, process: subprocess.Popen[bytes], requests: int, answers: int, log: Path
@@ -148,7 +205,7 @@ class _Worker:
         self._answers = os.fdopen(answers, "rb")
         self._answer_ready = select.poll()
         self._answer_ready.register(answers, select.POLLIN)
-        self._log = os.open(log, os.O_RDONLY)
+        self.lines = _LogFile(log)
         self.init_ms: float | None = None
         """The init phase's duration, until the first invocation reports it."""
 
@@ -173,18 +230,6 @@ class _Worker:
         answer: dict[str, Any] = json.loads(line.decode())
         return answer
 
-    def read_log(self) -> str:
-        """What the worker wrote since the last read (a regular file's read comes back short
-        only at its end)."""
-        chunk = os.read(self._log, _LOG_CHUNK)
-        if len(chunk) < _LOG_CHUNK:
-            return chunk.decode(errors="replace")
-        chunks = [chunk]
-        while len(chunk) == _LOG_CHUNK:
-            chunk = os.read(self._log, _LOG_CHUNK)
-            chunks.append(chunk)
-        return b"".join(chunks).decode(errors="replace")
-
     def exit_code(self) -> int:
         try:
             return self.process.wait(5)
@@ -205,8 +250,7 @@ class _Worker:
             self.process.wait(2)
         self.kill()
         self._answers.close()
-        os.close(self._log)
-        self.log.unlink(missing_ok=True)
+        self.log.unlink(missing_ok=True)  # still readable for the invocations that hold it
 
 
 @dataclass
@@ -448,7 +492,7 @@ class LambdaRuntime:
         try:
             cold = worker.init_ms is None
             if cold and not self._init(worker, result):
-                result.logs = _stream(result, worker.read_log(), function)
+                _log_now(result, worker, function)
                 return result
             started = time.monotonic()
             sent = worker.send(request_id, event, time.time() + timeout)
@@ -458,7 +502,7 @@ class LambdaRuntime:
                 worker = self._start(function)
                 cold = True
                 if not self._init(worker, result):
-                    result.logs = _stream(result, worker.read_log(), function)
+                    _log_now(result, worker, function)
                     return result
                 started = time.monotonic()
                 sent = worker.send(request_id, event, time.time() + timeout)
@@ -482,9 +526,14 @@ class LambdaRuntime:
                     result.answer = answer.get("result")
             memory = answer.get("max_rss_mb") if answer else None
             init_ms = worker.init_ms if cold else None
-            result.logs = _stream(
-                result, worker.read_log(), function, memory_mb=memory, init_ms=init_ms
-            )
+            end = answer.get("log_end") if answer else None
+            if isinstance(end, int) and end >= worker.lines.position:
+                start, worker.lines.position = worker.lines.position, end
+                result._lines = _Lines(
+                    worker.lines, start, end, function.memory_size, memory, init_ms
+                )
+            else:  # it ended, or cannot tell where its lines end: all it wrote is this one's
+                _log_now(result, worker, function, memory_mb=memory, init_ms=init_ms)
         finally:
             self._give_back(pool, worker, alive=alive)
         return result
@@ -507,10 +556,25 @@ class LambdaRuntime:
         return True
 
 
+def _log_now(
+    result: InvokeResult,
+    worker: _Worker,
+    function: FunctionSpec,
+    *,
+    memory_mb: int | None = None,
+    init_ms: float | None = None,
+) -> None:
+    """Give ``result`` everything its worker wrote since its last invocation, read now."""
+    output = worker.lines.read(worker.lines.position)
+    result._logs = _stream(
+        result, output, function.memory_size, memory_mb=memory_mb, init_ms=init_ms
+    )
+
+
 def _stream(
     result: InvokeResult,
     output: str,
-    function: FunctionSpec,
+    memory_size: int,
     *,
     memory_mb: int | None = None,
     init_ms: float | None = None,
@@ -527,7 +591,7 @@ def _stream(
     return (
         f"START RequestId: {request_id} Version: $LATEST\n{output}END RequestId: {request_id}\n"
         f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\t"
-        f"Billed Duration: {math.ceil(duration)} ms\tMemory Size: {function.memory_size} MB\t"
+        f"Billed Duration: {math.ceil(duration)} ms\tMemory Size: {memory_size} MB\t"
         f"Max Memory Used: {memory_mb if memory_mb is not None else '-'} MB{init}\n"
     )
 

@@ -9,8 +9,10 @@ for an answer; neither pipe is inherited by child processes.
 - Init, as Lambda's init phase: the handler's module is imported once; then one line goes to the
   runtime, ``{"ready": true, "init_ms": ...}`` or ``{"ready": false, "error": {...}}``.
 - Each request line ``{"id", "event", "deadline"}`` (deadline: epoch seconds) gets one answer
-  line ``{"id", "result", "max_rss_mb"}`` or ``{"id", "error": {"errorMessage", "errorType",
-  "stackTrace"}, "max_rss_mb"}``, in the shape of Lambda's error response.
+  line ``{"id", "result", "max_rss_mb", "log_end"}`` or ``{"id", "error": {"errorMessage",
+  "errorType", "stackTrace"}, "max_rss_mb", "log_end"}`` (the error in the shape of Lambda's
+  error response; ``log_end``: where the log's text ends, so the runtime can read an
+  invocation's lines when they are asked for).
 
 Timeouts are not this process's business: the runtime kills it at the deadline, as Lambda does.
 """
@@ -148,7 +150,16 @@ def _max_rss_mb() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024) + 1
 
 
-def _invoke(function: Callable[..., Any], request: dict[str, Any]) -> dict[str, Any]:
+def _log_end(log: int) -> int | None:
+    """Where the log's text ends: ``log`` shares its offset with fd 1 and 2 and every child's
+    (None when that cannot be told, as when the function closed it)."""
+    try:
+        return os.lseek(log, 0, os.SEEK_CUR)
+    except OSError:
+        return None
+
+
+def _invoke(function: Callable[..., Any], request: dict[str, Any], log: int) -> dict[str, Any]:
     request_id = str(request["id"])
     _RequestIdFilter.request_id = request_id
     context = Context(request_id, float(request["deadline"]))
@@ -165,6 +176,7 @@ def _invoke(function: Callable[..., Any], request: dict[str, Any]) -> dict[str, 
     sys.stdout.flush()
     sys.stderr.flush()
     answer["max_rss_mb"] = _max_rss_mb()
+    answer["log_end"] = _log_end(log)
     return answer
 
 
@@ -184,6 +196,7 @@ def main() -> int:
     requests, answers = int(setup["requests_fd"]), int(setup["answers_fd"])
     for channel in (requests, answers):
         os.set_inheritable(channel, False)
+    log = os.dup(1)  # the log's offset, whatever the function does with fd 1 (not inherited)
     sys.path.insert(0, os.getcwd())
     Context.configure(setup)
     log_handler = logging.StreamHandler(sys.stdout)
@@ -201,7 +214,7 @@ def main() -> int:
     write_all(answers, _encoded({"ready": True, "init_ms": (time.perf_counter() - started) * 1000}))
     with os.fdopen(requests, "rb") as lines:
         for line in lines:
-            write_all(answers, _encoded(_invoke(function, json.loads(line))))
+            write_all(answers, _encoded(_invoke(function, json.loads(line), log)))
     return 0
 
 
