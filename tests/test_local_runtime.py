@@ -163,6 +163,40 @@ def test_a_worker_that_exits_is_reported_as_lambda_does_and_replaced(
     result = runtime.invoke(function(CRASHING), {})
     assert result.error == "Runtime exited with error: exit status 7"
     assert result.error_type == "Runtime.ExitError"
+    leaving = function("import sys\ndef handler(event, context):\n    sys.exit(3)\n", "Leaves")
+    assert runtime.invoke(leaving, {}).error == "Runtime exited with error: exit status 3"
+
+
+# Workers are forked from one process: each is still an environment of its own.
+OWN_STATE = """
+import os, random
+def handler(event, context):
+    return {"pid": os.getpid(), "random": random.random(), "sid": os.getsid(0)}
+"""
+ENDS_ITS_ZYGOTE = """
+import os, signal
+def handler(event, context):
+    watcher = os.getppid()
+    with open(f"/proc/{watcher}/stat") as stat:
+        zygote = int(stat.read().rsplit(")", 1)[1].split()[1])
+    os.kill(zygote, signal.SIGKILL)
+    return {"zygote": zygote}
+"""
+
+
+def test_forked_workers_are_environments_of_their_own(runtime: LambdaRuntime) -> None:
+    one, other = (runtime.invoke(function(OWN_STATE, name), {}).answer for name in ("A", "B"))
+    assert one["pid"] != other["pid"] and one["random"] != other["random"]
+    assert one["sid"] == one["pid"] and other["sid"] == other["pid"]  # a session each
+    assert os.getpid() not in (one["pid"], other["pid"])
+
+
+def test_workers_still_start_after_the_process_that_forks_them_ended(
+    runtime: LambdaRuntime,
+) -> None:
+    assert runtime.invoke(function(ENDS_ITS_ZYGOTE, "Ender"), {}).error is None
+    later = runtime.invoke(function(OWN_STATE, "Later"), {})
+    assert later.error is None and later.answer["pid"] > 0
 
 
 # "Understanding the Lambda execution environment lifecycle": an environment that ended between

@@ -6,7 +6,8 @@ What it reproduces, each from the Lambda developer guide:
   function gets warm worker processes of its own, up to its reserved concurrency
   (``ReservedConcurrentExecutions``) or ``DEFAULT_CONCURRENCY``; an invocation waits for a free
   one, so one function's slowness never holds up another's. The handler's module is imported
-  once per worker (its init phase, reported as ``Init Duration``).
+  once per worker (its init phase, reported as ``Init Duration``). Workers are forked from one
+  process per runtime (``constructs_ses.local.zygote``), each in a session of its own.
 - **Timeouts** ("Configure Lambda function timeout"): at the deadline the worker and every process
   it started are killed; the error is ``Task timed out after N.NN seconds``, and the next
   invocation gets a fresh worker. A worker that exits is reported as Lambda reports it
@@ -55,6 +56,7 @@ from constructs_ses.local.assembly import FunctionSpec
 from constructs_ses.local.aws import LOCAL_CREDENTIALS
 from constructs_ses.local.store import store_name
 from constructs_ses.local.worker import write_all
+from constructs_ses.local.zygote import WORKER, WorkerProcess, Zygote
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -66,7 +68,6 @@ __all__ = [
 ]
 
 LOGGER = logging.getLogger("constructs_ses.local")
-WORKER = Path(__file__).with_name("worker.py")
 DEFAULT_CONCURRENCY = 10
 """Workers per function when it reserves no concurrency of its own."""
 EVENT_RETRY_DELAYS = (1.0, 2.0)
@@ -196,9 +197,7 @@ def lambda_environment(
 class _Worker:
     """One worker process: its pipes and its log file."""
 
-    def __init__(
-        self, process: subprocess.Popen[bytes], requests: int, answers: int, log: Path
-    ) -> None:
+    def __init__(self, process: WorkerProcess, requests: int, answers: int, log: Path) -> None:
         self.process = process
         self.log = log
         self._requests = requests
@@ -303,6 +302,9 @@ class LambdaRuntime:
         self._lock = threading.Lock()
         self._closed = False
         self._version = _interpreter_version(self.python)
+        self._zygote = Zygote(self.python)
+        self._request_ids: list[str] = []
+        """Request ids made ahead (``list.pop`` and ``extend`` are atomic)."""
 
     def invoke(
         self, function: FunctionSpec, event: Any, *, timeout: float | None = None
@@ -312,7 +314,7 @@ class LambdaRuntime:
         :param timeout: seconds it may run. Default: the function's timeout.
         """
         seconds = function.timeout if timeout is None else timeout
-        request_id = _request_id()
+        request_id = self._request_id()
         pool = self._pool(function)
         if pool.problem is not None:
             return InvokeResult(request_id, error=pool.problem, error_type="Runtime.InvalidRuntime")
@@ -350,6 +352,14 @@ class LambdaRuntime:
             pool.events.shutdown(wait=True)
         for pool in pools:
             _close_idle(pool)
+        self._zygote.close()
+
+    def _request_id(self) -> str:
+        try:
+            return self._request_ids.pop()
+        except IndexError:
+            self._request_ids.extend(_request_ids())
+            return self._request_ids.pop()
 
     def _event_attempts(
         self,
@@ -449,8 +459,6 @@ class LambdaRuntime:
         requests_read, requests_write = os.pipe()
         answers_read, answers_write = os.pipe()
         setup = {
-            "requests_fd": requests_read,
-            "answers_fd": answers_write,
             "handler": function.handler,
             "function_name": function.name,
             "function_version": "$LATEST",
@@ -459,25 +467,30 @@ class LambdaRuntime:
             "log_group_name": function.log_group_name,
             "log_stream_name": stream,
         }
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                [self.python, "-I", "-u", str(WORKER), json.dumps(setup)],
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                pass_fds=(requests_read, answers_write),
-                env=lambda_environment(
-                    function,
-                    code_dir=code_dir,
-                    log_stream=stream,
-                    python=self.python,
-                    aws=self._aws_environment() if self._aws_environment else None,
-                ),
-                cwd=code_dir,
-                start_new_session=True,
-            )
-        os.close(requests_read)
-        os.close(answers_write)
+        environment = lambda_environment(
+            function,
+            code_dir=code_dir,
+            log_stream=stream,
+            python=self.python,
+            aws=self._aws_environment() if self._aws_environment else None,
+        )
+        try:
+            with log.open("wb") as output:
+                process = self._zygote.fork(
+                    setup=setup,
+                    environment=environment,
+                    cwd=code_dir,
+                    requests=requests_read,
+                    answers=answers_write,
+                    log=output.fileno(),
+                )
+        except BaseException:
+            os.close(requests_write)
+            os.close(answers_read)
+            raise
+        finally:
+            os.close(requests_read)
+            os.close(answers_write)
         return _Worker(process, requests_write, answers_read, log)
 
     def _run(
@@ -605,25 +618,17 @@ def _close_idle(pool: _Pool) -> None:
         worker.close()
 
 
-_REQUEST_IDS: list[str] = []
-"""Request ids made ahead (``list.pop`` and ``extend`` are atomic)."""
-_VARIANTS = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
-os.register_at_fork(after_in_child=_REQUEST_IDS.clear)  # a child makes ids of its own
+_VARIANTS = "89ab" * 4
+"""The variant digit of a version 4 UUID for each value of a random hex digit."""
 
 
-def _request_id() -> str:
-    """A request id as Lambda's: a random (version 4) UUID; 64 of them from each read of
-    randomness."""
-    try:
-        return _REQUEST_IDS.pop()
-    except IndexError:
-        pass
+def _request_ids() -> list[str]:
+    """64 request ids as Lambda's: random (version 4) UUIDs, from one read of randomness."""
     digits = os.urandom(16 * 64).hex()
-    _REQUEST_IDS.extend(
-        f"{d[:8]}-{d[8:12]}-4{d[13:16]}-{_VARIANTS[d[16]]}{d[17:20]}-{d[20:32]}"
+    return [
+        f"{d[:8]}-{d[8:12]}-4{d[13:16]}-{_VARIANTS[int(d[16], 16)]}{d[17:20]}-{d[20:32]}"
         for d in (digits[start : start + 32] for start in range(0, len(digits), 32))
-    )
-    return _REQUEST_IDS.pop()
+    ]
 
 
 def _configuration(function: FunctionSpec) -> tuple[object, ...]:

@@ -1,10 +1,17 @@
-"""One warm Lambda execution environment of the local runtime: ``python -I -u worker.py SETUP``.
+"""The local runtime's Lambda execution environments, each a process of its own.
 
-Runs with the standard library alone, in the function's code directory, with Lambda's
-environment (see ``lambda_runtime``). It talks to the runtime over two pipes of its own, whose
-file descriptors and the function's settings come as one JSON argument (``SETUP``), so nothing
-the handler or its child processes write to stdout or stderr (the invocation's logs) can be taken
-for an answer; neither pipe is inherited by child processes.
+``python -I -u worker.py --zygote FD`` starts the process that makes them: it imports what a
+Python runtime imports before the function (the standard library modules below, as Lambda's
+runtime interface client does), then, for each request on the Unix socket ``FD`` (the worker's
+setup as JSON, with its request pipe, answer pipe, log file and status pipe attached), forks a
+watcher that forks the worker and writes the worker's pid, then its exit status, to the status
+pipe. Its forks share the interpreter it started, pages included, until they write to them.
+
+A worker runs with the standard library alone, in the function's code directory, in a session of
+its own, with Lambda's environment and nothing else (see ``lambda_runtime``); its stdout and
+stderr are the log file. It talks to the runtime over two pipes of its own, so nothing the handler
+or its child processes write to stdout or stderr (the invocation's logs) can be taken for an
+answer; neither pipe is inherited by child processes.
 
 - Init, as Lambda's init phase: the handler's module is imported once; then one line goes to the
   runtime, ``{"ready": true, "init_ms": ...}`` or ``{"ready": false, "error": {...}}``.
@@ -19,16 +26,19 @@ Timeouts are not this process's business: the runtime kills it at the deadline, 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import importlib
 import json
 import logging
 import os
 import resource
+import socket
 import sys
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
 """The Python runtime's log line (Lambda developer guide, "Log and monitor Python Lambda
@@ -191,8 +201,8 @@ def _encoded(answer: dict[str, Any]) -> str:
         return json.dumps(answer) + "\n"
 
 
-def main() -> int:
-    setup: dict[str, Any] = json.loads(sys.argv[1])
+def main(setup: dict[str, Any]) -> int:
+    """Run one worker: its init, then one answer for each request, until the requests end."""
     requests, answers = int(setup["requests_fd"]), int(setup["answers_fd"])
     for channel in (requests, answers):
         os.set_inheritable(channel, False)
@@ -218,5 +228,88 @@ def main() -> int:
     return 0
 
 
+def _zygote(control: int) -> int:
+    """Fork a watched worker for each request until the runtime closes its end."""
+    channel = socket.socket(fileno=control)
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(channel, 1 << 20, 4)
+        except OSError:
+            return 0
+        if not message:
+            return 0
+        _reap()
+        if os.fork() == 0:
+            channel.close()
+            _watch(json.loads(message), fds)
+        for fd in fds:
+            os.close(fd)
+
+
+def _reap() -> None:
+    """Collect the watchers that ended (each ends with its worker)."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+def _watch(request: dict[str, Any], fds: list[int]) -> NoReturn:
+    """Fork the worker, then report its pid and, once it ended, its exit status (negative: the
+    signal that ended it) on the status pipe."""
+    requests, answers, log, status = fds
+    pid = os.fork()
+    if pid == 0:
+        os.close(status)
+        _become_worker(request, requests, answers, log)
+    for fd in (requests, answers, log):
+        os.close(fd)
+    os.write(status, f"{pid}\n".encode())
+    _, wait_status = os.waitpid(pid, 0)
+    os.write(status, f"{os.waitstatus_to_exitcode(wait_status)}\n".encode())
+    os._exit(0)
+
+
+def _become_worker(request: dict[str, Any], requests: int, answers: int, log: int) -> NoReturn:
+    """The worker: its own session, directory, stdio and environment, then ``main``; it exits as
+    the interpreter would (``sys.exit``'s code, exit handlers run)."""
+    os.setsid()
+    os.chdir(request["cwd"])
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    for fd in (null, log):
+        os.close(fd)
+    os.environ.clear()
+    os.environ.update(request["environment"])
+    time.tzset()
+    sys.argv = [__file__]
+    code = 1
+    try:
+        code = main({**request["setup"], "requests_fd": requests, "answers_fd": answers})
+    except SystemExit as exit_request:
+        code = _exit_code(exit_request.code)
+    except BaseException:  # as the interpreter reports an uncaught exception
+        traceback.print_exc()
+    finally:
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+    os._exit(code)
+
+
+def _exit_code(code: object) -> int:
+    """The exit status of ``sys.exit(code)``: a message is printed and exits 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    if sys.argv[1:2] != ["--zygote"]:
+        sys.exit("usage: python -I -u worker.py --zygote FD")
+    sys.exit(_zygote(int(sys.argv[2])))
