@@ -137,9 +137,10 @@ class Verdicts:
 
     @classmethod
     def of(cls, value: Verdicts | Mapping[str, str | None] | None) -> Verdicts:
-        """Verdicts from a mapping such as ``{"spam": "FAIL"}``; unknown keys are refused."""
-        if value is None:
-            return cls()
+        """Verdicts from a mapping such as ``{"spam": "FAIL"}``; unknown keys are refused.
+        None or an empty mapping: the one all-PASS instance (so messages share it)."""
+        if not value:
+            return _ALL_PASS
         if isinstance(value, Verdicts):
             return value
         unknown = set(value) - set(cls.__dataclass_fields__)
@@ -161,6 +162,8 @@ class Verdicts:
             fields["dmarcPolicy"] = self.dmarc_policy.lower()
         return fields
 
+
+_ALL_PASS = Verdicts()
 
 _RESULTS = MappingProxyType(
     {"PASS": "pass", "FAIL": "fail", "GRAY": "none", "PROCESSING_FAILED": "temperror"}

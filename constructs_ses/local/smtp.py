@@ -83,7 +83,7 @@ class FlowHandler:
     ) -> None:
         self.flow = flow
         self.verdicts = dict(verdicts or {})
-        Verdicts.of(self.verdicts)  # refuse unknown verdicts now, not at the first message
+        self._verdicts = Verdicts.of(self.verdicts)  # refused now, not at the first message
         self.report = report
 
     async def handle_EHLO(  # noqa: N802 (aiosmtpd's hook name)
@@ -117,7 +117,7 @@ class FlowHandler:
     ) -> str:
         raw, named = _take_verdicts_header(bytes(envelope.original_content or envelope.content))
         try:
-            verdicts = Verdicts.of({**self.verdicts, **named})
+            verdicts = Verdicts.of({**self.verdicts, **named}) if named else self._verdicts
         except ValueError as error:
             return f"501 5.5.4 {VERDICTS_HEADER}: {error}"
         deliver = partial(
