@@ -20,7 +20,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage, Message
-from email.utils import parseaddr
 from functools import lru_cache, partial
 from pathlib import Path
 from types import MappingProxyType
@@ -47,6 +46,7 @@ from constructs_ses.local.message import (
     Arrival,
     Verdicts,
     headers_before,
+    mailbox,
     new_message_id,
     now_iso,
     parse_headers,
@@ -360,7 +360,7 @@ class MailFlow:
         delivery = Delivery(message_id=new_message_id(), recipients=list(recipients))
         original = _raw(message)
         parsed = parse_headers(original)
-        from_mailbox = parseaddr(str(parsed.get("From", "")))[1]
+        from_mailbox = mailbox(str(parsed.get("From", "")))
         envelope_sender = sender or from_mailbox or "unknown@localhost"
         added = ses_headers(
             message_id=delivery.message_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 import string
 import time
@@ -21,8 +22,10 @@ __all__ = [
     "MAX_HEADERS_BYTES",
     "Arrival",
     "Verdicts",
+    "address_pairs",
     "alphabet_digits",
     "headers_before",
+    "mailbox",
     "new_message_id",
     "now_iso",
     "parse_headers",
@@ -102,11 +105,32 @@ def headers_before(
     return raw, message
 
 
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+"""An address with nothing around it for a parser to read: dot-atoms (RFC 5322) only."""
+
+
+def address_pairs(values: list[str]) -> list[tuple[str, str]]:
+    """``email.utils.getaddresses(values)``, without its parser for one plain address."""
+    if len(values) == 1 and _PLAIN_ADDRESS.fullmatch(values[0]):
+        return [("", values[0])]
+    return getaddresses(values)
+
+
+def mailbox(value: str) -> str:
+    """``email.utils.parseaddr(value)[1]``, without its parser for a plain address, bare or in
+    angle brackets."""
+    inner = value[1:-1] if value[:1] == "<" and value[-1:] == ">" else value
+    if _PLAIN_ADDRESS.fullmatch(inner):
+        return inner
+    return parseaddr(value)[1]
+
+
 def _addresses(values: list[str] | None) -> list[str] | None:
     """The addresses in a header's values as SES lists them: ``"Doe, John" <john@example.com>``."""
     if not values:
         return None
-    return [_listed(name, address) for name, address in getaddresses(values) if address]
+    return [_listed(name, address) for name, address in address_pairs(values) if address]
 
 
 _SPECIALS = frozenset('()<>@,:;."[]\\')
@@ -258,7 +282,7 @@ def ses_mail(
             truncated = size > MAX_HEADERS_BYTES
             if not truncated:
                 headers.append({"name": name, "value": text})
-    return_path = parseaddr(by_name.get("return-path", [""])[0])[1]
+    return_path = mailbox(by_name.get("return-path", [""])[0])
     common: dict[str, Any] = {"returnPath": return_path or source}
     for key, header in (
         ("from", "From"),
