@@ -503,22 +503,18 @@ class LambdaRuntime:
             worker = self._start(function)
         alive = False
         try:
-            cold = worker.init_ms is None
-            if cold and not self._init(worker, result):
-                _log_now(result, worker, function)
-                return result
-            started = time.monotonic()
-            sent = worker.send(request_id, event, time.time() + timeout)
-            if not sent and not cold:
-                # it ended while idle: Lambda gives the invocation a new execution environment
-                worker.close()
-                worker = self._start(function)
-                cold = True
-                if not self._init(worker, result):
+            while True:
+                cold = worker.init_ms is None
+                if cold and not self._init(worker, result):
                     _log_now(result, worker, function)
                     return result
                 started = time.monotonic()
                 sent = worker.send(request_id, event, time.time() + timeout)
+                if sent or cold:
+                    break
+                # it ended while idle: Lambda gives the invocation a new execution environment
+                worker.close()
+                worker = self._start(function)
             answer = worker.receive(timeout) if sent else {}
             result.duration_ms = (time.monotonic() - started) * 1000
             if answer is None:

@@ -14,7 +14,6 @@ import select
 import socket
 import subprocess
 import threading
-from contextlib import suppress
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -39,12 +38,6 @@ class WorkerProcess:
             raise OSError("the local Lambda runtime's zygote did not start the worker")
         self.pid = int(line)
         self.returncode: int | None = None
-
-    def poll(self) -> int | None:
-        """Its exit status if it has ended, else None."""
-        with suppress(subprocess.TimeoutExpired):
-            return self.wait(0)
-        return None
 
     def wait(self, timeout: float | None = None) -> int:
         """Its exit status (negative: the signal that ended it); TimeoutExpired past
