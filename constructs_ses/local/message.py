@@ -18,6 +18,8 @@ from email.utils import format_datetime, getaddresses, parseaddr
 from types import MappingProxyType
 from typing import Any
 
+from constructs_ses.local.worker import utc_second
+
 __all__ = [
     "MAX_HEADERS_BYTES",
     "Arrival",
@@ -62,22 +64,14 @@ def new_message_id() -> str:
     return random_token(40)
 
 
-_SECOND: tuple[int, str] = (-1, "")
-"""The last second ``now_iso`` wrote, and its text up to the seconds."""
-
-
 def now_iso(moment: datetime | None = None) -> str:
     """``moment`` (a UTC time; default: now) as SES writes times, e.g.
     ``2026-11-23T20:32:33.936Z``."""
-    global _SECOND  # noqa: PLW0603 (one cache for every thread; a tuple swaps atomically)
     if moment is not None:
         return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     now = time.time()
     second = int(now)
-    cached = _SECOND
-    if cached[0] != second:
-        cached = _SECOND = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-    return f"{cached[1]}.{int((now - second) * 1000):03d}Z"
+    return f"{utc_second(second)}.{int((now - second) * 1000):03d}Z"
 
 
 def parse_headers(raw: bytes) -> Message:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import importlib
 import json
 import logging
@@ -78,19 +79,20 @@ class Context:
         return max(0, int((self._deadline - time.time()) * 1000))
 
 
+@functools.lru_cache(maxsize=1)
+def utc_second(second: int) -> str:
+    """The epoch second ``second`` in UTC, ``2026-11-23T20:32:33``: made once a second, as log
+    lines and receipts ask for the same one many times (``strftime`` is a good share of their
+    cost)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+
+
 class _LogFormatter(logging.Formatter):
     """Lambda's log line (``LOG_FORMAT``), written straight rather than through a format string,
-    its time in UTC made once a second (``strftime`` is a good share of a record's cost)."""
-
-    _second = -1
-    _text = ""
+    its time in UTC (``utc_second``)."""
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        second = int(record.created)
-        if second != self._second:
-            self._second = second
-            self._text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return self._text
+        return utc_second(int(record.created))
 
     def format(self, record: logging.LogRecord) -> str:
         record.message = record.getMessage()
