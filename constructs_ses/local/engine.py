@@ -607,13 +607,13 @@ class _HeaderCache:
     again only after AddHeader changed the message."""
 
     def __init__(self, raw: bytes, headers: Message) -> None:
-        self._raw: bytes | None = raw
-        self._headers: Message | None = headers
+        self._raw = raw
+        self._headers = headers
         self._mail: dict[str, Any] | None = None
         self._mail_json: str | None = None
 
     def of(self, raw: bytes) -> Message:
-        if self._headers is None or raw is not self._raw:
+        if raw is not self._raw:
             self._raw, self._headers = raw, parse_headers(raw)
             self._mail = self._mail_json = None
         return self._headers
