@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -173,13 +174,13 @@ import os, random
 def handler(event, context):
     return {"pid": os.getpid(), "random": random.random(), "sid": os.getsid(0)}
 """
-ENDS_ITS_ZYGOTE = """
+SIGNALS_ITS_ZYGOTE = """
 import os, signal
 def handler(event, context):
     watcher = os.getppid()
     with open(f"/proc/{watcher}/stat") as stat:
         zygote = int(stat.read().rsplit(")", 1)[1].split()[1])
-    os.kill(zygote, signal.SIGKILL)
+    os.kill(zygote, getattr(signal, event["signal"]))
     return {"zygote": zygote}
 """
 
@@ -194,9 +195,26 @@ def test_forked_workers_are_environments_of_their_own(runtime: LambdaRuntime) ->
 def test_workers_still_start_after_the_process_that_forks_them_ended(
     runtime: LambdaRuntime,
 ) -> None:
-    assert runtime.invoke(function(ENDS_ITS_ZYGOTE, "Ender"), {}).error is None
+    ender = runtime.invoke(function(SIGNALS_ITS_ZYGOTE, "Ender"), {"signal": "SIGKILL"})
+    assert ender.error is None
     later = runtime.invoke(function(OWN_STATE, "Later"), {})
     assert later.error is None and later.answer["pid"] > 0
+
+
+def test_a_worker_asked_of_a_process_that_ends_before_forking_it_still_starts(
+    runtime: LambdaRuntime,
+) -> None:
+    stopper = runtime.invoke(function(SIGNALS_ITS_ZYGOTE, "Stopper"), {"signal": "SIGSTOP"})
+    assert stopper.error is None
+    results: list[Any] = []
+    asking = threading.Thread(
+        target=lambda: results.append(runtime.invoke(function(OWN_STATE, "Later"), {}))
+    )
+    asking.start()
+    time.sleep(0.3)  # the request waits in the stopped zygote's socket
+    os.kill(stopper.answer["zygote"], signal.SIGKILL)
+    asking.join(10)
+    assert results and results[0].error is None and results[0].answer["pid"] > 0
 
 
 # "Understanding the Lambda execution environment lifecycle": an environment that ended between

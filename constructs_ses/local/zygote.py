@@ -23,6 +23,8 @@ __all__ = ["WorkerProcess", "Zygote"]
 WORKER = Path(__file__).with_name("worker.py")
 _ENVIRONMENT = MappingProxyType({"LANG": "en_US.UTF-8", "TZ": ":UTC"})
 """The zygote's own environment (a worker's is set when it is forked)."""
+_START_SECONDS = 10.0
+"""How long a fork may take before the zygote counts as stuck (stopped, say) and is replaced."""
 
 
 class WorkerProcess:
@@ -32,7 +34,7 @@ class WorkerProcess:
     def __init__(self, status: int) -> None:
         self._status = status
         self._pending = b""
-        line = self._line(None)
+        line = self._line(_START_SECONDS)
         if not line:
             os.close(status)
             raise OSError("the local Lambda runtime's zygote did not start the worker")
@@ -89,24 +91,26 @@ class Zygote:
         ``environment``, reading requests from fd ``requests`` and answering on ``answers``,
         its stdout and stderr the file ``log``."""
         request = json.dumps({"setup": setup, "environment": environment, "cwd": str(cwd)})
+        fds = [requests, answers, log]
+        with self._lock:
+            try:
+                return self._ask(request.encode(), fds)
+            except OSError:
+                # A zygote that was ending (killed, but not yet gone when it was asked) drops
+                # the request: it is asked again of a new zygote.
+                self._stop()
+                return self._ask(request.encode(), fds)
+
+    def _ask(self, request: bytes, fds: list[int]) -> WorkerProcess:
         status_read, status_write = os.pipe()
         try:
-            with self._lock:
-                for attempt in (1, 2):
-                    try:
-                        socket.send_fds(
-                            self._running(),
-                            [request.encode()],
-                            [requests, answers, log, status_write],
-                        )
-                        break
-                    except OSError:
-                        self._stop()
-                        if attempt == 2:
-                            raise
+            socket.send_fds(self._running(), [request], [*fds, status_write])
+        except OSError:
+            os.close(status_read)
+            raise
         finally:
             os.close(status_write)
-        return WorkerProcess(status_read)
+        return WorkerProcess(status_read)  # which closes status_read if no worker started
 
     def close(self) -> None:
         """Stop the zygote (its workers run on until they are closed)."""
