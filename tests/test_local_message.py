@@ -3,12 +3,23 @@ the message SES passes on, whatever the message."""
 
 from __future__ import annotations
 
+import secrets
+import string
+from collections import Counter
 from email.utils import getaddresses, parseaddr
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from constructs_ses.local.message import address_pairs, headers_before, mailbox, parse_headers
+from constructs_ses.local.message import (
+    address_pairs,
+    headers_before,
+    mailbox,
+    new_message_id,
+    parse_headers,
+    random_token,
+)
 
 names = st.sampled_from(["From", "To", "Subject", "Date", "X-Custom", "From ", "", "Bad Name"])
 values = st.text(max_size=30) | st.sampled_from(["", " leading", "a\r\n folded", "\t", "é"])
@@ -47,3 +58,23 @@ def test_addresses_read_as_the_standard_library_reads_them(value: str, more: lis
     assert mailbox(value) == parseaddr(value)[1]
     assert address_pairs([value]) == getaddresses([value])
     assert address_pairs([value, *more]) == getaddresses([value, *more])
+
+
+ALPHABET = string.ascii_lowercase + string.digits
+
+
+def test_message_ids_are_40_letters_and_digits_each_as_likely() -> None:
+    ids = [new_message_id() for _ in range(2500)]
+    assert all(len(one) == 40 and set(one) <= set(ALPHABET) for one in ids)
+    assert len(set(ids)) == len(ids)
+    counts = Counter("".join(ids))  # 100,000 characters: about 2778 each, sd about 52
+    assert set(counts) == set(ALPHABET)
+    assert max(counts.values()) - min(counts.values()) < 600
+
+
+def test_random_bytes_that_would_favour_some_characters_are_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reads = iter([bytes([252, 253, 254, 255]) * 3, bytes([0, 35, 36, 251, 255]) * 3])
+    monkeypatch.setattr(secrets, "token_bytes", lambda n: next(reads))
+    assert random_token(12) == "a9a9" * 3  # 36 is "a" again, 251 is "9"; 252 to 255 dropped

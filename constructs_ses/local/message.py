@@ -51,12 +51,21 @@ def alphabet_digits(source: bytes, alphabet: str, length: int) -> str:
     return "".join(digits)
 
 
+_TOKEN_CHARACTERS = bytes.maketrans(bytes(range(252)), (_ID_ALPHABET * 7).encode())
+_UNUSED_BYTES = bytes(range(252, 256))
+"""Random bytes a token drops: 252 is 7 times 36, so a byte kept is each character as often."""
+
+
 def random_token(length: int = 40) -> str:
-    """``length`` (at most 40) lower-case letters and digits from one read of the system's
-    randomness (2**256 is 2**49 times 36**40 and more: the tokens are as good as uniform)."""
-    if not 0 < length <= 40:
-        raise ValueError(f"length={length!r} must be from 1 to 40")
-    return alphabet_digits(secrets.token_bytes(32), _ID_ALPHABET, length)
+    """``length`` lower-case letters and digits, each as likely as any other: random bytes
+    below 252 each make one (through a translation table), the few others are dropped; one read
+    of the system's randomness almost always."""
+    if length < 1:
+        raise ValueError(f"length={length!r} must be 1 or more")
+    token = b""
+    while len(token) < length:
+        token += secrets.token_bytes(length + 8).translate(_TOKEN_CHARACTERS, _UNUSED_BYTES)
+    return token[:length].decode()
 
 
 def new_message_id() -> str:
