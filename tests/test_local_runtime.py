@@ -98,6 +98,28 @@ def test_output_of_the_function_and_its_children_is_its_log_never_its_answer(
     assert results[0].request_id not in logs  # each invocation's own lines
 
 
+# The Python runtime's log handler (a plain logging.Handler on the root logger) writes to the
+# runtime's log sink, not through the function's stdout: logging still reaches the log when the
+# function points sys.stdout or file descriptor 1 elsewhere.
+ELSEWHERE = """
+import io, logging, os, sys
+def handler(event, context):
+    sys.stdout = io.StringIO()
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    print("printed to nowhere")
+    logging.getLogger("mine").warning("logged anyway")
+"""
+
+
+def test_logging_reaches_the_log_whatever_the_function_does_with_its_stdout(
+    runtime: LambdaRuntime,
+) -> None:
+    result = runtime.invoke(function(ELSEWHERE), {})
+    assert result.error is None
+    assert f"\t{result.request_id}\tlogged anyway\n" in result.logs
+    assert "printed to nowhere" not in result.logs
+
+
 def test_each_invocation_s_lines_stay_its_own_after_its_worker_ended(tmp_path: Path) -> None:
     """Lines are read when asked for: later invocations, the worker's end and the runtime's
     close take none of them away."""

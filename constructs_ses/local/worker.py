@@ -109,6 +109,24 @@ class _LogFormatter(logging.Formatter):
         return line
 
 
+class _LogHandler(logging.Handler):
+    """The Python runtime's log handler on the root logger: a plain ``logging.Handler`` (as the
+    runtime interface client's ``LambdaLoggerHandler``) that writes each record, as Lambda's
+    line, to the log itself rather than through ``sys.stdout`` and its layers."""
+
+    def __init__(self, log: int) -> None:
+        super().__init__()
+        self.log = log
+        self.setFormatter(_LogFormatter(LOG_FORMAT))
+        self.addFilter(_RequestIdFilter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            write_all(self.log, self.format(record) + "\n")
+        except Exception:  # as logging.StreamHandler: reported, never the function's error
+            self.handleError(record)
+
+
 class _RequestIdFilter(logging.Filter):
     """Gives every log record the request id of the invocation running."""
 
@@ -211,10 +229,7 @@ def main(setup: dict[str, Any]) -> int:
     log = os.dup(1)  # the log's offset, whatever the function does with fd 1 (not inherited)
     sys.path.insert(0, os.getcwd())
     Context.configure(setup)
-    log_handler = logging.StreamHandler(sys.stdout)
-    log_handler.setFormatter(_LogFormatter(LOG_FORMAT))
-    log_handler.addFilter(_RequestIdFilter())
-    logging.getLogger().addHandler(log_handler)
+    logging.getLogger().addHandler(_LogHandler(log))
     started = time.perf_counter()
     try:
         function = _load(str(setup["handler"]))
