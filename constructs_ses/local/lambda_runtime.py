@@ -194,6 +194,11 @@ def lambda_environment(
     return {**function.environment, **reserved, **(aws or {})}
 
 
+_ANSWERS = json.JSONDecoder()
+"""Decodes the workers' answer lines (``raw_decode``: no search for white space around them, as
+``json.loads`` makes)."""
+
+
 class _Worker:
     """One worker process: its pipes and its log file."""
 
@@ -226,7 +231,7 @@ class _Worker:
         line = self._answers.readline()
         if not line:
             return {}
-        answer: dict[str, Any] = json.loads(line.decode())
+        answer: dict[str, Any] = _ANSWERS.raw_decode(line.decode())[0]  # a worker's line, as sent
         return answer
 
     def exit_code(self) -> int:
