@@ -51,15 +51,19 @@ def alphabet_digits(source: bytes, alphabet: str, length: int) -> str:
     return "".join(digits)
 
 
-_TOKEN_CHARACTERS = bytes.maketrans(bytes(range(252)), (_ID_ALPHABET * 7).encode())
-_UNUSED_BYTES = bytes(range(252, 256))
-"""Random bytes a token drops: 252 is 7 times 36, so a byte kept is each character as often."""
+_KEPT_BYTES = 256 - 256 % len(_ID_ALPHABET)
+"""Random bytes below this (252, 7 times 36) each make one character, each character as often."""
+_TOKEN_CHARACTERS = bytes.maketrans(
+    bytes(range(_KEPT_BYTES)), (_ID_ALPHABET * (_KEPT_BYTES // len(_ID_ALPHABET))).encode()
+)
+_UNUSED_BYTES = bytes(range(_KEPT_BYTES, 256))
+"""Random bytes a token drops."""
 
 
 def random_token(length: int = 40) -> str:
     """``length`` lower-case letters and digits, each as likely as any other: random bytes
-    below 252 each make one (through a translation table), the few others are dropped; one read
-    of the system's randomness almost always."""
+    below ``_KEPT_BYTES`` each make one (through a translation table), the few others are
+    dropped; one read of the system's randomness almost always."""
     if length < 1:
         raise ValueError(f"length={length!r} must be 1 or more")
     token = b""

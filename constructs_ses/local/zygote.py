@@ -91,15 +91,15 @@ class Zygote:
         ``environment``, reading requests from fd ``requests`` and answering on ``answers``,
         its stdout and stderr the file ``log``."""
         request = json.dumps({"setup": setup, "environment": environment, "cwd": str(cwd)})
-        fds = [requests, answers, log]
+        encoded, fds = request.encode(), [requests, answers, log]
         with self._lock:
             try:
-                return self._ask(request.encode(), fds)
+                return self._ask(encoded, fds)
             except OSError:
                 # A zygote that was ending (killed, but not yet gone when it was asked) drops
                 # the request: it is asked again of a new zygote.
                 self._stop()
-                return self._ask(request.encode(), fds)
+                return self._ask(encoded, fds)
 
     def _ask(self, request: bytes, fds: list[int]) -> WorkerProcess:
         status_read, status_write = os.pipe()
