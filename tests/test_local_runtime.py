@@ -19,7 +19,12 @@ from typing import Any
 import pytest
 
 from constructs_ses.local.assembly import FunctionSpec, physical_name
-from constructs_ses.local.lambda_runtime import DEFAULT_CONCURRENCY, LambdaRuntime
+from constructs_ses.local.lambda_runtime import (
+    DEFAULT_CONCURRENCY,
+    EncodedEvent,
+    LambdaRuntime,
+    encode_value,
+)
 
 REGION, ACCOUNT = "eu-west-1", "123456789012"
 
@@ -279,6 +284,54 @@ def test_a_worker_that_ends_while_idle_is_replaced_before_the_next_invocation(
 def test_errors_carry_lambda_s_error_types(runtime: LambdaRuntime, code: str, error: str) -> None:
     result = runtime.invoke(function(code), {})
     assert result.error is not None and result.error.startswith(error)
+
+
+# "Lambda runtime API": the event reaches the function as JSON text and its answer leaves as JSON,
+# so each side gets what JSON gives back, whatever carries it here.
+AS_JSON = """
+from enum import Enum
+class Word(str, Enum):
+    STOP = "STOP_RULE"
+def handler(event, context):
+    kinds = sorted(type(value).__name__ for value in event.values())
+    return [event, kinds, (1, 2), {3: Word.STOP}, {"disposition": Word.STOP}, Word.STOP]
+"""
+
+
+def test_the_function_gets_its_event_and_the_caller_its_answer_as_json_carries_them(
+    runtime: LambdaRuntime,
+) -> None:
+    event = {"pair": (1, "a"), 7: None, "nested": {"values": [1.5, True]}}
+    result = runtime.invoke(function(AS_JSON), event)
+    expected_event = {"pair": [1, "a"], "7": None, "nested": {"values": [1.5, True]}}
+    assert result.answer == [
+        expected_event,
+        ["NoneType", "dict", "list"],
+        [1, 2],
+        {"3": "STOP_RULE"},
+        {"disposition": "STOP_RULE"},
+        "STOP_RULE",
+    ]
+    assert type(result.answer[-1]) is str and type(result.answer[-2]["disposition"]) is str
+
+
+def test_fails_to_invoke_with_an_event_json_cannot_hold(runtime: LambdaRuntime) -> None:
+    with pytest.raises(TypeError, match="set is not JSON serializable"):
+        runtime.invoke(function(QUICK), {"recipients": {"a@example.com"}})
+
+
+def test_a_shared_part_encoded_once_decodes_into_every_event_as_a_copy_of_its_own() -> None:
+    shared = encode_value({"headers": [{"name": "To", "value": "a@example.com"}]})
+    path = ("Records", 0, "mail")
+    encoded = EncodedEvent.of(
+        {"Records": [{"mail": None, "n": 1}]}, json_types=True, inserts=((path, shared),)
+    )
+    first, second = encoded.decoded(), encoded.decoded()
+    assert first == {
+        "Records": [{"mail": {"headers": [{"name": "To", "value": "a@example.com"}]}, "n": 1}]
+    }
+    first["Records"][0]["mail"]["headers"].clear()
+    assert second["Records"][0]["mail"]["headers"] == [{"name": "To", "value": "a@example.com"}]
 
 
 # "Defined runtime environment variables": the function's variables and Lambda's, not the host's.

@@ -38,9 +38,10 @@ from constructs_ses.local.aws import LocalAws
 from constructs_ses.local.lambda_runtime import (
     DEFAULT_CONCURRENCY,
     EVENT_RETRY_DELAYS,
-    EncodedJson,
+    EncodedEvent,
     InvokeResult,
     LambdaRuntime,
+    encode_value,
 )
 from constructs_ses.local.message import (
     Arrival,
@@ -75,9 +76,9 @@ REQUEST_RESPONSE_LIMIT_SECONDS = 30.0
 DISPOSITIONS = ("CONTINUE", "STOP_RULE", "STOP_RULE_SET")
 MAX_SNS_MESSAGE_BYTES = 150 * 1024
 """The largest message an SNS action publishes; SES bounces larger ones."""
-_EVENT_TEMPLATES = 1024
-"""How many event templates (one per Lambda action, recipients and verdicts) a flow keeps
-before it starts again."""
+_RECEIPTS = 1024
+"""How many receipts (one per Lambda action, recipients and verdicts) a flow keeps before it
+starts again."""
 
 
 def matches(recipient: str, patterns: Sequence[str]) -> bool:
@@ -127,8 +128,8 @@ class Invocation:
     function_arn: str
     """Its ARN, as the event's ``receipt.action.functionArn`` and the context have it."""
     invocation_type: str
-    event_json: str = field(repr=False)
-    """The event as the function got it: JSON text."""
+    encoded_event: EncodedEvent = field(repr=False)
+    """The event as it was sent to the function."""
     answer: Any = None
     error: str | None = None
     """The last attempt's error: ``ErrorType: message``, or Lambda's wording for a timeout
@@ -147,10 +148,15 @@ class Invocation:
     @property
     def event(self) -> dict[str, Any]:
         """The event the function got ("Invoking Lambda functions", Amazon SES Developer
-        Guide), read from ``event_json`` when first asked for."""
+        Guide), decoded when first asked for."""
         if self._event is None:
-            self._event = json.loads(self.event_json)
+            self._event = self.encoded_event.decoded()
         return self._event
+
+    @property
+    def event_json(self) -> str:
+        """The event as JSON text, as Lambda passes it to the function."""
+        return json.dumps(self.encoded_event.decoded())
 
     @property
     def done(self) -> bool:
@@ -272,7 +278,7 @@ class MailFlow:
             "Bounce": self._bounce,
             "Lambda": self._run_lambda,
         }
-        self._event_templates: dict[tuple[object, ...], tuple[str, str, str, str]] = {}
+        self._receipts: dict[tuple[object, ...], dict[str, Any]] = {}
 
     @property
     def endpoint_url(self) -> str:
@@ -544,26 +550,27 @@ class MailFlow:
 
     def _encoded_event(
         self, action: Action, arn: str, invocation_type: str, context: _Context, raw: bytes
-    ) -> EncodedJson:
-        """SES's event for a Lambda action as JSON text: ``mail`` encoded once per version of the
-        message, the rest from a template made once per action, recipients and verdicts, into
-        which only the receipt's times go."""
+    ) -> EncodedEvent:
+        """SES's event for a Lambda action: the message's ``mail`` (made and encoded once per
+        version of it) and a receipt made once per action, recipients and verdicts, with its
+        times now."""
         timestamp, millis = moment = context.moment()
         key = (id(action), tuple(context.matched), context.verdicts)
-        template = self._event_templates.get(key)
-        if template is None:
-            if len(self._event_templates) >= _EVENT_TEMPLATES:
-                self._event_templates.clear()
+        receipt = self._receipts.get(key)
+        if receipt is None:
+            if len(self._receipts) >= _RECEIPTS:
+                self._receipts.clear()
             receipt_action = {
                 "type": "Lambda",
                 "functionArn": arn,
                 "invocationType": invocation_type,
             }
-            template = _event_template(context.receipt(receipt_action, moment))
-            self._event_templates[key] = template
-        head, after_mail, after_time, tail = template
-        return EncodedJson(
-            f'{head}{context.mail_json(raw)}{after_mail}"{timestamp}"{after_time}{millis}{tail}'
+            receipt = self._receipts[key] = context.receipt(receipt_action, moment)
+        timed = {**receipt, "timestamp": timestamp, "processingTimeMillis": millis}
+        return EncodedEvent.of(
+            _lambda_event(None, timed),
+            json_types=True,
+            inserts=((_MAIL_PATH, context.encoded_mail(raw)),),
         )
 
     def _notify(
@@ -610,20 +617,21 @@ class _HeaderCache:
         self._raw = raw
         self._headers = headers
         self._mail: dict[str, Any] | None = None
-        self._mail_json: str | None = None
+        self._encoded_mail: bytes | None = None
 
     def of(self, raw: bytes) -> Message:
         if raw is not self._raw:
             self._raw, self._headers = raw, parse_headers(raw)
-            self._mail = self._mail_json = None
+            self._mail = self._encoded_mail = None
         return self._headers
 
-    def mail_json(self, raw: bytes, build: Callable[[Message], dict[str, Any]]) -> str:
-        """``mail(raw, build)`` as JSON text, encoded once per version of the message."""
+    def encoded_mail(self, raw: bytes, build: Callable[[Message], dict[str, Any]]) -> bytes:
+        """``mail(raw, build)`` encoded for events (``encode_value``), once per version of the
+        message."""
         mail = self.mail(raw, build)
-        if self._mail_json is None:
-            self._mail_json = json.dumps(mail)
-        return self._mail_json
+        if self._encoded_mail is None:
+            self._encoded_mail = encode_value(mail)
+        return self._encoded_mail
 
     def mail(self, raw: bytes, build: Callable[[Message], dict[str, Any]]) -> dict[str, Any]:
         """``build(headers)`` for this message, once per version of it: the events of one
@@ -651,8 +659,8 @@ class _Context:
     def mail(self, raw: bytes) -> dict[str, Any]:
         return self.headers.mail(raw, self._build_mail)
 
-    def mail_json(self, raw: bytes) -> str:
-        return self.headers.mail_json(raw, self._build_mail)
+    def encoded_mail(self, raw: bytes) -> bytes:
+        return self.headers.encoded_mail(raw, self._build_mail)
 
     def _build_mail(self, headers: Message) -> dict[str, Any]:
         return ses_mail(
@@ -682,9 +690,8 @@ class _Context:
         }
 
 
-_SLOTS = ("\x00mail\x00", "\x00timestamp\x00", "\x00processingTimeMillis\x00")
-"""Where an event template's ``mail`` and receipt times go (JSON text that no field of the
-receipt coming before them can hold)."""
+_MAIL_PATH = ("Records", 0, "ses", "mail")
+"""Where an event's ``mail`` object goes."""
 
 
 def _lambda_event(mail: Any, receipt: dict[str, Any]) -> dict[str, Any]:
@@ -699,19 +706,6 @@ def _lambda_event(mail: Any, receipt: dict[str, Any]) -> dict[str, Any]:
             }
         ]
     }
-
-
-def _event_template(receipt: dict[str, Any]) -> tuple[str, str, str, str]:
-    """The JSON text of ``_lambda_event`` for ``receipt``, cut where ``mail``, the timestamp
-    and the processing time go (they come first, in that order, so each first slot found is
-    its own)."""
-    mail, timestamp, millis = _SLOTS
-    slotted = {**receipt, "timestamp": timestamp, "processingTimeMillis": millis}
-    text = json.dumps(_lambda_event(mail, slotted))
-    head, text = text.split(json.dumps(mail), 1)
-    after_mail, text = text.split(json.dumps(timestamp), 1)
-    after_time, tail = text.split(json.dumps(millis), 1)
-    return head, after_mail, after_time, tail
 
 
 def _record(invocation: Invocation, result: InvokeResult) -> None:

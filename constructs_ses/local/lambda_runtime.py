@@ -32,8 +32,8 @@ Python runtimes run.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
+import marshal
 import math
 import os
 import queue
@@ -45,7 +45,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -55,15 +55,24 @@ from typing import Any
 from constructs_ses.local.assembly import FunctionSpec
 from constructs_ses.local.aws import LOCAL_CREDENTIALS
 from constructs_ses.local.store import store_name
-from constructs_ses.local.worker import write_all
+from constructs_ses.local.worker import (
+    ANSWER,
+    REQUEST,
+    EventPath,
+    decode_event,
+    encode_event,
+    encode_value,
+    write_all,
+)
 from constructs_ses.local.zygote import WORKER, WorkerProcess, Zygote
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "EVENT_RETRY_DELAYS",
-    "EncodedJson",
+    "EncodedEvent",
     "InvokeResult",
     "LambdaRuntime",
+    "encode_value",
     "lambda_environment",
 ]
 
@@ -80,10 +89,28 @@ all and finds each pool again by its configuration)."""
 _LOG_CHUNK = 1 << 16
 
 
-class EncodedJson(str):
-    """An event already encoded as JSON text, sent to the function as it is."""
+class EncodedEvent(bytes):
+    """An event encoded for the workers once (``of``) and sent as it is, every attempt."""
 
     __slots__ = ()
+
+    @classmethod
+    def of(
+        cls,
+        event: Any,
+        *,
+        json_types: bool = False,
+        inserts: Iterable[tuple[EventPath, bytes]] = (),
+    ) -> EncodedEvent:
+        """``event`` as the function gets it: what JSON gives back (``worker.encode_event``;
+        ``json_types``: it is built of JSON's types alone, so it goes as it is; ``inserts``:
+        values many events share, each encoded once by ``worker.encode_value``, and where in
+        this one they go)."""
+        return cls(encode_event(event, json_types=json_types, inserts=inserts))
+
+    def decoded(self) -> Any:
+        """A new copy of the event."""
+        return decode_event(self)
 
 
 class _LogFile:
@@ -194,11 +221,6 @@ def lambda_environment(
     return {**function.environment, **reserved, **(aws or {})}
 
 
-_ANSWERS = json.JSONDecoder()
-"""Decodes the workers' answer lines (``raw_decode``: no search for white space around them, as
-``json.loads`` makes)."""
-
-
 class _Worker:
     """One worker process: its pipes and its log file."""
 
@@ -213,25 +235,30 @@ class _Worker:
         self.init_ms: float | None = None
         """The init phase's duration, until the first invocation reports it."""
 
-    def send(self, request_id: str, event: Any, deadline: float) -> bool:
-        """Send one request (``request_id`` is a UUID: JSON as it is); False if the worker's
-        end of the pipe is closed (it exited)."""
-        event_json = event if isinstance(event, EncodedJson) else json.dumps(event)
-        line = f'{{"id": "{request_id}", "deadline": {deadline!r}, "event": {event_json}}}\n'
+    def send(self, request_id: str, event: EncodedEvent, deadline: float) -> bool:
+        """Send one request (``request_id`` is a UUID); False if the worker's end of the pipe
+        is closed (it exited)."""
         try:
-            write_all(self._requests, line)
+            write_all(
+                self._requests, REQUEST.pack(len(event), request_id.encode(), deadline) + event
+            )
         except OSError:
             return False
         return True
 
     def receive(self, timeout: float) -> dict[str, Any] | None:
-        """The next answer; None past ``timeout`` seconds; ``{}`` when the process ended."""
+        """The next answer; None past ``timeout`` seconds; ``{}`` when the process ended (its
+        answer cut short included)."""
         if not self._answer_ready.poll(max(0, math.ceil(timeout * 1000))):
             return None
-        line = self._answers.readline()
-        if not line:
+        head = self._answers.read(ANSWER.size)
+        if len(head) < ANSWER.size:
             return {}
-        answer: dict[str, Any] = _ANSWERS.raw_decode(line.decode())[0]  # a worker's line, as sent
+        (size,) = ANSWER.unpack(head)
+        payload = self._answers.read(size)
+        if len(payload) < size:
+            return {}
+        answer: dict[str, Any] = marshal.loads(payload)  # a worker's answer, as it sent it
         return answer
 
     def exit_code(self) -> int:
@@ -314,10 +341,13 @@ class LambdaRuntime:
     def invoke(
         self, function: FunctionSpec, event: Any, *, timeout: float | None = None
     ) -> InvokeResult:
-        """Invoke ``function`` synchronously (RequestResponse) with ``event``.
+        """Invoke ``function`` synchronously (RequestResponse) with ``event``: anything JSON
+        holds (the function gets what JSON gives back; TypeError or ValueError otherwise), or an
+        ``EncodedEvent``.
 
         :param timeout: seconds it may run. Default: the function's timeout.
         """
+        encoded = event if isinstance(event, EncodedEvent) else EncodedEvent.of(event)
         seconds = function.timeout if timeout is None else timeout
         request_id = self._request_id()
         pool = self._pool(function)
@@ -331,7 +361,7 @@ class LambdaRuntime:
             )
         pool.slots.get()
         try:
-            return self._run(function, pool, request_id, event, seconds)
+            return self._run(function, pool, request_id, encoded, seconds)
         finally:
             pool.slots.put(None)
 
@@ -341,12 +371,16 @@ class LambdaRuntime:
         event: Any,
         on_attempt: Callable[[InvokeResult], None] | None = None,
     ) -> Future[list[InvokeResult]]:
-        """Invoke ``function`` asynchronously (Event): retried twice on error, as Lambda does.
+        """Invoke ``function`` asynchronously (Event) with ``event`` (as ``invoke`` takes it):
+        retried twice on error, as Lambda does.
 
         :param on_attempt: called with the result of each attempt as it ends.
         :returns: the results of every attempt, once the last has ended.
         """
-        return self._pool(function).events.submit(self._event_attempts, function, event, on_attempt)
+        encoded = event if isinstance(event, EncodedEvent) else EncodedEvent.of(event)
+        return self._pool(function).events.submit(
+            self._event_attempts, function, encoded, on_attempt
+        )
 
     def close(self) -> None:
         """Wait for Event invocations, then end every worker."""
@@ -369,7 +403,7 @@ class LambdaRuntime:
     def _event_attempts(
         self,
         function: FunctionSpec,
-        event: Any,
+        event: EncodedEvent,
         on_attempt: Callable[[InvokeResult], None] | None,
     ) -> list[InvokeResult]:
         results: list[InvokeResult] = []
@@ -499,7 +533,12 @@ class LambdaRuntime:
         return _Worker(process, requests_write, answers_read, log)
 
     def _run(
-        self, function: FunctionSpec, pool: _Pool, request_id: str, event: Any, timeout: float
+        self,
+        function: FunctionSpec,
+        pool: _Pool,
+        request_id: str,
+        event: EncodedEvent,
+        timeout: float,
     ) -> InvokeResult:
         result = InvokeResult(request_id)
         try:
