@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from functools import lru_cache, partial
 from pathlib import Path
 from types import MappingProxyType
@@ -46,6 +46,7 @@ from constructs_ses.local.lambda_runtime import (
 from constructs_ses.local.message import (
     Arrival,
     Verdicts,
+    header_items,
     headers_before,
     mailbox,
     new_message_id,
@@ -610,22 +611,24 @@ class MailFlow:
 
 
 class _HeaderCache:
-    """The parsed headers of a delivery's message and SES's ``mail`` object for them, made
-    again only after AddHeader changed the message."""
+    """The headers of a delivery's message and SES's ``mail`` object for them, made again only
+    after AddHeader changed the message."""
 
-    def __init__(self, raw: bytes, headers: Message) -> None:
+    def __init__(self, raw: bytes, headers: list[tuple[str, str]]) -> None:
         self._raw = raw
         self._headers = headers
         self._mail: dict[str, Any] | None = None
         self._encoded_mail: bytes | None = None
 
-    def of(self, raw: bytes) -> Message:
+    def of(self, raw: bytes) -> list[tuple[str, str]]:
         if raw is not self._raw:
-            self._raw, self._headers = raw, parse_headers(raw)
+            self._raw, self._headers = raw, header_items(parse_headers(raw))
             self._mail = self._encoded_mail = None
         return self._headers
 
-    def encoded_mail(self, raw: bytes, build: Callable[[Message], dict[str, Any]]) -> bytes:
+    def encoded_mail(
+        self, raw: bytes, build: Callable[[list[tuple[str, str]]], dict[str, Any]]
+    ) -> bytes:
         """``mail(raw, build)`` encoded for events (``encode_value``), once per version of the
         message."""
         mail = self.mail(raw, build)
@@ -633,7 +636,9 @@ class _HeaderCache:
             self._encoded_mail = encode_value(mail)
         return self._encoded_mail
 
-    def mail(self, raw: bytes, build: Callable[[Message], dict[str, Any]]) -> dict[str, Any]:
+    def mail(
+        self, raw: bytes, build: Callable[[list[tuple[str, str]]], dict[str, Any]]
+    ) -> dict[str, Any]:
         """``build(headers)`` for this message, once per version of it: the events of one
         message share their ``mail`` object, as SES builds it once."""
         headers = self.of(raw)
@@ -662,7 +667,7 @@ class _Context:
     def encoded_mail(self, raw: bytes) -> bytes:
         return self.headers.encoded_mail(raw, self._build_mail)
 
-    def _build_mail(self, headers: Message) -> dict[str, Any]:
+    def _build_mail(self, headers: list[tuple[str, str]]) -> dict[str, Any]:
         return ses_mail(
             headers,
             message_id=self.delivery.message_id,

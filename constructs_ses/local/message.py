@@ -26,6 +26,7 @@ __all__ = [
     "Verdicts",
     "address_pairs",
     "alphabet_digits",
+    "header_items",
     "headers_before",
     "mailbox",
     "new_message_id",
@@ -92,24 +93,26 @@ def parse_headers(raw: bytes) -> Message:
     return BytesParser(policy=compat32).parsebytes(raw, headersonly=True)
 
 
+def header_items(message: Message) -> list[tuple[str, str]]:
+    """The message's headers, in order, as text (what ``Message.items`` reads, as strings)."""
+    return [(name, str(value)) for name, value in message.items()]
+
+
 def headers_before(
     added: list[tuple[str, str]], original: bytes, parsed: Message
-) -> tuple[bytes, Message]:
+) -> tuple[bytes, list[tuple[str, str]]]:
     """``added`` as header lines before the message ``original``, whose ``parse_headers`` is
-    ``parsed``: the new message and its ``parse_headers``, made from both rather than parsed
-    again. Parsed again where the two could differ: an added value that the parser would not
-    keep as it is (not printable ASCII, or starting with a space), or a message whose first
-    line is folded (it would continue the last added header)."""
+    ``parsed``: the new message and the ``header_items`` of its ``parse_headers``, made from
+    both rather than parsed again. Parsed again where the two could differ: an added value that
+    the parser would not keep as it is (not printable ASCII, or starting with a space), or a
+    message whose first line is folded (it would continue the last added header)."""
     raw = b"".join(f"{name}: {value}\r\n".encode() for name, value in added) + original
     kept = all(
         value.isascii() and value.isprintable() and not value.startswith(" ") for _, value in added
     )
     if not kept or original[:1] in (b" ", b"\t"):
-        return raw, parse_headers(raw)
-    message = Message(policy=compat32)
-    for name, value in (*added, *parsed.raw_items()):
-        message[name] = value  # compat32 stores a header as it is given
-    return raw, message
+        return raw, header_items(parse_headers(raw))
+    return raw, [*added, *header_items(parsed)]
 
 
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -268,9 +271,14 @@ def ses_headers(
 
 
 def ses_mail(
-    message: Message, *, message_id: str, source: str, destination: list[str], timestamp: str
+    items: list[tuple[str, str]],
+    *,
+    message_id: str,
+    source: str,
+    destination: list[str],
+    timestamp: str,
 ) -> dict[str, Any]:
-    """SES's ``mail`` object for a message's headers (``parse_headers``): in order, and common.
+    """SES's ``mail`` object for a message's headers (``header_items``): in order, and common.
 
     ``commonHeaders`` holds only the fields whose headers the message has ("Contents of
     notifications for Amazon SES email receiving", Amazon SES Developer Guide: "The fields present
@@ -281,8 +289,7 @@ def ses_mail(
     by_name: dict[str, list[str]] = {}
     size = 0
     truncated = False
-    for name, value in message.items():
-        text = str(value)
+    for name, text in items:
         by_name.setdefault(name.lower(), []).append(text)
         if not truncated:
             size += len(name) + len(text) + 4
