@@ -14,6 +14,9 @@ repetition measures, back to back:
   including the caches each switch between ten interpreters leaves cold;
 - the flow over SMTP with one client, and its limit: a bare aiosmtpd server that accepts and
   discards, with the same client;
+- the isolated handler behind aiosmtpd: a bare server that sends each message's events to the
+  isolated handler's processes before it accepts the message (what a server that runs the
+  rules in one process per function pays at least over SMTP);
 - the flow over SMTP with 4 concurrent clients.
 
 Ratios are of medians and, paired, the median of each repetition's ratio. Run with ``make bench``.
@@ -92,19 +95,31 @@ def in_process(events: list[Any]) -> float:
     return rate(run, MESSAGES)
 
 
-def round_trips(events: list[Any], processes: list[subprocess.Popen[bytes]]) -> float:
-    """10 round trips a message with the events, rotating through ``processes``."""
+def round_trips_of(
+    events: list[Any], processes: list[subprocess.Popen[bytes]]
+) -> Callable[[], None]:
+    """One message's round trips: each event to one of ``processes`` in turn, and back."""
     lines = [(json.dumps(event) + "\n").encode() for event in events]
     pipes = [(process.stdin, process.stdout) for process in processes]
 
+    def one_message() -> None:
+        for index, line in enumerate(lines):
+            writer, reader = pipes[index % len(pipes)]
+            assert writer is not None and reader is not None
+            writer.write(line)
+            writer.flush()
+            json.loads(reader.readline())
+
+    return one_message
+
+
+def round_trips(events: list[Any], processes: list[subprocess.Popen[bytes]]) -> float:
+    """10 round trips a message with the events, rotating through ``processes``."""
+    one_message = round_trips_of(events, processes)
+
     def run() -> None:
         for _ in range(MESSAGES):
-            for index, line in enumerate(lines):
-                writer, reader = pipes[index % len(pipes)]
-                assert writer is not None and reader is not None
-                writer.write(line)
-                writer.flush()
-                json.loads(reader.readline())
+            one_message()
 
     return rate(run, MESSAGES)
 
@@ -134,10 +149,22 @@ class Discard:
         return "250 OK"
 
 
-def bare_port() -> Any:
+class RoundTrips:
+    """An aiosmtpd handler that runs each message's round trips to the isolated handler's
+    processes (on the server's loop, the cheapest place), then accepts it."""
+
+    def __init__(self, one_message: Callable[[], None]) -> None:
+        self.one_message = one_message
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.one_message()
+        return "250 OK"
+
+
+def bare_port(handler: Any = None) -> Any:
     from aiosmtpd.controller import Controller  # noqa: PLC0415
 
-    controller = Controller(Discard(), hostname="127.0.0.1", port=free_port())
+    controller = Controller(handler or Discard(), hostname="127.0.0.1", port=free_port())
     controller.start()
     return controller
 
@@ -177,6 +204,7 @@ def main() -> None:
             for _ in range(RULES)
         ]
         bare = bare_port()
+        bare_isolated = bare_port(RoundTrips(round_trips_of(events, isolated)))
         port = free_port()
         with serving(FlowHandler(flow), port=port, starttls=False):
             measures: list[tuple[str, Callable[[], float]]] = [
@@ -187,6 +215,7 @@ def main() -> None:
                 ("handler10", lambda: round_trips(events, isolated)),
                 ("smtp", lambda: smtp(port)),
                 ("bare", lambda: smtp(bare.port)),
+                ("bare-handler10", lambda: smtp(bare_isolated.port)),
                 ("smtp4", lambda: smtp(port, CLIENTS)),
                 ("bare4", lambda: smtp(bare.port, CLIENTS)),
             ]
@@ -194,6 +223,7 @@ def main() -> None:
                 for name, measure in measures:
                     runs.setdefault(name, []).append(measure())
         bare.stop()
+        bare_isolated.stop()
         for echo in echoes + isolated:
             assert echo.stdin is not None
             echo.stdin.close()
@@ -238,6 +268,20 @@ def report(runs: dict[str, list[float]]) -> None:
         ),
         ("flow, Python API", "api", f"isolated handler, {RULES} processes", "handler10", None),
         ("flow, SMTP, 1 client", "smtp", "bare aiosmtpd, 1 client", "bare", TARGET_SMTP),
+        (
+            f"isolated handler behind aiosmtpd, {RULES} processes, 1 client",
+            "bare-handler10",
+            "bare aiosmtpd, 1 client",
+            "bare",
+            None,
+        ),
+        (
+            "flow, SMTP, 1 client",
+            "smtp",
+            "isolated handler behind aiosmtpd, 1 client",
+            "bare-handler10",
+            None,
+        ),
         (
             f"flow, SMTP, {CLIENTS} clients",
             "smtp4",
