@@ -569,7 +569,7 @@ class MailFlow:
             receipt = self._receipts[key] = context.receipt(receipt_action, moment)
         timed = {**receipt, "timestamp": timestamp, "processingTimeMillis": millis}
         return EncodedEvent.of(
-            _lambda_event(None, timed),
+            _lambda_event(timed),
             json_types=True,
             inserts=((_MAIL_PATH, context.encoded_mail(raw)),),
         )
@@ -699,15 +699,15 @@ _MAIL_PATH = ("Records", 0, "ses", "mail")
 """Where an event's ``mail`` object goes."""
 
 
-def _lambda_event(mail: Any, receipt: dict[str, Any]) -> dict[str, Any]:
+def _lambda_event(receipt: dict[str, Any]) -> dict[str, Any]:
     """SES's event for a Lambda action ("Invoking Lambda functions", Amazon SES Developer
-    Guide)."""
+    Guide), its ``mail`` left for the message's encoded one to go in at ``_MAIL_PATH``."""
     return {
         "Records": [
             {
                 "eventSource": "aws:ses",
                 "eventVersion": "1.0",
-                "ses": {"mail": mail, "receipt": receipt},
+                "ses": {"mail": None, "receipt": receipt},
             }
         ]
     }

@@ -108,6 +108,11 @@ class EncodedEvent(bytes):
         this one they go)."""
         return cls(encode_event(event, json_types=json_types, inserts=inserts))
 
+    @classmethod
+    def of_any(cls, event: Any) -> EncodedEvent:
+        """``event`` as it is when already encoded, otherwise ``of(event)``."""
+        return event if isinstance(event, EncodedEvent) else cls.of(event)
+
     def decoded(self) -> Any:
         """A new copy of the event."""
         return decode_event(self)
@@ -347,7 +352,7 @@ class LambdaRuntime:
 
         :param timeout: seconds it may run. Default: the function's timeout.
         """
-        encoded = event if isinstance(event, EncodedEvent) else EncodedEvent.of(event)
+        encoded = EncodedEvent.of_any(event)
         seconds = function.timeout if timeout is None else timeout
         request_id = self._request_id()
         pool = self._pool(function)
@@ -377,7 +382,7 @@ class LambdaRuntime:
         :param on_attempt: called with the result of each attempt as it ends.
         :returns: the results of every attempt, once the last has ended.
         """
-        encoded = event if isinstance(event, EncodedEvent) else EncodedEvent.of(event)
+        encoded = EncodedEvent.of_any(event)
         return self._pool(function).events.submit(
             self._event_attempts, function, encoded, on_attempt
         )
