@@ -171,6 +171,50 @@ def test_timeout_kills_a_function_that_catches_everything_and_the_next_call_is_f
     assert fresh.answer == {"disposition": "STOP_RULE_SET", "calls": 1}  # a new environment
 
 
+# "Configure Lambda function timeout": at the timeout the execution environment is stopped, and
+# with it every process the function started.
+STARTS_A_CHILD = """
+import pathlib, subprocess, sys, time
+def handler(event, context):
+    how = event["how"]
+    if how == "daemon":  # a daemon: in a session of its own, and its parent gone
+        script = (
+            "import subprocess as s; "
+            "print(s.Popen(['sleep', '60'], stdout=s.DEVNULL, start_new_session=True).pid)"
+        )
+        child = subprocess.run([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        pid = int(child.stdout)
+    else:
+        pid = subprocess.Popen(["sleep", "60"], start_new_session=how == "session").pid
+    pathlib.Path(event["pid_file"]).write_text(str(pid))
+    time.sleep(30)
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether the process ``pid`` runs (not ended, nor a zombie awaiting its reaping)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.parametrize("how", ["child", "session", "daemon"])
+def test_a_timeout_kills_the_processes_the_function_started(
+    runtime: LambdaRuntime, tmp_path: Path, how: str
+) -> None:
+    """In its own process group and session, or an orphan whose parent ended: Lambda stops the
+    execution environment with every process in it."""
+    pid_file = tmp_path / "child.pid"
+    result = runtime.invoke(
+        function(STARTS_A_CHILD, timeout=0.5), {"pid_file": str(pid_file), "how": how}
+    )
+    assert result.error == "Task timed out after 0.50 seconds"
+    child = int(pid_file.read_text())
+    _wait_for(lambda: not _running(child), seconds=2.0)
+
+
 def test_a_timeout_shorter_than_the_function_s_own_applies(runtime: LambdaRuntime) -> None:
     stubborn = function(STUBBORN, timeout=60.0)
     assert runtime.invoke(stubborn, {"slow": True}, timeout=0.5).error == (
@@ -397,6 +441,24 @@ def test_the_context_names_the_function_as_the_event_does(runtime: LambdaRuntime
     assert context["log_stream_name"].endswith("]" + context["log_stream_name"][-32:])
     assert "[$LATEST]" in context["log_stream_name"]
     assert 0 < context["remaining"] <= 7000
+
+
+COUNTDOWN = """
+import time
+def handler(event, context):
+    first = context.get_remaining_time_in_millis()
+    time.sleep(0.3)
+    return [first, context.get_remaining_time_in_millis()]
+"""
+
+
+# "Using the Lambda context object to retrieve Python function information":
+# get_remaining_time_in_millis is the time left before the invocation times out.
+def test_the_remaining_time_counts_down_from_the_timeout(runtime: LambdaRuntime) -> None:
+    result = runtime.invoke(function(COUNTDOWN, timeout=5.0), {})
+    first, second = result.answer
+    assert 4000 < first <= 5000
+    assert 250 <= first - second < 2000
 
 
 def test_physical_names_have_cloudformation_s_form_and_stay_the_same() -> None:

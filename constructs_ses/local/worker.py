@@ -28,7 +28,8 @@ part that many events share (SES's ``mail`` object) is encoded once for all of t
   ``log_end``: where the log's text ends, so the runtime can read an invocation's lines when
   they are asked for).
 
-Timeouts are not this process's business: the runtime kills it at the deadline, as Lambda does.
+Timeouts are not this process's business: the runtime kills it at the deadline, as Lambda does;
+its watcher then ends every process it started (``_end_descendants``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import logging
 import marshal
 import os
 import resource
+import signal
 import socket
 import struct
 import sys
@@ -356,9 +358,10 @@ def _reap() -> None:
 
 
 def _watch(request: dict[str, Any], fds: list[int]) -> NoReturn:
-    """Fork the worker, then report its pid and, once it ended, its exit status (negative: the
-    signal that ended it) on the status pipe."""
+    """Fork the worker, then report its pid and, once it ended and every process it started
+    has ended too, its exit status (negative: the signal that ended it) on the status pipe."""
     requests, answers, log, status = fds
+    _adopt_orphans()
     pid = os.fork()
     if pid == 0:
         os.close(status)
@@ -367,8 +370,56 @@ def _watch(request: dict[str, Any], fds: list[int]) -> NoReturn:
         os.close(fd)
     os.write(status, f"{pid}\n".encode())
     _, wait_status = os.waitpid(pid, 0)
+    _end_descendants()
     os.write(status, f"{os.waitstatus_to_exitcode(wait_status)}\n".encode())
     os._exit(0)
+
+
+_PR_SET_CHILD_SUBREAPER = 36
+"""Linux's ``prctl`` option that makes a process the parent of its descendants' orphans."""
+
+
+def _adopt_orphans() -> None:
+    """Become the parent of every process the worker starts once that process's own parent
+    has ended (Linux's child subreaper), so that a process in a session or process group of its
+    own, or a daemon that forked twice, is still found when the worker ends. Elsewhere only the
+    worker's process group is ended with it."""
+    if sys.platform != "linux":
+        return
+    import ctypes  # noqa: PLC0415 (the watcher's alone: the worker does not get it imported)
+
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _end_descendants() -> None:
+    """Kill what the worker left running, as Lambda ends an execution environment with every
+    process in it: each child of this process (the worker's orphans, adopted), again as their
+    own orphans are adopted in turn, until none is left."""
+    while True:
+        for pid in _children(os.getpid()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
+def _children(parent: int) -> list[int]:
+    """The processes whose parent is ``parent`` (none where there is no ``/proc``)."""
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                    fields = stat.read().rpartition(b")")[2].split()
+            except OSError:
+                continue  # it ended while the others were read
+            if len(fields) > 1 and int(fields[1]) == parent:
+                found.append(int(entry.name))
+    return found
 
 
 def _become_worker(request: dict[str, Any], requests: int, answers: int, log: int) -> NoReturn:
