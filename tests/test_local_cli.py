@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import smtplib
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -17,7 +22,7 @@ from test_local_smtp import message, run_background, wait_for_port
 
 from constructs_ses import InboundEmail, InvocationType
 from constructs_ses.local.cli import main as cli
-from constructs_ses.local.smtp import free_port
+from constructs_ses.local.smtp import FlowHandler, free_port
 
 from conftest import cdk_json_context, new_stack
 from scenarios import example_stack
@@ -31,9 +36,15 @@ def example_assembly() -> Path:
     return Path(app.synth().directory)
 
 
-def serve(assembly: Path, *options: str, until: str) -> str:
-    """Serve ``assembly``, send one message to support@example.com, and read what the server
-    prints until a line matches the pattern ``until``; all it printed."""
+def serve(
+    assembly: Path,
+    *options: str,
+    until: str,
+    to: Callable[[str], str] = lambda banner: "support@example.com",
+) -> str:
+    """Serve ``assembly``, send one message to ``to(banner)`` (the banner: what the server
+    printed before it waits for mail), and read what the server prints until a line matches the
+    pattern ``until``; all it printed."""
     port = free_port()
     command = [sys.executable, "-m", "constructs_ses.local", "serve", "--assembly", str(assembly)]
     server = run_background([*command, "--port", str(port), "--no-starttls", *options])
@@ -42,12 +53,14 @@ def serve(assembly: Path, *options: str, until: str) -> str:
     reader.start()
     try:
         wait_for_port(port)
+        wait_for_line(lines, r"Stop with Ctrl-C\.$")
+        recipient = to("".join(lines))
         with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
-            assert client.send_message(message("support@example.com")) == {}
-        deadline = time.monotonic() + 60
-        while not any(re.match(until, line) for line in list(lines)):
-            assert time.monotonic() < deadline, "".join(lines)
-            time.sleep(0.05)
+            client.ehlo()
+            assert client.mail("jane@sender.example")[0] == 250
+            assert client.rcpt(recipient)[0] == 250
+            assert client.data(message(recipient).as_bytes())[0] == 250
+        wait_for_line(lines, until)
     finally:
         server.terminate()
         try:
@@ -60,6 +73,14 @@ def serve(assembly: Path, *options: str, until: str) -> str:
     assert server.returncode == 0  # SIGTERM stops it as Ctrl-C does
     assert lines[-1] == "stopped\n"
     return "".join(lines)
+
+
+def wait_for_line(lines: list[str], pattern: str, seconds: float = 60) -> None:
+    """Wait until one of ``lines`` (which another thread extends) matches ``pattern``."""
+    deadline = time.monotonic() + seconds
+    while not any(re.match(pattern, line) for line in list(lines)):
+        assert time.monotonic() < deadline, "".join(lines)
+        time.sleep(0.05)
 
 
 def test_serve_prints_event_outcomes_and_every_invocation_s_logs(example_assembly: Path) -> None:
@@ -107,3 +128,164 @@ def test_demo_fails_when_a_function_fails(
     output = capsys.readouterr().out
     assert "demo: FAILED" in output
     assert "failed: ValueError: x" in output
+
+
+def stack_with_function(code: str, invocation_type: InvocationType) -> Path:
+    """An assembly whose one rule, for support@example.com, invokes a function of ``code``."""
+    stack = new_stack()
+    function = lambda_.Function(
+        stack,
+        "Handler",
+        runtime=lambda_.Runtime.PYTHON_3_11,
+        handler="index.handler",
+        code=lambda_.Code.from_inline(code),
+    )
+    InboundEmail(stack, "Inbound", rule_set_name="inbound").add_lambda_rule(
+        "Support",
+        recipients=["support@example.com"],
+        function=function,
+        invocation_type=invocation_type,
+    )
+    return Path(stack.node.root.synth().directory)  # type: ignore[attr-defined]
+
+
+FAILING = """\
+def handler(event, context):
+    print('opening a ticket for', event['Records'][0]['ses']['mail']['messageId'])
+    raise RuntimeError('the ticket system is down')
+"""
+
+
+def test_serve_prints_a_failed_event_invocation_s_error_attempts_and_logs() -> None:
+    """serve cannot shorten the retry delays: the three attempts take Lambda's 1 + 2 s here."""
+    assembly = stack_with_function(FAILING, InvocationType.EVENT)
+    output = serve(assembly, until=r"message \S+:$")
+    message_id = next(line for line in output.splitlines() if line.startswith("message "))
+    message_id = message_id.split()[1]
+    assert "(Event): invoked; its outcome follows" in output
+    event_part = output.split(f"message {message_id}:\n", 1)[1]
+    assert "(Event): RuntimeError: the ticket system is down, 3 attempts\n" in event_part
+    assert event_part.count(f"    | opening a ticket for {message_id}\n") == 3  # every attempt's
+    assert event_part.count("    | START RequestId: ") == 3
+    assert "    | Traceback (most recent call last):" in event_part
+
+
+def test_demo_fails_when_a_message_is_answered_otherwise_than_the_rules_say(
+    example_assembly: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The server refuses support@, which a rule receives, and accepts mail no rule receives."""
+
+    class Contrary(FlowHandler):
+        async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
+            self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+        ) -> str:
+            if address == "support@example.com":
+                return "550 5.1.1 refused by this test"
+            envelope.rcpt_tos.append(address)
+            return "250 2.1.5 OK"
+
+    monkeypatch.setattr("constructs_ses.local.cli.FlowHandler", Contrary)
+    assert cli(["demo", "--assembly", str(example_assembly)]) == 1
+    output = capsys.readouterr().out
+    failures = output.split("demo: FAILED\n", 1)[1].splitlines()
+    assert failures == [
+        "  a clean message to support@example.com: refused",
+        "  a message for a domain no rule receives: accepted",
+    ]
+
+
+INTERPRETER = """\
+import sys
+
+def handler(event, context):
+    print('interpreter:', sys.executable)
+    return {'disposition': 'CONTINUE'}
+"""
+
+
+@pytest.fixture(scope="module")
+def interpreter_assembly() -> Path:
+    """A RequestResponse function for support@example.com that prints its interpreter."""
+    return stack_with_function(INTERPRETER, InvocationType.REQUEST_RESPONSE)
+
+
+def chosen_python(tmp_path: Path) -> Path:
+    """This machine's Python under another name, which only ``--python`` could give."""
+    link = tmp_path / "chosen" / "python3"
+    link.parent.mkdir()
+    link.symlink_to(os.path.realpath(sys.executable))
+    return link
+
+
+def test_serve_runs_the_functions_with_the_chosen_interpreter(
+    interpreter_assembly: Path, tmp_path: Path
+) -> None:
+    python = chosen_python(tmp_path)
+    output = serve(interpreter_assembly, "--python", str(python), until=r"  result: ")
+    assert f"    | interpreter: {python}\n" in output
+
+
+def test_demo_runs_the_functions_with_the_chosen_interpreter(
+    interpreter_assembly: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    python = chosen_python(tmp_path)
+    assert cli(["demo", "--assembly", str(interpreter_assembly), "--python", str(python)]) == 0
+    assert f"    | interpreter: {python}\n" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["demo"]], ids=["serve", "demo"])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        ("", "does not run: [Errno 2] No such file or directory"),
+        ("#!/bin/sh\necho 'this is no python' >&2\nexit 1\n", "does not run: this is no python"),
+        ("#!/bin/sh\nexit 1\n", "does not run: exit status 1"),
+        (
+            "#!/bin/sh\necho hello\n",
+            "does not run Python: asked for its version, it printed 'hello'",
+        ),
+    ],
+    ids=["missing", "failing", "silent", "not-python"],
+)
+def test_fails_when_the_chosen_interpreter_does_not_run(
+    interpreter_assembly: Path,
+    tmp_path: Path,
+    *,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+    broken: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A path that does not exist, one that exits 1 (saying why, or not), one that is no Python;
+    the flow leaves no directory behind."""
+    script, why = broken
+    python = tmp_path / "python3"
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    if script:
+        python.write_text(script)
+        python.chmod(0o755)
+    sigterm = signal.getsignal(signal.SIGTERM)  # serve sets its own
+    try:
+        status = cli([*command, "--assembly", str(interpreter_assembly), "--python", str(python)])
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+    assert status == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: python={str(python)!r} {why}")
+    assert list(temporary.iterdir()) == []
+
+
+def test_serve_banner_s_example_recipient_is_accepted(example_assembly: Path) -> None:
+    recipients: list[str] = []
+
+    def banner_s_recipient(banner: str) -> str:
+        (found,) = re.findall(r"^Send one: .* --to (\S+) ", banner, re.MULTILINE)
+        recipients.append(found)
+        return str(found)
+
+    output = serve(example_assembly, until=r"  result: ", to=banner_s_recipient)
+    (recipient,) = recipients
+    assert re.search(rf"^message \S+ to {re.escape(recipient)}\n", output, re.MULTILINE)
+    assert "  result: done\n" in output

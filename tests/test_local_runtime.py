@@ -528,6 +528,13 @@ def test_reserved_concurrency_of_zero_throttles(runtime: LambdaRuntime) -> None:
     assert result.error_type == "TooManyRequestsException"
 
 
+def test_a_reserved_concurrency_changed_by_a_redeploy_applies(runtime: LambdaRuntime) -> None:
+    assert runtime.invoke(function(QUICK, reserved=1), {}).error is None
+    throttled = runtime.invoke(function(QUICK, reserved=0), {})
+    assert throttled.error_type == "TooManyRequestsException"
+    assert runtime.invoke(function(QUICK, reserved=2), {}).error is None
+
+
 # "Error handling and automatic retries in Lambda": two retries of a failing Event invocation.
 FAILING = "def handler(event, context):\n    raise RuntimeError('always')\n"
 

@@ -436,7 +436,11 @@ def smtp_session(port: int) -> tuple[Any, Any]:
         (b"support@example.com", b"501 5.5.4 Syntax: RCPT TO:<address>"),
         (b"<sup port@example.com>", b"553 5.1.3 'sup port@example.com' is not a mailbox"),
         (b"<sup\x00port@example.com>", b"553 5.1.3 'sup\\x00port@example.com' is not a mailbox"),
-        (b"<\xff\xfe@example.com>", b"is not a mailbox: it is not valid UTF-8"),
+        (  # each byte that is not UTF-8 shown as U+FFFD
+            b"<\xff\xfe@example.com>",
+            b"553 5.1.3 '\xef\xbf\xbd\xef\xbf\xbd@example.com' is not a mailbox: "
+            b"it is not valid UTF-8",
+        ),
         (b"<support@-example.com>", b"553 5.1.3 'support@-example.com' is not a mailbox"),
     ],
 )

@@ -262,14 +262,18 @@ class MailFlow:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self._scratch = Path(tempfile.mkdtemp(prefix="constructs-ses-lambda-"))
         self._stack = StackInAws(self.aws, rule_set, self.store_dir)
-        self.runtime = LambdaRuntime(
-            self._scratch,
-            python=python,
-            default_concurrency=concurrency,
-            event_retry_delays=event_retry_delays,
-            aws_environment=self._stack.environment,
-        )
-        """The Lambda runtime that runs the rules' functions."""
+        try:
+            self.runtime = LambdaRuntime(
+                self._scratch,
+                python=python,
+                default_concurrency=concurrency,
+                event_retry_delays=event_retry_delays,
+                aws_environment=self._stack.environment,
+            )
+            """The Lambda runtime that runs the rules' functions."""
+        except BaseException:  # an interpreter that does not run, say: nothing left behind
+            self._remove_directories()
+            raise
         self._actions: Mapping[str, Callable[[Rule, Action, bytes, _Context], tuple[str, bytes]]]
         self._actions = {
             "AddHeader": self._add_header,
@@ -419,6 +423,10 @@ class MailFlow:
         self._stack.close()
         if self._own_aws:
             self.aws.stop()
+        self._remove_directories()
+
+    def _remove_directories(self) -> None:
+        """Remove the flow's temporary directories (the store too, when the flow made it)."""
         shutil.rmtree(self._scratch, ignore_errors=True)
         if self._own_store:
             shutil.rmtree(self.store_dir, ignore_errors=True)

@@ -37,6 +37,7 @@ import marshal
 import math
 import os
 import queue
+import re
 import select
 import signal
 import subprocess
@@ -677,7 +678,7 @@ def _request_ids() -> list[str]:
 
 
 def _configuration(function: FunctionSpec) -> tuple[object, ...]:
-    """What a worker of ``function`` is started with."""
+    """What a worker of ``function`` is started with, and how many it may have."""
     return (
         function.name,
         function.code_dir,
@@ -685,6 +686,7 @@ def _configuration(function: FunctionSpec) -> tuple[object, ...]:
         function.handler,
         function.memory_size,
         function.runtime,
+        function.reserved_concurrency,
         frozenset(function.environment.items()),
     )
 
@@ -692,6 +694,9 @@ def _configuration(function: FunctionSpec) -> tuple[object, ...]:
 def _log_stream_name() -> str:
     """A log stream name of Lambda's form: ``YYYY/MM/DD/[$LATEST]<32 hex digits>``."""
     return time.strftime("%Y/%m/%d/[$LATEST]", time.gmtime()) + uuid.uuid4().hex
+
+
+_VERSION = re.compile(r"[0-9]+\.[0-9]+")
 
 
 def _interpreter_version(python: str) -> str:
@@ -709,5 +714,12 @@ def _interpreter_version(python: str) -> str:
     except OSError as error:
         raise ValueError(f"python={python!r} does not run: {error}") from None
     if found.returncode != 0:
-        raise ValueError(f"python={python!r} does not run: {found.stderr.strip()}")
-    return found.stdout.strip()
+        why = found.stderr.strip() or f"exit status {found.returncode}"
+        raise ValueError(f"python={python!r} does not run: {why}")
+    version = found.stdout.strip()
+    if not _VERSION.fullmatch(version):
+        raise ValueError(
+            f"python={python!r} does not run Python: asked for its version, it printed "
+            f"{version[:80]!r}"
+        )
+    return version
