@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -18,8 +21,8 @@ from aws_cdk.assertions import Template
 
 from constructs_ses import HandlerPolicy, InboundEmail, InvocationType, StopVerdict
 from constructs_ses.lambda_src.handler import SesEvent
-from constructs_ses.local import MailFlow
-from constructs_ses.local.assembly import AssemblyError, rule_sets_of_template
+from constructs_ses.local import MailFlow, engine
+from constructs_ses.local.assembly import AssemblyError, FunctionSpec, rule_sets_of_template
 
 from conftest import new_stack, ses_notification
 
@@ -429,24 +432,33 @@ def handler(event, context):
     return {
         "disposition": "CONTINUE",
         "arn": context.invoked_function_arn,
+        "name": context.function_name,
         "memory": context.memory_limit_in_mb,
-        "region": os.environ.get("AWS_REGION"),
-        "host": os.environ.get("HOST_ONLY"),
-        "secret": os.environ.get("AWS_SECRET_ACCESS_KEY"),
+        "environment": dict(os.environ),
     }
 """
+PATIENT = """
+import time
+def handler(event, context):
+    time.sleep(3)
+    return {"disposition": "STOP_RULE_SET"}
+"""
+NAMED = "ses-inbound-named"
+"""The FunctionName the stack gives the function of named@."""
 
 
 @pytest.fixture(scope="module")
 def lambda_flow() -> Iterator[MailFlow]:
     """forger@ prints forged answers; stubborn@ runs past its 1 s timeout, catching
-    everything; inspect@ reports its context and environment. All RequestResponse."""
+    everything; patient@ sleeps 3 s, within its 5 s timeout; named@ (a function named
+    ``NAMED``, after patient@'s) reports its context and environment. All RequestResponse."""
     stack = new_stack(region="eu-west-1", account="123456789012")
     mail = InboundEmail(stack, "Inbound", rule_set_name="inbound")
-    for name, code, memory in (
-        ("Forger", FORGER, 128),
-        ("Stubborn", STUBBORN, 128),
-        ("Inspect", INSPECTOR, 1024),
+    for name, code, timeout, function_name in (
+        ("Forger", FORGER, 1, None),
+        ("Stubborn", STUBBORN, 1, None),
+        ("Patient", PATIENT, 5, None),
+        ("Named", INSPECTOR, 1, NAMED),
     ):
         function = lambda_.Function(
             stack,
@@ -454,8 +466,8 @@ def lambda_flow() -> Iterator[MailFlow]:
             runtime=lambda_.Runtime.PYTHON_3_13,
             handler="index.handler",
             code=lambda_.Code.from_inline(code),
-            timeout=cdk.Duration.seconds(1),
-            memory_size=memory,
+            timeout=cdk.Duration.seconds(timeout),
+            function_name=function_name,
         )
         mail.add_lambda_rule(
             name,
@@ -485,12 +497,87 @@ def test_a_function_that_catches_everything_is_stopped_at_its_timeout(
     assert delivery.stopped_by is None  # its STOP_RULE_SET came too late to count
 
 
-def test_the_function_sees_its_context_and_lambda_s_environment_not_the_host_s(
+def test_ses_waits_at_most_30_seconds_for_a_request_response_function(
     lambda_flow: MailFlow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HOST_ONLY", "leaked")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "the-developer-s-secret")
-    delivery = lambda_flow.deliver(MESSAGE, recipients=["inspect@example.com"])
+    """SES gives up on a RequestResponse invocation after 30 seconds, whatever the function's
+    own timeout ("Invoke Lambda function action", Amazon SES Developer Guide); the flow stops
+    the function at the shorter of the two. The 30 s are cut to 0.5 s here, below patient@'s
+    5 s timeout and 3 s of work."""
+    monkeypatch.setattr(engine, "REQUEST_RESPONSE_LIMIT_SECONDS", 0.5)
+    delivery = lambda_flow.deliver(MESSAGE, recipients=["patient@example.com", "named@example.com"])
+    patient, named = delivery.invocations
+    assert patient.function.startswith("Mail-Patient")
+    assert patient.error == "Task timed out after 0.50 seconds"
+    (duration,) = re.findall(r"\tDuration: ([0-9.]+) ms", patient.logs)
+    assert float(duration) < 2000  # stopped, not waited for (3 s)
+    assert ("Patient", "error") in [(s.rule, s.outcome) for s in delivery.steps]
+    # the mail flows on: its late STOP_RULE_SET does not count, the next rule runs
+    assert delivery.stopped_by is None
+    assert named.function == NAMED
+    assert named.error is None and named.answer["disposition"] == "CONTINUE"
+
+
+def test_a_function_named_in_the_stack_goes_by_that_name_in_event_context_and_environment(
+    lambda_flow: MailFlow,
+) -> None:
+    """A FunctionName names the function and its ARN, ``arn:aws:lambda:<region>:<account>:
+    function:<name>``: SES's event holds it as ``receipt.action.functionArn`` ("Invoking Lambda
+    functions", Amazon SES Developer Guide), the handler's context as ``invoked_function_arn``
+    and ``function_name`` ("Using the Lambda context object"), its environment as
+    ``AWS_LAMBDA_FUNCTION_NAME`` ("Defined runtime environment variables")."""
+    delivery = lambda_flow.deliver(MESSAGE, recipients=["named@example.com"])
+    (invocation,) = delivery.invocations
+    arn = f"arn:aws:lambda:eu-west-1:123456789012:function:{NAMED}"
+    assert invocation.function == NAMED
+    assert invocation.function_arn == arn
+    assert invocation.event["Records"][0]["ses"]["receipt"]["action"]["functionArn"] == arn
+    answer = invocation.answer
+    assert (answer["arn"], answer["name"]) == (arn, NAMED)
+    assert answer["environment"]["AWS_LAMBDA_FUNCTION_NAME"] == NAMED
+    assert answer["environment"]["AWS_LAMBDA_LOG_GROUP_NAME"] == f"/aws/lambda/{NAMED}"
+
+
+def test_the_function_sees_its_context_and_lambda_s_environment_not_the_host_s(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The function gets its own variables and Lambda's, none of the developer's ("Defined
+    runtime environment variables", Lambda Developer Guide). The host's settings are in place
+    before the flow, its local AWS, its zygote and its worker start, so none of them can pass
+    them on."""
+    import boto3  # noqa: PLC0415 (the local extra)
+
+    # boto3's default session reads AWS_PROFILE once: keep this test's out of later tests
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    config = tmp_path / "aws-config"
+    config.write_text("[profile developer]\nregion = ap-south-1\n")
+    host = {
+        "HOST_ONLY": "leaked",
+        "AWS_ACCESS_KEY_ID": "AKIADEVELOPERKEY0000",
+        "AWS_SECRET_ACCESS_KEY": "the-developer-s-secret",
+        "AWS_SESSION_TOKEN": "the-developer-s-token",
+        "AWS_PROFILE": "developer",
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_REGION": "ap-south-1",
+        "AWS_DEFAULT_REGION": "ap-south-1",
+    }
+    for name, value in host.items():
+        monkeypatch.setenv(name, value)
+    stack = new_stack(region="eu-west-1", account="123456789012")
+    function = lambda_.Function(
+        stack,
+        "Inspect",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline(INSPECTOR),
+        timeout=cdk.Duration.seconds(5),
+        memory_size=1024,
+    )
+    InboundEmail(stack, "Inbound", rule_set_name="inbound").add_lambda_rule(
+        "Inspect", function=function, invocation_type=InvocationType.REQUEST_RESPONSE
+    )
+    with MailFlow.from_stack(stack) as flow:
+        delivery = flow.deliver(MESSAGE, recipients=["inspect@example.com"])
     (invocation,) = delivery.invocations
     answer = invocation.answer
     event_arn = invocation.event["Records"][0]["ses"]["receipt"]["action"]["functionArn"]
@@ -498,9 +585,136 @@ def test_the_function_sees_its_context_and_lambda_s_environment_not_the_host_s(
     assert event_arn == f"arn:aws:lambda:eu-west-1:123456789012:function:{invocation.function}"
     assert invocation.function.startswith("Mail-Inspect")
     assert answer["memory"] == 1024
-    assert answer["region"] == "eu-west-1"
-    assert answer["host"] is None
-    assert answer["secret"] != "the-developer-s-secret"
+    environment = answer["environment"]
+    assert environment["AWS_REGION"] == environment["AWS_DEFAULT_REGION"] == "eu-west-1"
+    assert environment["AWS_LAMBDA_FUNCTION_NAME"] == invocation.function
+    assert [name for name in host if environment.get(name) == host[name]] == []
+    assert "HOST_ONLY" not in environment
+    assert "AWS_PROFILE" not in environment
+
+
+TIMED = """
+import os, pathlib, time
+def handler(event, context):
+    started = time.time()
+    if os.environ.get("STARTED_MARK"):
+        pathlib.Path(os.environ["STARTED_MARK"]).touch()
+    time.sleep(float(os.environ["SECONDS"]))
+    return {"disposition": "CONTINUE", "pid": os.getpid(), "started": started, "ended": time.time()}
+"""
+
+
+@pytest.fixture(scope="module")
+def concurrency_flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailFlow]:
+    """Functions that sleep ``SECONDS`` and report their process and when they ran: one@
+    (reserved concurrency 1) and many@ (none reserved) 1 s, closed@ (reserved concurrency 0),
+    slow@ 2 s (touching ``STARTED_MARK`` as it starts), quick@ none. All RequestResponse."""
+    stack = new_stack()
+    mail = InboundEmail(stack, "Inbound", rule_set_name="inbound")
+    mark = tmp_path_factory.mktemp("marks") / "slow-started"
+    for name, seconds, reserved, environment in (
+        ("One", 1, 1, {}),
+        ("Many", 1, None, {}),
+        ("Closed", 0, 0, {}),
+        ("Slow", 2, None, {"STARTED_MARK": str(mark)}),
+        ("Quick", 0, None, {}),
+    ):
+        function = lambda_.Function(
+            stack,
+            name,
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            handler="index.handler",
+            code=lambda_.Code.from_inline(TIMED),
+            timeout=cdk.Duration.seconds(10),
+            reserved_concurrent_executions=reserved,
+            environment={"SECONDS": str(seconds), **environment},
+        )
+        mail.add_lambda_rule(
+            name,
+            recipients=[f"{name.lower()}@example.com"],
+            function=function,
+            invocation_type=InvocationType.REQUEST_RESPONSE,
+        )
+    with MailFlow.from_stack(stack) as flow:
+        yield flow
+
+
+def function_of(flow: MailFlow, rule: str) -> FunctionSpec:
+    """The function of the (first) Lambda action of ``rule``, as the flow read it."""
+    (found,) = [r for r in flow.rule_set.rules if r.name == rule]
+    function = next(a.function for a in found.actions if a.function is not None)
+    assert function is not None
+    return function
+
+
+def test_reserved_concurrency_of_the_stack_caps_the_function_s_execution_environments(
+    concurrency_flow: MailFlow,
+) -> None:
+    """ReservedConcurrentExecutions is the most execution environments a function has at once
+    ("Configuring reserved concurrency", Lambda Developer Guide): with 1, two messages that
+    come together are handled one after the other by the same environment; a function that
+    reserves none handles them side by side."""
+    assert function_of(concurrency_flow, "One").reserved_concurrency == 1
+    assert function_of(concurrency_flow, "Many").reserved_concurrency is None
+
+    def two_at_once(recipient: str) -> list[dict[str, float]]:
+        with ThreadPoolExecutor(2) as threads:
+            deliveries = list(
+                threads.map(
+                    lambda _: concurrency_flow.deliver(MESSAGE, recipients=[recipient]), range(2)
+                )
+            )
+        answers = [d.invocations[0].answer for d in deliveries]
+        return sorted(answers, key=lambda answer: answer["started"])
+
+    first, second = two_at_once("one@example.com")
+    assert second["pid"] == first["pid"]
+    assert second["started"] >= first["ended"]
+    first, second = two_at_once("many@example.com")
+    assert second["pid"] != first["pid"]
+    assert second["started"] < first["ended"]
+
+
+def test_a_reserved_concurrency_of_0_throttles_the_function_and_mail_flows_on(
+    concurrency_flow: MailFlow,
+) -> None:
+    """A reserved concurrency of 0 lets no invocation run: Lambda throttles each one
+    (TooManyRequestsException, "Configuring reserved concurrency", Lambda Developer Guide);
+    SES goes on with the next rule."""
+    delivery = concurrency_flow.deliver(
+        MESSAGE, recipients=["closed@example.com", "quick@example.com"]
+    )
+    closed, quick = delivery.invocations
+    assert closed.error == "Rate Exceeded. (the function's reserved concurrency is 0)"
+    assert closed.answer is None and closed.logs == ""  # it never ran
+    assert ("Closed", "error") in [(s.rule, s.outcome) for s in delivery.steps]
+    assert quick.error is None and quick.answer["disposition"] == "CONTINUE"
+    result = concurrency_flow.runtime.invoke(function_of(concurrency_flow, "Closed"), {})
+    assert result.error_type == "TooManyRequestsException"
+
+
+def test_a_slow_function_holds_up_no_other(concurrency_flow: MailFlow) -> None:
+    """Each function runs in execution environments of its own ("Understanding the Lambda
+    execution environment lifecycle", Lambda Developer Guide), and ``deliver`` may be called
+    from several threads: a message for quick@ is handled at once while slow@'s function is
+    still at work on another."""
+    mark = Path(function_of(concurrency_flow, "Slow").environment["STARTED_MARK"])
+    mark.unlink(missing_ok=True)
+    with ThreadPoolExecutor(1) as thread:
+        slow = thread.submit(concurrency_flow.deliver, MESSAGE, recipients=["slow@example.com"])
+        deadline = time.monotonic() + 30
+        while not mark.exists() and not slow.done() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert mark.exists()  # slow@'s function is at work (for 2 s)
+        started = time.monotonic()
+        quick = concurrency_flow.deliver(MESSAGE, recipients=["quick@example.com"])
+        took = time.monotonic() - started
+        assert not slow.done()
+        slow_answer = slow.result(30).invocations[0].answer
+    quick_answer = quick.invocations[0].answer
+    assert took < 1.5
+    assert slow_answer["started"] < quick_answer["started"]
+    assert quick_answer["ended"] < slow_answer["ended"]
 
 
 def test_a_flow_without_a_store_directory_removes_its_own_on_close() -> None:
