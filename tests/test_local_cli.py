@@ -109,22 +109,10 @@ def test_serve_quiet_prints_one_line_a_message(example_assembly: Path) -> None:
 def test_demo_fails_when_a_function_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stack = new_stack()
-    broken = lambda_.Function(
-        stack,
-        "Broken",
-        runtime=lambda_.Runtime.PYTHON_3_13,
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    raise ValueError('x')"),
+    assembly = stack_with_function(
+        "def handler(event, context):\n    raise ValueError('x')", InvocationType.REQUEST_RESPONSE
     )
-    InboundEmail(stack, "Inbound", rule_set_name="inbound").add_lambda_rule(
-        "Only",
-        recipients=["only@example.com"],
-        function=broken,
-        invocation_type=InvocationType.REQUEST_RESPONSE,
-    )
-    assembly = stack.node.root.synth().directory  # type: ignore[attr-defined]
-    assert cli(["demo", "--assembly", assembly]) == 1
+    assert cli(["demo", "--assembly", str(assembly)]) == 1
     output = capsys.readouterr().out
     assert "demo: FAILED" in output
     assert "failed: ValueError: x" in output

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -56,6 +57,28 @@ def handler(event, context):
 
 QUICK_RETRIES = (0.05, 0.05)
 """Event retry delays for tests (Lambda's are about 1 and 2 minutes; the flow's 1 and 2 s)."""
+
+
+def request_response_rule(
+    mail: InboundEmail, name: str, code: str, **function_props: Any
+) -> lambda_.Function:
+    """A rule ``name`` for ``<name in lower case>@example.com`` whose one action invokes
+    (RequestResponse) a new Python function of inline ``code`` with ``function_props``."""
+    function = lambda_.Function(
+        cdk.Stack.of(mail),
+        name,
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline(code),
+        **function_props,
+    )
+    mail.add_lambda_rule(
+        name,
+        recipients=[f"{name.lower()}@example.com"],
+        function=function,
+        invocation_type=InvocationType.REQUEST_RESPONSE,
+    )
+    return function
 
 
 def inline(scope: cdk.Stack, name: str, code: str, **environment: str) -> lambda_.Function:
@@ -460,20 +483,12 @@ def lambda_flow() -> Iterator[MailFlow]:
         ("Patient", PATIENT, 5, None),
         ("Named", INSPECTOR, 1, NAMED),
     ):
-        function = lambda_.Function(
-            stack,
+        request_response_rule(
+            mail,
             name,
-            runtime=lambda_.Runtime.PYTHON_3_13,
-            handler="index.handler",
-            code=lambda_.Code.from_inline(code),
+            code,
             timeout=cdk.Duration.seconds(timeout),
             function_name=function_name,
-        )
-        mail.add_lambda_rule(
-            name,
-            recipients=[f"{name.lower()}@example.com"],
-            function=function,
-            invocation_type=InvocationType.REQUEST_RESPONSE,
         )
     with MailFlow.from_stack(stack) as flow:
         yield flow
@@ -564,17 +579,9 @@ def test_the_function_sees_its_context_and_lambda_s_environment_not_the_host_s(
     for name, value in host.items():
         monkeypatch.setenv(name, value)
     stack = new_stack(region="eu-west-1", account="123456789012")
-    function = lambda_.Function(
-        stack,
-        "Inspect",
-        runtime=lambda_.Runtime.PYTHON_3_13,
-        handler="index.handler",
-        code=lambda_.Code.from_inline(INSPECTOR),
-        timeout=cdk.Duration.seconds(5),
-        memory_size=1024,
-    )
-    InboundEmail(stack, "Inbound", rule_set_name="inbound").add_lambda_rule(
-        "Inspect", function=function, invocation_type=InvocationType.REQUEST_RESPONSE
+    mail = InboundEmail(stack, "Inbound", rule_set_name="inbound")
+    request_response_rule(
+        mail, "Inspect", INSPECTOR, timeout=cdk.Duration.seconds(5), memory_size=1024
     )
     with MailFlow.from_stack(stack) as flow:
         delivery = flow.deliver(MESSAGE, recipients=["inspect@example.com"])
@@ -619,21 +626,13 @@ def concurrency_flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailF
         ("Slow", 2, None, {"STARTED_MARK": str(mark)}),
         ("Quick", 0, None, {}),
     ):
-        function = lambda_.Function(
-            stack,
+        request_response_rule(
+            mail,
             name,
-            runtime=lambda_.Runtime.PYTHON_3_13,
-            handler="index.handler",
-            code=lambda_.Code.from_inline(TIMED),
+            TIMED,
             timeout=cdk.Duration.seconds(10),
             reserved_concurrent_executions=reserved,
             environment={"SECONDS": str(seconds), **environment},
-        )
-        mail.add_lambda_rule(
-            name,
-            recipients=[f"{name.lower()}@example.com"],
-            function=function,
-            invocation_type=InvocationType.REQUEST_RESPONSE,
         )
     with MailFlow.from_stack(stack) as flow:
         yield flow
