@@ -134,7 +134,8 @@ class Invocation:
     answer: Any = None
     error: str | None = None
     """The last attempt's error: ``ErrorType: message``, or Lambda's wording for a timeout
-    (``Task timed out after 3.00 seconds``) or a process that exited; None when it answered."""
+    (``Task timed out after 3.00 seconds``), a process that exited or a throttle (``Rate
+    Exceeded.``, a reserved concurrency of 0); None when it answered."""
     attempts: int = 0
     _completion: Future[Any] | None = field(default=None, repr=False, compare=False)
     _event: dict[str, Any] | None = field(default=None, repr=False, compare=False)

@@ -161,7 +161,7 @@ class InvokeResult:
     answer: Any = None
     error: str | None = None
     """``ErrorType: message`` for an error the function raised; Lambda's own wording for a
-    timeout or a runtime failure; None when it answered."""
+    timeout, a runtime failure or a throttle; None when it answered."""
     error_type: str | None = None
     """Lambda's ``errorType``: the exception's name, ``Sandbox.Timedout``,
     ``Runtime.ExitError``, ``Runtime.ImportModuleError``, ``Runtime.MarshalError``..."""
