@@ -106,9 +106,7 @@ def test_serve_quiet_prints_one_line_a_message(example_assembly: Path) -> None:
     assert "START RequestId" not in output
 
 
-def test_demo_fails_when_a_function_fails(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_demo_fails_when_a_function_fails(capsys: pytest.CaptureFixture[str]) -> None:
     assembly = stack_with_function(
         "def handler(event, context):\n    raise ValueError('x')", InvocationType.REQUEST_RESPONSE
     )
@@ -145,7 +143,8 @@ def handler(event, context):
 
 
 def test_serve_prints_a_failed_event_invocation_s_error_attempts_and_logs() -> None:
-    """serve cannot shorten the retry delays: the three attempts take Lambda's 1 + 2 s here."""
+    """serve has no way to shorten the retry delays: the three attempts take the flow's 1 + 2 s
+    (Lambda's are about 1 and 2 minutes)."""
     assembly = stack_with_function(FAILING, InvocationType.EVENT)
     output = serve(assembly, until=r"message \S+:$")
     message_id = next(line for line in output.splitlines() if line.startswith("message "))
