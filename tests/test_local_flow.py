@@ -64,14 +64,7 @@ def request_response_rule(
 ) -> lambda_.Function:
     """A rule ``name`` for ``<name in lower case>@example.com`` whose one action invokes
     (RequestResponse) a new Python function of inline ``code`` with ``function_props``."""
-    function = lambda_.Function(
-        cdk.Stack.of(mail),
-        name,
-        runtime=lambda_.Runtime.PYTHON_3_13,
-        handler="index.handler",
-        code=lambda_.Code.from_inline(code),
-        **function_props,
-    )
+    function = python_function(cdk.Stack.of(mail), name, code, **function_props)
     mail.add_lambda_rule(
         name,
         recipients=[f"{name.lower()}@example.com"],
@@ -81,15 +74,23 @@ def request_response_rule(
     return function
 
 
-def inline(scope: cdk.Stack, name: str, code: str, **environment: str) -> lambda_.Function:
+def python_function(
+    scope: cdk.Stack, name: str, code: str, **function_props: Any
+) -> lambda_.Function:
+    """A Python function of inline ``code`` (``index.handler``) with ``function_props``."""
     return lambda_.Function(
         scope,
         name,
         runtime=lambda_.Runtime.PYTHON_3_13,
         handler="index.handler",
         code=lambda_.Code.from_inline(code),
-        timeout=cdk.Duration.seconds(1),
-        environment=environment,
+        **function_props,
+    )
+
+
+def inline(scope: cdk.Stack, name: str, code: str, **environment: str) -> lambda_.Function:
+    return python_function(
+        scope, name, code, timeout=cdk.Duration.seconds(1), environment=environment
     )
 
 
