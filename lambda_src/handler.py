@@ -218,7 +218,8 @@ class SesMail(_View):
 
     @property
     def destination(self) -> list[str]:
-        """All recipients of the message (envelope RCPT TO addresses)."""
+        """Every recipient address of the message's MIME headers (To and CC included): the
+        header addresses, which may differ from the envelope's (``receipt.recipients``)."""
         return self._strs("destination")
 
     @property
@@ -322,7 +323,8 @@ class SesReceipt(_View):
 
     @property
     def recipients(self) -> list[str]:
-        """The recipients matched by the receipt rule (a subset of the destination)."""
+        """The envelope (RCPT TO) recipients that matched the active receipt rule; they may
+        differ from ``mail.destination``, the headers' addresses."""
         return self._strs("recipients")
 
     @property

@@ -167,10 +167,21 @@ def test_clean_message_is_stored_decided_and_handed_on(flow: MailFlow, record_di
     assert f"Support: S3 -> stored (s3://archive/{key})" in delivery.trace().splitlines()
 
 
+ADDRESSED = MESSAGE.replace(
+    "To: support@example.com\r\n",
+    "To: Support <support@example.com>, sales@example.com\r\n"
+    'Cc: "Doe, John" <john@elsewhere.example>, sales@example.com\r\n',
+)
+
+
 def test_event_is_exactly_the_ses_format(flow: MailFlow) -> None:
+    """``mail.destination``: "A complete list of all recipient addresses (including To: and CC:
+    recipients) from the MIME headers of the incoming email"; ``receipt.recipients``: the
+    envelope (RCPT TO) addresses the rule matched ("Contents of notifications for Amazon SES
+    email receiving", Amazon SES Developer Guide)."""
     delivery = flow.deliver(
-        MESSAGE,
-        recipients=["support+orders@example.com", "other@elsewhere.example"],
+        ADDRESSED,
+        recipients=["support+orders@example.com", "other@elsewhere.example"],  # the 2nd: Bcc
         verdicts={"dmarc": "FAIL", "dmarc_policy": "none"},
     )
     support = next(i for i in delivery.invocations if i.function.startswith("Mail-InboundSupport"))
@@ -179,7 +190,15 @@ def test_event_is_exactly_the_ses_format(flow: MailFlow) -> None:
     assert record.event_source == "aws:ses"
     assert record.mail.message_id == delivery.message_id
     assert record.mail.source == "jane@sender.example"
-    assert record.mail.destination == ["support+orders@example.com", "other@elsewhere.example"]
+    assert record.mail.destination == [
+        "support@example.com",
+        "sales@example.com",
+        "john@elsewhere.example",
+    ]
+    assert record.mail.common_headers.cc == [
+        '"Doe, John" <john@elsewhere.example>',
+        "sales@example.com",
+    ]
     assert record.mail.common_headers.subject == "Order 42"
     assert record.mail.common_headers.from_ == ["Jane Doe <jane@sender.example>"]
     assert record.mail.header("Message-ID") == "<42@sender.example>"
@@ -270,7 +289,68 @@ def test_recipients_no_enabled_rule_matches_are_not_accepted(tmp_path: Path) -> 
     assert not flow.accepts("sales@example.com")
     delivery = flow.deliver(MESSAGE, recipients=["sales@example.com"])
     assert not delivery.matched
-    assert delivery.invocations == []
+    assert delivery.steps == [] and delivery.invocations == [] and delivery.recipients == []
+    (refusal,) = delivery.refused
+    assert refusal.recipient == "sales@example.com"
+    assert refusal.smtp_reply_code == "550"
+    assert refusal.reply == (
+        "550 5.1.1 <sales@example.com>: no enabled receipt rule of rule set 'inbound' "
+        "receives mail for this address"
+    )
+    assert refusal.reason.startswith("<sales@example.com>: no enabled receipt rule")
+
+
+def test_refused_recipients_are_reported_and_the_others_receive_the_message(
+    tmp_path: Path,
+) -> None:
+    """As SMTP's RCPT TO refuses them (RFC 5321 4.2.3 codes): a domain the stack does not verify
+    (550), an address no enabled rule receives (550), one that is not a mailbox (553)."""
+    stack = new_stack()
+    mail = InboundEmail(stack, "Inbound", rule_set_name="inbound")
+    mail.add_domain("example.com")
+    mail.add_lambda_rule("Support", recipients=["support@example.com"])
+    flow = MailFlow.from_stack(stack, store_dir=tmp_path)
+    delivery = flow.deliver(
+        MESSAGE,
+        recipients=[
+            "nobody@elsewhere.example",
+            "support@example.com",
+            "sales@example.com",
+            "not an address",
+        ],
+    )
+    assert delivery.recipients == ["support@example.com"]
+    assert [s.detail for s in delivery.steps if s.outcome == "matched"] == ["support@example.com"]
+    assert [(r.recipient, r.smtp_reply_code) for r in delivery.refused] == [
+        ("nobody@elsewhere.example", "550"),
+        ("sales@example.com", "550"),
+        ("not an address", "553"),
+    ]
+    assert "its domain is not one that the stack verifies in SES (example.com)" in str(
+        delivery.refused[0]
+    )
+    assert delivery.refused[2].reply == (
+        "553 5.1.3 'not an address' is not a mailbox: it is not local-part@domain"
+    )
+    assert flow.refusal("support@example.com") is None
+    assert flow.refusal("nobody@elsewhere.example") == delivery.refused[0]
+    flow.close()
+
+
+@pytest.mark.parametrize(
+    ("recipients", "sender", "error"),
+    [
+        ([], None, r"recipients=\[\] must be a list of one or more addresses"),
+        ("support@example.com", None, r"recipients='support@example.com' must be a list"),
+        (["support@example.com"], "jane@", r"sender='jane@' is not a mailbox \(MAIL FROM\)"),
+        (["support@example.com"], "a\r\nX: 1@b.example", r"sender='a\\r\\nX: 1@b.example'"),
+    ],
+)
+def test_fails_on_an_envelope_smtp_would_refuse(
+    flow: MailFlow, recipients: Any, sender: str | None, error: str
+) -> None:
+    with pytest.raises(ValueError, match=error):
+        flow.deliver(MESSAGE, recipients=recipients, sender=sender)
 
 
 def test_failing_event_function_is_retried_twice(flow: MailFlow, record_dir: Path) -> None:
@@ -325,8 +405,8 @@ def test_plain_actions_add_header_sns_bounce_stop_and_tls(tmp_path: Path) -> Non
     assert delivery.stopped_by is not None and delivery.stopped_by.startswith("RuleSetRefuse")
     assert not any(s.rule == "After" for s in delivery.steps)
     plaintext = flow.deliver(MESSAGE, recipients=["secure@example.com"], tls=False)
-    assert plaintext.bounce is not None and plaintext.bounce.smtp_reply_code == "530"
-    assert plaintext.stopped_by is not None and plaintext.stopped_by.startswith("RuleSetSecure")
+    assert [r.reply for r in plaintext.refused] == ["530 5.7.0 Must issue a STARTTLS command first"]
+    assert plaintext.steps == [] and plaintext.bounce is None
     encrypted = flow.deliver(MESSAGE, recipients=["secure@example.com"], tls=True)
     assert encrypted.bounce is None
     flow.close()
@@ -344,6 +424,50 @@ def test_fails_on_unknown_rule_set(tmp_path: Path) -> None:
 def test_fails_on_unknown_verdict(flow: MailFlow) -> None:
     with pytest.raises(ValueError, match=r"verdicts has unknown keys \['phishing'\]"):
         flow.deliver(MESSAGE, recipients=["support@example.com"], verdicts={"phishing": "FAIL"})
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "error"),
+    [
+        (
+            {"spam": "NOPE"},
+            r"verdicts\['spam'\]='NOPE' is not a value SES sends; "
+            r"allowed: PASS, FAIL, GRAY, PROCESSING_FAILED$",
+        ),
+        ({"dkim": ""}, r"verdicts\['dkim'\]='' is not a value SES sends"),
+        ({"virus": None}, r"verdicts\['virus'\]=None is not a value SES sends"),
+        (
+            {"dmarc": "FAIL", "dmarc_policy": "strict"},
+            r"verdicts\['dmarc_policy'\]='strict' is not a value SES sends; "
+            r"allowed: none, quarantine, reject",
+        ),
+    ],
+)
+def test_fails_on_a_verdict_value_ses_never_sends(
+    flow: MailFlow, verdicts: dict[str, Any], error: str
+) -> None:
+    """The statuses of the verdict objects and the values of ``dmarcPolicy`` ("Contents of
+    notifications for Amazon SES email receiving", Amazon SES Developer Guide)."""
+    with pytest.raises(ValueError, match=error):
+        flow.deliver(MESSAGE, recipients=["support@example.com"], verdicts=verdicts)
+
+
+def test_verdicts_are_taken_in_any_case(flow: MailFlow) -> None:
+    delivery = flow.deliver(
+        MESSAGE,
+        recipients=["support@example.com"],
+        verdicts={
+            "spf": "gray",
+            "dkim": "Processing_Failed",
+            "dmarc": "fail",
+            "dmarc_policy": "NONE",
+        },
+    )
+    receipt = delivery.invocations[0].event["Records"][0]["ses"]["receipt"]
+    assert receipt["spfVerdict"] == {"status": "GRAY"}
+    assert receipt["dkimVerdict"] == {"status": "PROCESSING_FAILED"}
+    assert receipt["dmarcVerdict"] == {"status": "FAIL"}
+    assert receipt["dmarcPolicy"] == "none"
 
 
 def test_reads_a_cdk_out_directory(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 import string
 from collections import Counter
+from datetime import UTC, datetime
 from email.utils import getaddresses, parseaddr
 
 import pytest
@@ -13,12 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from constructs_ses.local.message import (
+    Arrival,
+    Verdicts,
     address_pairs,
     headers_before,
     mailbox,
     new_message_id,
     parse_headers,
     random_token,
+    ses_headers,
 )
 
 names = st.sampled_from(["From", "To", "Subject", "Date", "X-Custom", "From ", "", "Bad Name"])
@@ -78,3 +82,42 @@ def test_random_bytes_that_would_favour_some_characters_are_dropped(
     reads = iter([bytes([252, 253, 254, 255]) * 3, bytes([0, 35, 36, 251, 255]) * 3])
     monkeypatch.setattr(secrets, "token_bytes", lambda n: next(reads))
     assert random_token(12) == "a9a9" * 3  # 36 is "a" again, 251 is "9"; 252 to 255 dropped
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("client_address", "127.0.0.1\r\nX: 1", r"arrival.client_address='127.0.0.1\\r\\nX: 1'"),
+        ("client_address", "localhost", r"'localhost' is not an IP address"),
+        ("helo", "bad\rX-Injected: 1", r"arrival.helo: 'bad\\rX-Injected: 1' is not a domain"),
+        ("helo", "", r"arrival.helo: '' is not a domain or an address literal"),
+        ("received_by", "mx\nX: 1", r"arrival.received_by='mx\\nX: 1' is not a host name"),
+        ("received_by", "", r"arrival.received_by='' is not a host name"),
+    ],
+)
+def test_fails_on_an_arrival_whose_names_a_header_could_not_hold(
+    field: str, value: str, error: str
+) -> None:
+    """RFC 5321 4.1.1.1 (EHLO's domain or address literal); what SES's Received header says."""
+    with pytest.raises(ValueError, match=error):
+        Arrival(**{field: value})
+
+
+def test_ses_headers_never_hold_a_line_break_or_nul() -> None:
+    """The last guard: whatever reaches SES's headers, none of them ends early."""
+
+    def headers(source: str) -> list[tuple[str, str]]:
+        return ses_headers(
+            message_id=new_message_id(),
+            source=source,
+            recipient="support@example.com",
+            from_domain="sender.example",
+            arrival=Arrival(helo="[192.0.2.1]", client_address="192.0.2.1"),
+            verdicts=Verdicts(),
+            moment=datetime.now(UTC),
+        )
+
+    assert headers("jane@sender.example")[0] == ("Return-Path", "<jane@sender.example>")
+    for bad in ("a\r\nX-Injected: 1@b.example", "a\x00@b.example", "a\n@b.example"):
+        with pytest.raises(ValueError, match=r"Return-Path would hold a CR, LF or NUL"):
+            headers(bad)

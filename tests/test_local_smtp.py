@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import smtplib
 import socket
 import ssl
@@ -272,8 +273,24 @@ def test_cli_serve_and_send(assembly: Path, tmp_path: Path) -> None:
             str(tmp_path),
         ],
     )
+    banner: list[str] = []
     try:
-        wait_for_port(port)
+        assert serve.stdout is not None
+        while not (banner and banner[-1].startswith(("Send one:", "No enabled rule"))):
+            banner.append(serve.stdout.readline())
+            assert banner[-1], "serve ended before its banner"
+        # the printed command works from another directory, without the venv on PATH
+        printed = shlex.split(banner[-1].removeprefix("Send one:"))
+        assert printed[0] == sys.executable and printed[1:4] == [
+            "-m",
+            "constructs_ses.local",
+            "send",
+        ]
+        outside = tmp_path / "elsewhere"
+        outside.mkdir()
+        from_banner = run(printed, cwd=outside, env={"PATH": "/usr/bin:/bin"})
+        assert from_banner.returncode == 0, from_banner.stdout + from_banner.stderr
+        assert from_banner.stdout.startswith(f"accepted for {printed[7]}")
         sent = run(
             [
                 sys.executable,
@@ -312,6 +329,7 @@ def test_cli_serve_and_send(assembly: Path, tmp_path: Path) -> None:
     finally:
         serve.terminate()
         output, _ = serve.communicate(timeout=30)
+    output = "".join(banner) + output
     assert "receives mail on 127.0.0.1" in output
     assert "DropSpam: Lambda" in output and "-> STOP_RULE_SET" in output
     assert "Support: S3 -> stored" in output
@@ -340,6 +358,40 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
 def test_cli_refuses_a_verdict_without_a_status() -> None:
     with pytest.raises(SystemExit, match=r"--verdict 'spam' is not NAME=STATUS, e.g. spam=FAIL"):
         cli(["send", "--to", "a@example.com", "--verdict", "spam"])
+
+
+@pytest.mark.parametrize("command", ["send", "serve"])
+@pytest.mark.parametrize(
+    ("verdict", "error"),
+    [
+        ("spam=NOPE", r"--verdict verdicts\['spam'\]='NOPE' is not a value SES sends; allowed: "),
+        ("dmarc_policy=strict", r"verdicts\['dmarc_policy'\]='strict' .* none, quarantine"),
+        ("phishing=FAIL", r"--verdict verdicts has unknown keys \['phishing'\]"),
+    ],
+)
+def test_fails_on_a_verdict_ses_never_sends(
+    assembly: Path, command: str, verdict: str, error: str
+) -> None:
+    """Refused before a message is sent or the server starts."""
+    arguments = ["--to", "a@example.com"] if command == "send" else ["--assembly", str(assembly)]
+    with pytest.raises(SystemExit, match=error):
+        cli([command, *arguments, "--verdict", verdict])
+
+
+def test_a_verdicts_header_ses_would_never_send_is_refused_at_data(
+    server: tuple[int, list[Delivery]],
+) -> None:
+    port, deliveries = server
+    bad = message("support@example.com")
+    bad["X-Local-Verdicts"] = "virus=MAYBE"
+    with (
+        smtplib.SMTP("127.0.0.1", port, timeout=30) as client,
+        pytest.raises(smtplib.SMTPDataError) as refused,
+    ):
+        client.send_message(bad)
+    assert refused.value.smtp_code == 501
+    assert b"verdicts['virus']='MAYBE' is not a value SES sends" in refused.value.smtp_error
+    assert deliveries == []
 
 
 def test_mail_for_a_slow_function_holds_up_no_other_mail(tmp_path: Path) -> None:
@@ -459,6 +511,73 @@ def test_malformed_recipients_are_refused_and_the_session_goes_on(
         assert command(b"Subject: still here\r\n\r\nbody\r\n.").startswith(b"250")
         command(b"QUIT")
     assert deliveries[-1].recipients == ["support@example.com"]
+
+
+@pytest.mark.parametrize(
+    ("line", "reply"),
+    [
+        (
+            b"EHLO bad\rX-Helo-Injected: 1",
+            b"501 5.5.2 Syntax: EHLO domain or address literal: "
+            b"'bad\\rX-Helo-Injected: 1' is not a domain or an address literal",
+        ),
+        (b"HELO bad\x00name", b"501 5.5.2 Syntax: HELO domain or address literal: 'bad\\x00name'"),
+        (b"EHLO two words", b"501 5.5.2 Syntax: EHLO domain or address literal: 'two words'"),
+        (b"EHLO under_score.example", b"501 5.5.2 Syntax: EHLO domain or address literal"),
+    ],
+)
+def test_helo_names_outside_rfc_5321_are_refused_and_never_reach_a_header(
+    server: tuple[int, list[Delivery]], line: bytes, reply: bytes
+) -> None:
+    """RFC 5321 4.1.1.1: EHLO / HELO take a domain or an address literal; the name goes into
+    SES's Received, Received-SPF and Authentication-Results headers."""
+    port, deliveries = server
+    connection, command = smtp_session(port)
+    with connection:
+        assert command(line).startswith(reply)
+        assert command(b"MAIL FROM:<jane@sender.example>").startswith(b"503")  # no EHLO yet
+        assert command(b"EHLO [127.0.0.1]").startswith(b"250")
+        assert command(b"MAIL FROM:<jane@sender.example>").startswith(b"250")
+        assert command(b"RCPT TO:<support@example.com>").startswith(b"250")
+        assert command(b"DATA").startswith(b"354")
+        assert command(b"Subject: after a bad EHLO\r\n\r\nbody\r\n.").startswith(b"250")
+        command(b"QUIT")
+    (delivery,) = deliveries
+    headers = delivery.invocations[0].event["Records"][0]["ses"]["mail"]["headers"]
+    assert not any("Injected" in h["name"] or "Injected" in h["value"] for h in headers)
+    received = next(h["value"] for h in headers if h["name"] == "Received")
+    assert received.startswith("from [127.0.0.1] ([127.0.0.1]) by ")
+
+
+@pytest.mark.parametrize(
+    ("path", "reply"),
+    [
+        (b"<nul\x00x@b.example>", b"553 5.1.3 'nul\\x00x@b.example' is not a mailbox"),
+        (b"<a\rReturn-Path: x@b.example>", b"553 5.1.3 'a\\rReturn-Path: x@b.example'"),
+        (b"<jane@>", b"553 5.1.3 'jane@' is not a mailbox: '' is not a domain"),
+        (b"jane@sender.example", b"501 5.5.4 Syntax: MAIL FROM:<address>"),
+    ],
+)
+def test_senders_outside_rfc_5321_are_refused_and_the_session_goes_on(
+    server: tuple[int, list[Delivery]], path: bytes, reply: bytes
+) -> None:
+    """RFC 5321 4.1.2: the reverse path is a mailbox in angle brackets, or ``<>``; it becomes
+    SES's Return-Path and the event's ``source``."""
+    port, deliveries = server
+    connection, command = smtp_session(port)
+    with connection:
+        assert command(b"EHLO client.example").startswith(b"250")
+        assert command(b"MAIL FROM:" + path).startswith(reply)
+        assert command(b"MAIL FROM:<jane@sender.example> BODY=8BITMIME").startswith(b"250")
+        assert command(b"RCPT TO:<support@example.com>").startswith(b"250")
+        assert command(b"DATA").startswith(b"354")
+        assert command(b"Subject: still here\r\n\r\nbody\r\n.").startswith(b"250")
+        assert command(b"MAIL FROM:<>").startswith(b"250")  # the null reverse path (bounces)
+        command(b"QUIT")
+    (delivery,) = deliveries
+    assert delivery.invocations[0].event["Records"][0]["ses"]["mail"]["source"] == (
+        "jane@sender.example"
+    )
 
 
 def test_auth_is_not_offered_and_the_tls_key_is_private(

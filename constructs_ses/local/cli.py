@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 import smtplib
 import ssl
@@ -18,6 +19,7 @@ from constructs_ses.local.assembly import AssemblyError
 from constructs_ses.local.aws import DEFAULT_ACCOUNT
 from constructs_ses.local.deploy import deploy_locally
 from constructs_ses.local.engine import Delivery, Invocation, MailFlow
+from constructs_ses.local.message import Verdicts
 from constructs_ses.local.smtp import (
     VERDICTS_HEADER,
     FlowHandler,
@@ -131,10 +133,13 @@ def _example_address(pattern: str) -> str:
 
 
 def _verdicts(pairs: Sequence[str]) -> dict[str, str]:
+    """``--verdict`` pairs as a mapping, each key and value one SES knows (``Verdicts``)."""
     try:
-        return parse_verdicts(pairs)
+        found = parse_verdicts(pairs)
+        Verdicts.of(found)
     except ValueError as error:
         raise SystemExit(f"error: --verdict {error}") from None
+    return found
 
 
 SIGNAL_POLL_SECONDS = 0.5
@@ -149,9 +154,10 @@ def _interrupt(signum: int, frame: object) -> None:
 def serve(arguments: argparse.Namespace) -> int:
     """Serve until interrupted (Ctrl-C or SIGTERM), then finish what runs and clean up."""
     signal.signal(signal.SIGTERM, _interrupt)
+    verdicts = _verdicts(arguments.verdict)  # refused before the flow starts
     flow = _flow(arguments)
     reporter = Reporter(quiet=arguments.quiet)
-    handler = FlowHandler(flow, verdicts=_verdicts(arguments.verdict), report=reporter)
+    handler = FlowHandler(flow, verdicts=verdicts, report=reporter)
     with serving(
         handler, host=arguments.host, port=arguments.port, starttls=not arguments.no_starttls
     ) as (host, port):
@@ -161,10 +167,7 @@ def serve(arguments: argparse.Namespace) -> int:
         print(aws_banner(flow))
         recipients = example_recipients(flow)
         if recipients:
-            print(
-                "Send one:  python -m constructs_ses.local send "
-                f"--port {port} --to {recipients[0]} --subject Hello"
-            )
+            print(f"Send one:  {send_command(port, recipients[0])}")
         else:
             print("No enabled rule receives mail: every recipient will be refused.")
         print("Stop with Ctrl-C.")
@@ -177,6 +180,13 @@ def serve(arguments: argparse.Namespace) -> int:
             print("stopped")
     flow.close()
     return 0
+
+
+def send_command(port: int, recipient: str) -> str:
+    """A shell command that sends one message to ``recipient`` on ``port`` from any directory
+    and any shell: this interpreter's path, which has the package, rather than ``python``."""
+    words = [sys.executable, "-m", "constructs_ses.local", "send", "--port", str(port)]
+    return shlex.join([*words, "--to", recipient, "--subject", "Hello"])
 
 
 def aws_banner(flow: MailFlow) -> str:

@@ -35,6 +35,7 @@ from constructs_ses.local.assembly import (
     load_assembly,
 )
 from constructs_ses.local.aws import LocalAws
+from constructs_ses.local.envelope import mailbox_problem, mailbox_reply
 from constructs_ses.local.lambda_runtime import (
     DEFAULT_CONCURRENCY,
     EVENT_RETRY_DELAYS,
@@ -67,6 +68,7 @@ __all__ = [
     "Delivery",
     "Invocation",
     "MailFlow",
+    "Refusal",
     "Step",
     "Verdicts",
     "matches",
@@ -183,12 +185,38 @@ class Bounce:
     message: str
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A recipient SES refuses at RCPT TO, so no rule runs for it, and the SMTP front's reply."""
+
+    recipient: str
+    reply: str
+    """The whole reply, e.g. ``550 5.1.1 <a@b.example>: no enabled receipt rule ...``."""
+
+    @property
+    def smtp_reply_code(self) -> str:
+        """The reply's code: ``550``, ``553`` or ``530``."""
+        return self.reply[:3]
+
+    @property
+    def reason(self) -> str:
+        """The reply after its code and enhanced status code."""
+        return self.reply.split(" ", 2)[2]
+
+    def __str__(self) -> str:
+        return f"refused {self.recipient}: {self.reply}"
+
+
 @dataclass
 class Delivery:
     """What happened to one message."""
 
     message_id: str
     recipients: list[str]
+    """The recipients SES accepted, for which the rules ran."""
+    refused: list[Refusal] = field(default_factory=list)
+    """The recipients SES refused at RCPT TO, each with the SMTP front's reply; when it
+    refused every one, no rule ran."""
     steps: list[Step] = field(default_factory=list)
     invocations: list[Invocation] = field(default_factory=list)
     stored: list[Path] = field(default_factory=list)
@@ -327,10 +355,35 @@ class MailFlow:
 
     def accepts(self, recipient: str) -> bool:
         """Whether an enabled rule would receive mail for ``recipient`` (SMTP RCPT), in a domain
-        SES receives for (``verifies``)."""
-        return self.verifies(recipient) and any(
-            r.enabled and matches(recipient, r.recipients) for r in self.rule_set.rules
-        )
+        SES receives for (``verifies``): whether ``refusal`` finds nothing (over TLS)."""
+        return self.refusal(recipient) is None
+
+    def refusal(self, recipient: str, *, tls: bool = True) -> Refusal | None:
+        """Why SES refuses ``recipient`` at RCPT TO, with the SMTP front's reply; None when it
+        accepts it. Refused: what is not a mailbox (553, RFC 5321 4.1.2), an address of a
+        domain the stack does not verify (550), one that no enabled rule receives (550), and,
+        without TLS, one that a rule with TlsPolicy Require receives (530)."""
+        malformed = mailbox_reply(recipient)
+        if malformed is not None:
+            return Refusal(recipient, malformed)
+        if not self.verifies(recipient):
+            return Refusal(
+                recipient,
+                f"550 5.1.1 <{recipient}>: its domain is not one that the stack verifies in SES "
+                f"({', '.join(self.rule_set.domains)}), so SES does not receive mail for it",
+            )
+        receiving = [
+            r for r in self.rule_set.rules if r.enabled and matches(recipient, r.recipients)
+        ]
+        if not receiving:
+            return Refusal(
+                recipient,
+                f"550 5.1.1 <{recipient}>: no enabled receipt rule of rule set "
+                f"{self.rule_set.name!r} receives mail for this address",
+            )
+        if not tls and any(r.tls_required for r in receiving):
+            return Refusal(recipient, "530 5.7.0 Must issue a STARTTLS command first")
+        return None
 
     def verifies(self, recipient: str) -> bool:
         """Whether the stack verifies the domain of ``recipient`` (or a parent of it), as SES
@@ -339,13 +392,6 @@ class MailFlow:
         domains = self.rule_set.domains
         domain = recipient.rpartition("@")[2]
         return not domains or covering_domain(domain, domains) is not None
-
-    def requires_tls(self, recipient: str) -> bool:
-        """Whether an enabled rule receiving ``recipient`` has TlsPolicy Require."""
-        return any(
-            r.enabled and r.tls_required and matches(recipient, r.recipients)
-            for r in self.rule_set.rules
-        )
 
     def deliver(
         self,
@@ -359,25 +405,50 @@ class MailFlow:
     ) -> Delivery:
         """Run the rule set for ``message`` sent to ``recipients``; return what happened.
 
-        :param sender: the envelope sender (MAIL FROM). Default: the From header's address.
-        :param verdicts: what SES's checks found. Default: all PASS.
-        :param tls: whether the message came over TLS (rules with TlsPolicy Require bounce
-            it otherwise).
+        Each recipient is taken as SMTP's RCPT TO would take it: one that SES refuses
+        (``refusal``) is in ``delivery.refused`` with the SMTP front's reply, and the rules run
+        for the others only (for none, when every one is refused).
+
+        :param recipients: the envelope recipients (RCPT TO), at least one.
+        :param sender: the envelope sender (MAIL FROM), a mailbox. Default: the From header's
+            address.
+        :param verdicts: what SES's checks found: keys ``spam``, ``virus``, ``spf``, ``dkim``,
+            ``dmarc`` (each PASS, FAIL, GRAY or PROCESSING_FAILED) and ``dmarc_policy`` (none,
+            quarantine or reject). Default: all PASS.
+        :param tls: whether the message came over TLS (recipients of a rule with TlsPolicy
+            Require are refused otherwise, 530).
         :param arrival: the SMTP client and receiving host, for SES's ``Received`` and
             authentication headers. Default: a client 127.0.0.1 that said ``EHLO localhost``.
         """
         started = time.monotonic()
         arrived = datetime.now(UTC)
         found = Verdicts.of(verdicts)
-        delivery = Delivery(message_id=new_message_id(), recipients=list(recipients))
+        if isinstance(recipients, str) or not recipients:
+            raise ValueError(
+                f"recipients={recipients!r} must be a list of one or more addresses (RCPT TO)"
+            )
+        if sender is not None and (why := mailbox_problem(sender)) is not None:
+            raise ValueError(f"sender={sender!r} is not a mailbox (MAIL FROM): {why}")
+        delivery = Delivery(message_id=new_message_id(), recipients=[])
+        for recipient in recipients:
+            refusal = self.refusal(recipient, tls=tls)
+            if refusal is None:
+                delivery.recipients.append(recipient)
+            else:
+                delivery.refused.append(refusal)
+        if not delivery.recipients:
+            return delivery
         original = _raw(message)
         parsed = parse_headers(original)
         from_mailbox = mailbox(str(parsed.get("From", "")))
+        if mailbox_problem(from_mailbox) is not None:
+            from_mailbox = ""  # nothing SES's headers could hold as it is
         envelope_sender = sender or from_mailbox or "unknown@localhost"
+        accepted = delivery.recipients
         added = ses_headers(
             message_id=delivery.message_id,
             source=envelope_sender,
-            recipient=recipients[0] if recipients else "",
+            recipient=accepted[0],
             from_domain=from_mailbox.rpartition("@")[2],
             arrival=arrival or Arrival(),
             verdicts=found,
@@ -390,15 +461,10 @@ class MailFlow:
             if not rule.enabled:
                 delivery.steps.append(Step(rule.name, "rule", "skipped", "disabled"))
                 continue
-            matched = [r for r in recipients if matches(r, rule.recipients)]
+            matched = [r for r in accepted if matches(r, rule.recipients)]
             if not matched:
                 continue
             delivery.steps.append(Step(rule.name, "rule", "matched", ", ".join(matched)))
-            if rule.tls_required and not tls:
-                delivery.bounce = Bounce("530", "5.7.0", "TLS is required by this rule")
-                delivery.steps.append(Step(rule.name, "TlsPolicy", "bounced", "sent without TLS"))
-                delivery.stopped_by = rule.name
-                break
             context = _Context(
                 delivery,
                 rule,
@@ -407,7 +473,6 @@ class MailFlow:
                 envelope_sender,
                 timestamp,
                 started,
-                recipients,
                 headers,
             )
             outcome, raw = self._run_rule(rule, raw, context)
@@ -667,7 +732,6 @@ class _Context:
     sender: str
     timestamp: str
     started: float
-    destination: Sequence[str]
     headers: _HeaderCache
 
     def mail(self, raw: bytes) -> dict[str, Any]:
@@ -681,7 +745,6 @@ class _Context:
             headers,
             message_id=self.delivery.message_id,
             source=self.sender,
-            destination=list(self.destination),
             timestamp=self.timestamp,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import re
 import secrets
 import string
@@ -18,10 +19,13 @@ from email.utils import format_datetime, getaddresses, parseaddr
 from types import MappingProxyType
 from typing import Any
 
+from constructs_ses.local.envelope import helo_problem
 from constructs_ses.local.worker import utc_second
 
 __all__ = [
+    "DMARC_POLICIES",
     "MAX_HEADERS_BYTES",
+    "VERDICT_STATUSES",
     "Arrival",
     "Verdicts",
     "address_pairs",
@@ -157,9 +161,20 @@ def _listed(name: str, address: str) -> str:
     return f"{name} <{address}>"
 
 
+VERDICT_STATUSES = ("PASS", "FAIL", "GRAY", "PROCESSING_FAILED")
+"""The statuses SES gives a spam, virus, SPF, DKIM or DMARC verdict ("Contents of notifications
+for Amazon SES email receiving", Amazon SES Developer Guide: the verdict objects)."""
+DMARC_POLICIES = ("none", "quarantine", "reject")
+"""The DMARC policies SES reports in ``dmarcPolicy`` (the same page)."""
+
+
 @dataclass(frozen=True)
 class Verdicts:
-    """The findings SES would report for a message; PASS unless said otherwise."""
+    """The findings SES would report for a message; PASS unless said otherwise.
+
+    Each verdict is one of ``VERDICT_STATUSES``; ``dmarc_policy`` one of ``DMARC_POLICIES`` or
+    None: a ValueError names any other value (``of`` takes them in any case).
+    """
 
     spam: str = "PASS"
     virus: str = "PASS"
@@ -169,10 +184,21 @@ class Verdicts:
     dmarc_policy: str | None = None
     """The sender's DMARC policy (none, quarantine, reject); SES sends it when DMARC fails."""
 
+    def __post_init__(self) -> None:
+        for name in ("spam", "virus", "spf", "dkim", "dmarc", "dmarc_policy"):
+            value = getattr(self, name)
+            allowed = DMARC_POLICIES if name == "dmarc_policy" else VERDICT_STATUSES
+            if value not in allowed and not (name == "dmarc_policy" and value is None):
+                shown = ", ".join(allowed) + (" (or none given)" if name == "dmarc_policy" else "")
+                raise ValueError(
+                    f"verdicts[{name!r}]={value!r} is not a value SES sends; allowed: {shown}"
+                )
+
     @classmethod
     def of(cls, value: Verdicts | Mapping[str, str | None] | None) -> Verdicts:
-        """Verdicts from a mapping such as ``{"spam": "FAIL"}``; unknown keys are refused.
-        None or an empty mapping: the one all-PASS instance (so messages share it)."""
+        """Verdicts from a mapping such as ``{"spam": "FAIL"}``, in any case; unknown keys and
+        values are refused. None or an empty mapping: the one all-PASS instance (so messages
+        share it)."""
         if not value:
             return _ALL_PASS
         if isinstance(value, Verdicts):
@@ -181,7 +207,7 @@ class Verdicts:
         if unknown:
             allowed = ", ".join(cls.__dataclass_fields__)
             raise ValueError(f"verdicts has unknown keys {sorted(unknown)}; allowed: {allowed}")
-        return cls(**{k: (v.upper() if k != "dmarc_policy" and v else v) for k, v in value.items()})  # type: ignore[arg-type]
+        return cls(**{key: _normal(key, given) for key, given in value.items()})
 
     def receipt_fields(self, scan_enabled: bool) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -193,11 +219,20 @@ class Verdicts:
             fields["spamVerdict"] = {"status": self.spam}
             fields["virusVerdict"] = {"status": self.virus}
         if self.dmarc == "FAIL" and self.dmarc_policy:
-            fields["dmarcPolicy"] = self.dmarc_policy.lower()
+            fields["dmarcPolicy"] = self.dmarc_policy
         return fields
 
 
 _ALL_PASS = Verdicts()
+
+
+def _normal(key: str, value: Any) -> Any:
+    """A verdict as ``Verdicts`` holds it: statuses in upper case, the DMARC policy in lower
+    case; anything that is not text as it is (and refused)."""
+    if not isinstance(value, str):
+        return value
+    return value.lower() if key == "dmarc_policy" else value.upper()
+
 
 _RESULTS = MappingProxyType(
     {"PASS": "pass", "FAIL": "fail", "GRAY": "none", "PROCESSING_FAILED": "temperror"}
@@ -215,6 +250,26 @@ class Arrival:
     """The name the client gave in EHLO / HELO."""
     received_by: str = "localhost"
     """The host that received it (SES: ``inbound-smtp.<region>.amazonaws.com``)."""
+
+    def __post_init__(self) -> None:
+        """Refuse what SES's headers could not hold as it is: ``client_address`` must be an IP
+        address, ``helo`` what RFC 5321 allows after EHLO (a domain or an address literal) and
+        ``received_by`` a host name without spaces or control characters."""
+        try:
+            ipaddress.ip_address(self.client_address)
+        except ValueError:
+            raise ValueError(
+                f"arrival.client_address={self.client_address!r} is not an IP address"
+            ) from None
+        problem = helo_problem(self.helo)
+        if problem is not None:
+            raise ValueError(f"arrival.helo: {problem}")
+        host = self.received_by
+        if not host or not host.isprintable() or any(c.isspace() for c in host):
+            raise ValueError(
+                f"arrival.received_by={host!r} is not a host name: it is empty or holds spaces "
+                "or control characters"
+            )
 
 
 def ses_headers(
@@ -250,7 +305,7 @@ def ses_headers(
         f"helo={arrival.helo};"
     )
     receipt = hashlib.sha256(f"{message_id}/{recipient}".encode()).digest()
-    return [
+    added = [
         ("Return-Path", f"<{source}>"),
         (
             "Received",
@@ -268,6 +323,14 @@ def ses_headers(
         ),
         ("X-SES-RECEIPT", base64.b64encode(receipt).decode()),
     ]
+    for name, value in added:
+        if _LINE_BREAKING.search(value):
+            raise ValueError(f"{name} would hold a CR, LF or NUL: {value!r}")
+    return added
+
+
+_LINE_BREAKING = re.compile(r"[\r\n\x00]")
+"""What no header SES adds may hold: each would end it or start another."""
 
 
 def ses_mail(
@@ -275,10 +338,15 @@ def ses_mail(
     *,
     message_id: str,
     source: str,
-    destination: list[str],
     timestamp: str,
 ) -> dict[str, Any]:
     """SES's ``mail`` object for a message's headers (``header_items``): in order, and common.
+
+    ``destination`` is "a complete list of all recipient addresses (including To: and CC:
+    recipients) from the MIME headers of the incoming email" ("Contents of notifications for
+    Amazon SES email receiving", Amazon SES Developer Guide, the mail object): the addresses of
+    the To, Cc and Bcc headers, each once, in that order. The envelope recipients a rule
+    matched are the receipt's ``recipients``.
 
     ``commonHeaders`` holds only the fields whose headers the message has ("Contents of
     notifications for Amazon SES email receiving", Amazon SES Developer Guide: "The fields present
@@ -316,8 +384,15 @@ def ses_mail(
         "timestamp": timestamp,
         "source": source,
         "messageId": message_id,
-        "destination": destination,
+        "destination": _destination(by_name),
         "headersTruncated": truncated,
         "headers": headers,
         "commonHeaders": common,
     }
+
+
+def _destination(by_name: Mapping[str, list[str]]) -> list[str]:
+    """The addresses of the To, Cc and Bcc headers (values by lower-case name), each once."""
+    values = [v for name in ("to", "cc", "bcc") for v in by_name.get(name, ())]
+    addresses = (address for _, address in address_pairs(values) if address) if values else ()
+    return list(dict.fromkeys(addresses))

@@ -1,9 +1,11 @@
 """The SMTP front of the local mail flow: aiosmtpd on loopback, answering as SES would.
 
-A recipient that no enabled rule receives is refused at RCPT; a rule with TlsPolicy Require
-refuses a session without STARTTLS; a Bounce action answers DATA with its code; messages above
-SES's size limit are refused. A ``X-Local-Verdicts: spam=FAIL, dmarc=FAIL`` header sets the
-message's verdicts (it is removed before the rules run).
+EHLO / HELO names, MAIL FROM and RCPT TO paths outside RFC 5321 are refused; a recipient that
+SES would refuse (``MailFlow.refusal``: no enabled rule receives it, its domain is not verified,
+or a rule with TlsPolicy Require receives it in a session without STARTTLS) is refused at RCPT;
+a Bounce action answers DATA with its code; messages above SES's size limit are refused. A
+``X-Local-Verdicts: spam=FAIL, dmarc=FAIL`` header sets the message's verdicts (it is removed
+before the rules run).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import ipaddress
 import logging
 import os
 import queue
-import re
 import socket
 import ssl
 import threading
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from constructs_ses.local.engine import Delivery, MailFlow
+from constructs_ses.local.envelope import helo_problem, recipient_reply, sender_reply
 from constructs_ses.local.message import Arrival, Verdicts
 
 __all__ = [
@@ -34,7 +36,6 @@ __all__ = [
     "free_port",
     "local_tls_context",
     "parse_verdicts",
-    "recipient_problem",
     "serving",
 ]
 
@@ -96,19 +97,9 @@ class FlowHandler:
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
-        if not self.flow.verifies(address):
-            domains = ", ".join(self.flow.rule_set.domains)
-            return (
-                f"550 5.1.1 <{address}>: its domain is not one that the stack verifies in SES "
-                f"({domains}), so SES does not receive mail for it"
-            )
-        if not self.flow.accepts(address):
-            return (
-                f"550 5.1.1 <{address}>: no enabled receipt rule of rule set "
-                f"{self.flow.rule_set.name!r} receives mail for this address"
-            )
-        if self.flow.requires_tls(address) and session.ssl is None:
-            return "530 5.7.0 Must issue a STARTTLS command first"
+        refusal = self.flow.refusal(address, tls=session.ssl is not None)
+        if refusal is not None:
+            return refusal.reply
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
@@ -124,7 +115,7 @@ class FlowHandler:
             self.flow.deliver,
             raw,
             recipients=list(envelope.rcpt_tos),
-            sender=envelope.mail_from or None,
+            sender=None if envelope.mail_from in (None, "", "<>") else envelope.mail_from,
             verdicts=verdicts,
             tls=session.ssl is not None,
             arrival=Arrival(
@@ -212,37 +203,6 @@ async def _in_own_thread(function: Callable[[], Delivery]) -> Delivery:
     return await future
 
 
-_NON_ASCII = r"\u0080-\U0010FFFF"
-"""UTF-8 beyond ASCII, which SMTPUTF8 allows in addresses (RFC 6531)."""
-_ATEXT = rf"[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~\-{_NON_ASCII}]"
-_QUOTED = r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"'
-_LOCAL_PART = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*|{_QUOTED}")
-_LET_DIG = rf"[A-Za-z0-9{_NON_ASCII}]"
-_LABEL = rf"{_LET_DIG}(?:[A-Za-z0-9\-{_NON_ASCII}]*{_LET_DIG})?"
-_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\]|\[IPv6:[0-9A-Fa-f:.]+\]")
-_PATH = re.compile(r"<([^<>]*)>(?:[ ](.*))?")
-
-
-def recipient_problem(argument: str) -> str | None:
-    """The reply to ``RCPT TO:<argument>`` when its forward path breaks RFC 5321 (section 4.1.2;
-    non-ASCII as RFC 6531 allows, valid UTF-8 only); None when it is a mailbox."""
-    path = _PATH.fullmatch(argument.strip(" "))
-    if path is None:
-        return "501 5.5.4 Syntax: RCPT TO:<address> [SP <mail-parameters>]"
-    mailbox = path.group(1)
-    local, at, domain = mailbox.rpartition("@")
-    if any("\udc80" <= c <= "\udcff" for c in mailbox):
-        why = "it is not valid UTF-8"
-    elif not at or not _LOCAL_PART.fullmatch(local) or len(local.encode()) > 64:
-        why = "it is not local-part@domain"
-    elif not _DOMAIN.fullmatch(domain) or len(domain.encode()) > 255:
-        why = f"{domain!r} is not a domain"
-    else:
-        return None
-    shown = mailbox.encode(errors="surrogateescape").decode(errors="replace")
-    return f"553 5.1.3 {shown!r} is not a mailbox: {why}"
-
-
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that is free on ``host`` now."""
     with socket.socket() as probe:
@@ -303,17 +263,42 @@ def serving(
     from aiosmtpd.smtp import SMTP  # noqa: PLC0415
 
     class StrictSMTP(SMTP):
-        """aiosmtpd, refusing forward paths outside RFC 5321 that it would let through."""
+        """aiosmtpd, refusing EHLO / HELO names and paths outside RFC 5321 that it would let
+        through (they go into SES's headers)."""
+
+        async def smtp_EHLO(self, hostname: str) -> None:  # noqa: N802 (aiosmtpd's name)
+            if not await self._refused_name("EHLO", hostname):
+                await super().smtp_EHLO(hostname)
+
+        async def smtp_HELO(self, hostname: str) -> None:  # noqa: N802 (aiosmtpd's name)
+            if not await self._refused_name("HELO", hostname):
+                await super().smtp_HELO(hostname)
+
+        async def smtp_MAIL(self, arg: str | None) -> None:  # noqa: N802 (aiosmtpd's name)
+            ready = self.session is not None and self.session.host_name and arg is not None
+            if ready and arg is not None and arg[:5].upper() == "FROM:":
+                problem = sender_reply(arg[5:])
+                if problem is not None:
+                    await self.push(problem)
+                    return
+            await super().smtp_MAIL(arg)
 
         async def smtp_RCPT(self, arg: str | None) -> None:  # noqa: N802 (aiosmtpd's name)
             envelope = self.envelope
             ready = envelope is not None and envelope.mail_from and arg is not None
             if ready and arg is not None and arg[:3].upper() == "TO:":
-                problem = recipient_problem(arg[3:])
+                problem = recipient_reply(arg[3:])
                 if problem is not None:
                     await self.push(problem)
                     return
             await super().smtp_RCPT(arg)
+
+        async def _refused_name(self, command: str, name: str) -> bool:
+            """Answer 501 when ``name`` may not follow ``command``; whether it did."""
+            problem = helo_problem(name) if name else None
+            if problem is not None:
+                await self.push(f"501 5.5.2 Syntax: {command} domain or address literal: {problem}")
+            return problem is not None
 
     class StrictController(Controller):
         def factory(self) -> SMTP:
