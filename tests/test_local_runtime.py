@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -424,6 +425,39 @@ def test_the_environment_is_lambda_s_and_the_function_s_never_the_host_s(
     assert "HOST_ONLY" not in environ and "AWS_PROFILE" not in environ
     assert environ["AWS_SECRET_ACCESS_KEY"] != "the-developer-s-secret"
     assert not Path(environ["AWS_SHARED_CREDENTIALS_FILE"]).exists()
+
+
+# "Defined runtime environment variables": LAMBDA_TASK_ROOT, the function's own code directory.
+WRITER = """
+import os
+from helper import NAME
+def handler(event, context):
+    seen = sorted(os.listdir("."))
+    with open(NAME, "w") as out:
+        out.write(os.environ["AWS_LAMBDA_FUNCTION_NAME"])
+    return {"cwd": os.getcwd(), "root": os.environ["LAMBDA_TASK_ROOT"], "seen": seen}
+"""
+
+
+def test_each_function_runs_in_a_copy_of_its_own_and_its_asset_stays_as_it_was(
+    runtime: LambdaRuntime, tmp_path: Path
+) -> None:
+    asset = tmp_path / "asset.0123abcd"
+    asset.mkdir()
+    (asset / "writer.py").write_text(WRITER)
+    (asset / "helper.py").write_text('NAME = "written.txt"\n')
+    before = {path: path.stat().st_mtime_ns for path in asset.rglob("*")}
+    sharing = [
+        replace(function("", name), code_dir=asset, inline_code=None, handler="writer.handler")
+        for name in ("First", "Second")
+    ]
+    first, second = (runtime.invoke(spec, {}) for spec in sharing)
+    assert first.error is None and second.error is None, first.logs + second.logs
+    assert first.answer["cwd"] == first.answer["root"] != second.answer["root"]
+    assert not {first.answer["root"], second.answer["root"]} & {str(asset)}
+    assert "written.txt" not in second.answer["seen"]  # the first one's write is its own
+    assert Path(first.answer["root"], "written.txt").read_text() == sharing[0].name
+    assert {path: path.stat().st_mtime_ns for path in asset.rglob("*")} == before
 
 
 # "Using the Lambda context object to retrieve Python function information".

@@ -15,6 +15,10 @@ What it reproduces, each from the Lambda developer guide:
 - **Logs** ("Log and monitor Python Lambda functions"): everything the function and its children
   write to stdout or stderr, and its log records (Lambda's format), between ``START``, ``END`` and
   ``REPORT`` lines; answers travel on a pipe of their own, never mixed with output.
+- **Task root** ("Defined runtime environment variables", ``LAMBDA_TASK_ROOT``): each function
+  configuration runs in a copy of its code of its own, made in the scratch directory when its
+  first worker starts, so nothing the function writes there (nor Python's bytecode) reaches
+  the cloud assembly or another function sharing its asset.
 - **Environment** ("Defined runtime environment variables"): the function's variables and Lambda's
   reserved ones, never the host's: no credentials, profile or configuration of the developer
   (the AWS variables hold local stand-ins, the shared AWS files are hidden).
@@ -31,7 +35,6 @@ Python runtimes run.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import marshal
 import math
@@ -39,6 +42,7 @@ import os
 import queue
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -303,12 +307,17 @@ class _Pool:
     """Runs its Event invocations, as many at once as it has workers."""
     idle: list[_Worker] = field(default_factory=list)
     """Its warm workers, the most recently used last (``list.append`` and ``pop`` are atomic)."""
+    task_root: Path | None = None
+    """The copy of the function's code its workers run in, once the first has started."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    """Held while its task root is made."""
 
 
 class LambdaRuntime:
     """Runs the Python Lambda functions of an assembly in local workers (see the module).
 
-    :param scratch_dir: where inline code and worker logs are written.
+    :param scratch_dir: where the functions' task roots (copies of their code) and worker
+        logs are written.
     :param python: the interpreter that runs functions. Default: this one.
     :param default_concurrency: workers per function without reserved concurrency.
     :param event_retry_delays: seconds before each retry of a failed Event invocation.
@@ -335,7 +344,6 @@ class LambdaRuntime:
         self._aws_environment = aws_environment
         self._pools: dict[tuple[object, ...], _Pool] = {}
         self._known: dict[int, tuple[FunctionSpec, _Pool]] = {}
-        self._code_dirs: dict[str, Path] = {}
         self._warned: set[str] = set()
         self._lock = threading.Lock()
         self._closed = False
@@ -472,18 +480,21 @@ class LambdaRuntime:
             )
         return None
 
-    def _code_dir(self, function: FunctionSpec) -> Path:
-        if function.code_dir is not None:
-            return function.code_dir
-        code = function.inline_code or ""
-        key = f"{store_name(function.name)}-{hashlib.sha256(code.encode()).hexdigest()[:12]}"
-        with self._lock:
-            if key not in self._code_dirs:
-                directory = self.scratch_dir / "inline" / key
-                directory.mkdir(parents=True, exist_ok=True)
-                (directory / "index.py").write_text(code)
-                self._code_dirs[key] = directory
-            return self._code_dirs[key]
+    def _task_root(self, function: FunctionSpec, pool: _Pool) -> Path:
+        """The pool's own copy of the function's code (``LAMBDA_TASK_ROOT`` and the workers'
+        cwd), made when its first worker starts: what the function, or Python writing bytecode,
+        writes there reaches neither the assembly nor another configuration."""
+        with pool.lock:
+            if pool.task_root is None:
+                name = f"{store_name(function.name)}-{uuid.uuid4().hex[:12]}"
+                root = self.scratch_dir / "task" / name
+                if function.code_dir is not None:
+                    shutil.copytree(function.code_dir, root, symlinks=True)
+                else:
+                    root.mkdir(parents=True)
+                    (root / "index.py").write_text(function.inline_code or "")
+                pool.task_root = root
+            return pool.task_root
 
     def _give_back(self, pool: _Pool, worker: _Worker, *, alive: bool) -> None:
         """Keep a worker that lives for the next invocation; end it otherwise, and once the
@@ -495,8 +506,8 @@ class LambdaRuntime:
         if self._closed:
             _close_idle(pool)
 
-    def _start(self, function: FunctionSpec) -> _Worker:
-        code_dir = self._code_dir(function)
+    def _start(self, function: FunctionSpec, pool: _Pool) -> _Worker:
+        code_dir = self._task_root(function, pool)
         stream = _log_stream_name()
         logs = self.scratch_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -550,7 +561,7 @@ class LambdaRuntime:
         try:
             worker = pool.idle.pop()
         except IndexError:
-            worker = self._start(function)
+            worker = self._start(function, pool)
         alive = False
         try:
             while True:
@@ -564,7 +575,7 @@ class LambdaRuntime:
                     break
                 # it ended while idle: Lambda gives the invocation a new execution environment
                 worker.close()
-                worker = self._start(function)
+                worker = self._start(function, pool)
             answer = worker.receive(timeout) if sent else {}
             result.duration_ms = (time.monotonic() - started) * 1000
             if answer is None:
