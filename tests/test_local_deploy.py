@@ -18,8 +18,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
+from test_local_flow import MESSAGE
 
-from constructs_ses import InboundEmail
+from constructs_ses import InboundEmail, InvocationType
+from constructs_ses.local import MailFlow
 from constructs_ses.local.deploy import deploy_locally
 from constructs_ses.testing import LocalAws
 
@@ -36,10 +38,16 @@ from scenarios import every_option_stack, example_stack
 
 
 @pytest.fixture(scope="module")
-def aws() -> Iterator[LocalAws]:
-    """A local AWS, bootstrapped as `cdk bootstrap` does it."""
+def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
+    """A local AWS, bootstrapped as `cdk bootstrap` does it (outside the repository, whose
+    cdk.json would have the CLI synthesize app.py into its cdk.out)."""
     with LocalAws(account=ACCOUNT, region=REGION) as local:
-        result = cdk_cli("bootstrap", f"aws://{ACCOUNT}/{REGION}", env=local.env)
+        result = cdk_cli(
+            "bootstrap",
+            f"aws://{ACCOUNT}/{REGION}",
+            cwd=tmp_path_factory.mktemp("bootstrap"),
+            env=local.env,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         yield local
 
@@ -130,6 +138,81 @@ def test_the_example_app_deploys_and_destroys(
 
     destroy(aws, example_assembly, "InboundMail")
     assert stack_rule_sets(aws, "InboundMail") == []
+
+
+WRITER = """
+import os
+from written import FILE_NAME
+def handler(event, context):
+    with open(FILE_NAME, "w") as out:  # beside its code, in its working directory
+        out.write(event["Records"][0]["ses"]["mail"]["messageId"])
+    return {"disposition": "CONTINUE", "wrote": os.path.abspath(FILE_NAME)}
+"""
+"""A function of two modules, one importing the other, that writes a file next to its code."""
+
+
+@pytest.fixture(scope="module")
+def writing_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A rule of the packaged handler template, then one of a directory asset (``WRITER``)."""
+    code = tmp_path_factory.mktemp("writer-code")
+    (code / "writer.py").write_text(WRITER)
+    (code / "written.py").write_text('FILE_NAME = "written.txt"\n')
+
+    def build(app: cdk.App) -> None:
+        stack = new_stack(app, "Writing")
+        mail = InboundEmail(stack, "Inbound")
+        mail.add_lambda_rule(
+            "Filter", recipients=["example.com"], invocation_type=InvocationType.REQUEST_RESPONSE
+        )
+        writer = lambda_.Function(
+            stack,
+            "Writer",
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            handler="writer.handler",
+            code=lambda_.Code.from_asset(str(code)),
+        )
+        mail.add_lambda_rule(
+            "Write",
+            recipients=["write@example.com"],
+            function=writer,
+            invocation_type=InvocationType.REQUEST_RESPONSE,
+        )
+
+    return synthesized(tmp_path_factory.mktemp("writing.out"), build)
+
+
+def files_and_times(directory: Path) -> dict[str, int]:
+    """Every file and folder under ``directory``, with its modification time."""
+    return {
+        str(path.relative_to(directory)): path.lstat().st_mtime_ns for path in directory.rglob("*")
+    }
+
+
+def test_the_flow_and_a_local_deploy_leave_the_assembly_as_synthesized(
+    aws: LocalAws, writing_assembly: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What ``cdk deploy`` would upload stays what was synthesized: no bytecode, no file a
+    function wrote beside its code, no zip the CLI packed (``make run``, ``make demo``, ``make
+    deploy-local``); and a ``cdk.json`` where the deploy starts is not synthesized."""
+    (tmp_path / "cdk.json").write_text(json.dumps({"app": "touch synthesized"}))
+    monkeypatch.chdir(tmp_path)
+    synthesized_files = files_and_times(writing_assembly)
+    assert any(name.endswith("/handler.py") for name in synthesized_files)  # the template's
+    with MailFlow.from_assembly(writing_assembly) as flow:
+        for _ in range(2):  # the second through warm workers
+            delivery = flow.deliver(MESSAGE, recipients=["write@example.com"])
+            assert [i.error for i in delivery.invocations] == [None, None], delivery.trace()
+            filtered, written = delivery.invocations
+            assert filtered.function != written.function
+            assert filtered.answer == {"disposition": "CONTINUE"}, filtered.logs
+            wrote = Path(written.answer["wrote"])
+            assert wrote.read_text() == delivery.message_id
+            assert writing_assembly.resolve() not in wrote.resolve().parents
+    cdk = str(REPO / "node_modules" / ".bin" / "cdk")
+    assert deploy_locally(str(writing_assembly), cdk=cdk, aws=aws) == 0
+    destroy(aws, writing_assembly, "Writing")
+    assert files_and_times(writing_assembly) == synthesized_files
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cdk.json"]
 
 
 def l1_rule_stack(

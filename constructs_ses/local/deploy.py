@@ -3,14 +3,22 @@
 Runs the CDK CLI (``cdk`` on the PATH, or ``--cdk``) against a ``LocalAws`` of its own, then
 prints what SES holds (rule sets, their rules in order, each rule's actions, identities) and the
 permissions of the functions those actions invoke, and stops the local AWS.
+
+The assembly is left as it was synthesized: the CLI deploys a copy of it (the CLI keeps the zips
+it uploads in the assembly's ``.cache``) and runs in a directory of its own, so a ``cdk.json``
+where the deploy was started is not read (``cdk bootstrap`` would synthesize its app, into its
+``cdk.out``, for the local account).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import nullcontext
+from pathlib import Path
 from typing import Any
 
 from constructs_ses.local.assembly import stack_environments
@@ -19,13 +27,14 @@ from constructs_ses.local.aws import DEFAULT_ACCOUNT, LocalAws, without_host_aws
 __all__ = ["deploy_locally", "deployed_identities", "deployed_rule_sets"]
 
 
-def _cdk(cdk: str, arguments: Sequence[str], env: Mapping[str, str]) -> None:
-    """Run the CDK CLI; its output passes through; SystemExit with its status when it fails."""
+def _cdk(cdk: str, arguments: Sequence[str], env: Mapping[str, str], cwd: Path) -> None:
+    """Run the CDK CLI in ``cwd``; its output passes through; SystemExit with its status when
+    it fails."""
     host = without_host_aws_settings()
     command = [cdk, *arguments, "--no-notices"]
     print("$ " + " ".join(command), flush=True)
     completed = subprocess.run(
-        command, env={**host, **env, "CDK_DISABLE_CLI_TELEMETRY": "true"}, check=False
+        command, env={**host, **env, "CDK_DISABLE_CLI_TELEMETRY": "true"}, cwd=cwd, check=False
     )
     if completed.returncode != 0:
         raise SystemExit(f"error: {' '.join(command[:2])} failed (exit {completed.returncode})")
@@ -81,7 +90,8 @@ def deploy_locally(
     region: str | None = None,
     aws: LocalAws | None = None,
 ) -> int:
-    """Bootstrap a local AWS, deploy every stack of ``assembly`` to it, print what was made.
+    """Bootstrap a local AWS, deploy every stack of ``assembly`` to it (a copy: the assembly
+    stays as it was), print what was made.
 
     :param account: the local AWS's account. Default: the one the assembly's stacks name, or
         ``DEFAULT_ACCOUNT`` when they name none.
@@ -98,10 +108,15 @@ def deploy_locally(
     stated_account, stated_region = next(iter(environments), (None, None))
     account = (aws.account if aws else account) or stated_account or DEFAULT_ACCOUNT
     region = (aws.region if aws else region) or stated_region or "us-east-1"
-    with nullcontext(aws) if aws else LocalAws(account=account, region=region) as local:
+    with (
+        nullcontext(aws) if aws else LocalAws(account=account, region=region) as local,
+        tempfile.TemporaryDirectory(prefix="constructs-ses-deploy-") as scratch,
+    ):
         print(f"local AWS at {local.endpoint_url} (account {account}, region {region})")
-        _cdk(cdk, ["bootstrap", f"aws://{account}/{region}"], local.env)
-        _cdk(cdk, ["deploy", "--app", assembly, "--all", "--require-approval", "never"], local.env)
+        copy = shutil.copytree(assembly, Path(scratch) / "cdk.out", symlinks=True)
+        deploying = ["deploy", "--app", str(copy), "--all", "--require-approval", "never"]
+        _cdk(cdk, ["bootstrap", f"aws://{account}/{region}"], local.env, Path(scratch))
+        _cdk(cdk, deploying, local.env, Path(scratch))
         for line in [*deployed_rule_sets(local), *deployed_identities(local)]:
             print(line)
     return 0
