@@ -34,12 +34,12 @@ from aws_lambda_powertools.utilities.parser.models import SesModel
 
 from constructs_ses import InboundEmail, InvocationType
 from constructs_ses.local import MailFlow
-from constructs_ses.local.assembly import physical_name
+from constructs_ses.local.assembly import physical_name, rule_sets_of_template
 from constructs_ses.local.aws import LocalAws
 from constructs_ses.local.message import Arrival
 from constructs_ses.scaffold import new_handler
 
-from conftest import ACCOUNT, new_stack, ses_notification
+from conftest import ACCOUNT, logical_id, new_stack, ses_notification
 
 MESSAGE = (
     'From: "Doe, Jane" <jane@sender.example>\r\n'
@@ -97,7 +97,7 @@ def clerk_code(directory: Path) -> lambda_.Code:
 
 
 @pytest.fixture(scope="module")
-def clerk_flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailFlow]:
+def clerk_stack(tmp_path_factory: pytest.TempPathFactory) -> cdk.Stack:
     """support@: stored in an unnamed bucket, then the clerk (RequestResponse) reads it and
     writes to an unnamed topic, queue and table; everyone else: the template, as an Event."""
     stack = new_stack(region="eu-west-1", account="111122223333")
@@ -133,7 +133,12 @@ def clerk_flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailFlow]:
         notify=True,
     )
     mail.add_lambda_rule("Everyone", invocation_type=InvocationType.EVENT)
-    with MailFlow.from_stack(stack) as flow:
+    return stack
+
+
+@pytest.fixture(scope="module")
+def clerk_flow(clerk_stack: cdk.Stack) -> Iterator[MailFlow]:
+    with MailFlow.from_stack(clerk_stack) as flow:
         yield flow
 
 
@@ -147,42 +152,27 @@ def support(clerk_flow: MailFlow) -> Any:
     return delivery.wait(60)
 
 
-def resource_name(flow: MailFlow, kind: str, logical_id_start: str = "") -> str:
-    """The physical name of the stack's one resource of ``kind`` whose logical id starts so."""
-    (name,) = [
-        r.name
-        for r in flow.rule_set.resources
-        if r.kind == kind and r.logical_id.startswith(logical_id_start)
-    ]
-    return name
-
-
 def test_a_boto3_function_reaches_its_stacks_own_resources_in_the_local_aws(
     clerk_flow: MailFlow, support: Any
 ) -> None:
     (clerk, everyone) = support.invocations
     assert clerk.error is None, clerk.logs
     assert clerk.answer["endpoint"] == clerk_flow.endpoint_url
-    bucket = resource_name(clerk_flow, "AWS::S3::Bucket")
+    bucket = clerk_flow.physical_name("Archive")
     assert clerk.answer["bucket"] == bucket
     key = f"support/{support.message_id}"
     stored = clerk_flow.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     assert stored == support.stored[0].read_bytes()
-    queue_url = clerk_flow.client("sqs").get_queue_url(
-        QueueName=resource_name(clerk_flow, "AWS::SQS::Queue")
-    )["QueueUrl"]
+    queue = clerk_flow.physical_name("Work")
+    queue_url = clerk_flow.client("sqs").get_queue_url(QueueName=queue)["QueueUrl"]
     (received,) = clerk_flow.client("sqs").receive_message(QueueUrl=queue_url)["Messages"]
     assert received["Body"] == support.message_id
     item = clerk_flow.client("dynamodb").get_item(
-        TableName=resource_name(clerk_flow, "AWS::DynamoDB::Table"),
+        TableName=clerk_flow.physical_name("Ledger"),
         Key={"id": {"S": support.message_id}},
     )["Item"]
     assert item["body"] == {"S": "Where is my order?"}
-    topic_file = (
-        clerk_flow.store_dir
-        / "sns"
-        / f"{resource_name(clerk_flow, 'AWS::SNS::Topic', 'Tickets')}.jsonl"
-    )
+    topic_file = clerk_flow.store_dir / "sns" / f"{clerk_flow.physical_name('Tickets')}.jsonl"
     (ticket,) = [json.loads(line) for line in topic_file.read_text().splitlines()]
     assert json.loads(ticket["Message"]) == {"id": support.message_id, "subject": "Order 42"}
     assert everyone.error is None
@@ -191,8 +181,8 @@ def test_a_boto3_function_reaches_its_stacks_own_resources_in_the_local_aws(
 def test_resources_have_cloudformation_s_names_in_the_stack_s_account_and_region(
     clerk_flow: MailFlow,
 ) -> None:
-    topic = resource_name(clerk_flow, "AWS::SNS::Topic", "Tickets")
-    archive = next(r for r in clerk_flow.rule_set.resources if r.kind == "AWS::S3::Bucket")
+    topic = clerk_flow.physical_name("Tickets")
+    archive = clerk_flow.resource("Archive")
     assert archive.name == physical_name("Mail", archive.logical_id, "AWS::S3::Bucket")
     assert re.fullmatch(r"mail-archive[0-9a-f]{8}-[a-z0-9]{12}", archive.name)
     assert re.fullmatch(r"Mail-Tickets[0-9A-F]{8}-[A-Z0-9]{12}", topic)
@@ -201,6 +191,85 @@ def test_resources_have_cloudformation_s_names_in_the_stack_s_account_and_region
     assert expected in [t["TopicArn"] for t in topics]
     region = clerk_flow.client("s3").get_bucket_location(Bucket=archive.name)
     assert region["LocationConstraint"] == "eu-west-1"
+
+
+CLERK_KINDS = [
+    ("Archive", "AWS::S3::Bucket"),
+    ("Tickets", "AWS::SNS::Topic"),
+    ("Work", "AWS::SQS::Queue"),
+    ("Ledger", "AWS::DynamoDB::Table"),
+    ("Clerk", "AWS::Lambda::Function"),
+]
+"""The clerk stack's constructs of each kind ``MailFlow.resource`` finds."""
+
+
+@pytest.mark.parametrize(("construct_id", "kind"), CLERK_KINDS)
+def test_a_resource_is_found_by_its_construct_path_or_logical_id(
+    clerk_stack: cdk.Stack, clerk_flow: MailFlow, construct_id: str, kind: str
+) -> None:
+    construct = clerk_stack.node.find_child(construct_id)
+    found = clerk_flow.resource(f"Mail/{construct_id}/Resource")
+    assert (found.kind, found.path) == (kind, f"Mail/{construct_id}/Resource")
+    assert found.logical_id == logical_id(clerk_stack, construct)
+    for reference in (f"Mail/{construct_id}", f"{construct_id}/Resource", construct_id):
+        assert clerk_flow.resource(reference) == found, reference
+    assert clerk_flow.resource(found.logical_id) == found
+    assert clerk_flow.physical_name(f"/Mail/{construct_id}") == found.name
+    assert clerk_flow.physical_name(found.logical_id) == found.name
+
+
+def test_physical_names_and_arns_are_those_of_the_local_aws_and_the_functions(
+    clerk_flow: MailFlow, support: Any
+) -> None:
+    """What a user listed the local AWS for: each resource under the name the flow gives."""
+    assert [b["Name"] for b in clerk_flow.client("s3").list_buckets()["Buckets"]] == [
+        clerk_flow.physical_name("Archive")
+    ]
+    assert clerk_flow.client("dynamodb").list_tables()["TableNames"] == [
+        clerk_flow.physical_name("Ledger")
+    ]
+    (queue_url,) = clerk_flow.client("sqs").list_queues()["QueueUrls"]
+    assert queue_url.endswith("/" + clerk_flow.physical_name("Work"))
+    topics = [t["TopicArn"] for t in clerk_flow.client("sns").list_topics()["Topics"]]
+    assert clerk_flow.resource("Tickets").arn in topics
+    (clerk, _) = support.invocations
+    assert (clerk.function, clerk.function_arn) == (
+        clerk_flow.physical_name("Clerk"),
+        clerk_flow.resource("Clerk").arn,
+    )
+    table = clerk_flow.resource("Ledger")
+    assert table.arn == f"arn:aws:dynamodb:eu-west-1:111122223333:table/{table.name}"
+
+
+def test_fails_to_find_a_resource_no_path_or_logical_id_names(clerk_flow: MailFlow) -> None:
+    for reference in ("Mail/Nothing", "Ledger/Table", "Other/Ledger", "Mail/Clerk/ServiceRole"):
+        with pytest.raises(ValueError, match="no bucket, topic, queue, table or function") as e:
+            clerk_flow.physical_name(reference)
+        assert repr(reference) in str(e.value)
+        assert "Mail/Ledger/Resource (AWS::DynamoDB::Table Ledger" in str(e.value)  # what is
+
+
+def test_fails_to_find_a_resource_a_path_names_twice() -> None:
+    """``Mail/Archive``: the stack's Archive without ``/Resource``, and the Archive of its
+    construct Mail without the stack's path."""
+    bucket = {"Type": "AWS::S3::Bucket"}
+    template = {
+        "Resources": {
+            "ArchiveA1B2C3D4": {**bucket, "Metadata": {"aws:cdk:path": "Mail/Archive/Resource"}},
+            "MailArchive5E6F7A8B": {
+                **bucket,
+                "Metadata": {"aws:cdk:path": "Mail/Mail/Archive/Resource"},
+            },
+            "Set": {"Type": "AWS::SES::ReceiptRuleSet", "Properties": {"RuleSetName": "set"}},
+        }
+    }
+    (rule_set,) = rule_sets_of_template(template, stack="Mail")
+    with MailFlow(rule_set) as flow:
+        with pytest.raises(ValueError, match="'Mail/Archive' names several resources") as e:
+            flow.resource("Mail/Archive")
+        assert "ArchiveA1B2C3D4" in str(e.value) and "MailArchive5E6F7A8B" in str(e.value)
+        assert flow.resource("Mail/Mail/Archive").logical_id == "MailArchive5E6F7A8B"
+        assert flow.resource("ArchiveA1B2C3D4").path == "Mail/Archive/Resource"
 
 
 def test_ses_puts_its_headers_first_in_the_event_and_the_stored_object(support: Any) -> None:

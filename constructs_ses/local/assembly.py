@@ -20,6 +20,7 @@ __all__ = [
     "Rule",
     "RuleSet",
     "StackResource",
+    "find_resource",
     "load_assembly",
     "physical_name",
     "rule_sets_of_template",
@@ -105,6 +106,9 @@ _NAME_PROPERTIES = MappingProxyType(
 )
 EMULATED_KINDS = ("AWS::S3::Bucket", "AWS::SNS::Topic", "AWS::SQS::Queue", "AWS::DynamoDB::Table")
 """The resource types the local flow creates in its local AWS."""
+FUNCTION_KIND = "AWS::Lambda::Function"
+_ARN_ATTRIBUTES = MappingProxyType({"AWS::SNS::Topic": "TopicArn"})
+"""The ``Fn::GetAtt`` attribute of a resource type's ARN, where it is not ``Arn``."""
 
 
 def physical_name(stack: str, logical_id: str, kind: str = "AWS::Lambda::Function") -> str:
@@ -121,15 +125,19 @@ def physical_name(stack: str, logical_id: str, kind: str = "AWS::Lambda::Functio
 
 @dataclass(frozen=True)
 class StackResource:
-    """A resource of the stack that the local flow creates in its local AWS."""
+    """A resource of the stack that the local flow creates in its local AWS, or a function."""
 
     kind: str
-    """Its CloudFormation type, one of ``EMULATED_KINDS``."""
+    """Its CloudFormation type, one of ``EMULATED_KINDS`` or ``FUNCTION_KIND``."""
     logical_id: str
     name: str
     """Its physical name: the one it states, or the one CloudFormation would give it."""
     properties: Mapping[str, Any] = field(default_factory=dict)
     """Its properties, with intrinsic functions resolved."""
+    path: str | None = None
+    """Its construct path (``Stack/Construct/Resource``), when the assembly records it."""
+    arn: str = ""
+    """Its ARN in the stack's account and region."""
 
 
 @dataclass(frozen=True)
@@ -167,16 +175,28 @@ class RuleSet:
     domains: tuple[str, ...] = field(default=())
     """The domains its stack verifies (``AWS::SES::EmailIdentity`` of a domain, such as
     ``InboundEmail.add_domain`` makes), in lower case."""
+    functions: tuple[StackResource, ...] = field(default=())
+    """The stack's Lambda functions, under the names the flow runs them with."""
+    stack_path: str = ""
+    """The stack's construct path, with which its resources' paths begin."""
 
 
 class _Resolver:
     """Gives intrinsic functions of one template local values."""
 
-    def __init__(self, resources: Mapping[str, Any], region: str, account: str, stack: str) -> None:
+    def __init__(
+        self,
+        resources: Mapping[str, Any],
+        region: str,
+        account: str,
+        stack: str,
+        paths: Mapping[str, str],
+    ) -> None:
         self.resources = resources
         self.region = region
         self.account = account
         self.stack = stack
+        self.paths = paths
 
     def name_of(self, logical_id: str) -> str:
         """The physical name of a resource: the one it states, or CloudFormation's form."""
@@ -220,17 +240,19 @@ class _Resolver:
         }.get(kind, {})
         return values.get(attribute) or values.get("Arn") or name
 
-    def resources_to_emulate(self) -> tuple[StackResource, ...]:
-        """The template's resources of ``EMULATED_KINDS``, named and resolved."""
+    def resources_of(self, kinds: tuple[str, ...]) -> tuple[StackResource, ...]:
+        """The template's resources of ``kinds``, named and resolved, with their paths."""
         return tuple(
             StackResource(
-                str(resource["Type"]),
+                kind,
                 logical_id,
                 self.name_of(logical_id),
                 self.value(resource.get("Properties", {})),
+                self.paths.get(logical_id) or resource.get("Metadata", {}).get("aws:cdk:path"),
+                self.attribute(logical_id, _ARN_ATTRIBUTES.get(kind, "Arn")),
             )
             for logical_id, resource in self.resources.items()
-            if resource.get("Type") in EMULATED_KINDS
+            if (kind := str(resource.get("Type"))) in kinds
         )
 
     def value(self, value: Any) -> Any:
@@ -368,10 +390,17 @@ def rule_sets_of_template(
     region: str = DEFAULT_REGION,
     account: str = LOCAL_ACCOUNT,
     assembly_dir: Path | None = None,
+    stack_path: str | None = None,
+    paths: Mapping[str, str] | None = None,
 ) -> list[RuleSet]:
-    """The receipt rule sets a CloudFormation template defines, with their rules."""
+    """The receipt rule sets a CloudFormation template defines, with their rules.
+
+    :param stack_path: the stack's construct path. Default: ``stack``.
+    :param paths: the construct path of each logical id, as the assembly's metadata holds them.
+        Default: the resources' ``aws:cdk:path`` metadata, where the template has it.
+    """
     resources = template.get("Resources", {})
-    resolver = _Resolver(resources, region, account, stack)
+    resolver = _Resolver(resources, region, account, stack, paths or {})
     by_set: dict[str, dict[str, tuple[Rule, str | None]]] = {}
     for logical_id, resource in resources.items():
         if resource.get("Type") != "AWS::SES::ReceiptRule":
@@ -384,7 +413,8 @@ def rule_sets_of_template(
             _rule(resolver, logical_id, properties, assembly_dir),
             after_key,
         )
-    emulated = resolver.resources_to_emulate()
+    emulated = resolver.resources_of(EMULATED_KINDS)
+    functions = resolver.resources_of((FUNCTION_KIND,))
     names = [
         resolver.name_of(logical_id)
         for logical_id, resource in resources.items()
@@ -397,9 +427,59 @@ def rule_sets_of_template(
     ]
     domains = tuple(dict.fromkeys(str(each).lower() for each in identities if "@" not in str(each)))
     return [
-        RuleSet(name, stack, region, account, _in_order(by_set.get(name, {})), emulated, domains)
+        RuleSet(
+            name,
+            stack,
+            region,
+            account,
+            _in_order(by_set.get(name, {})),
+            emulated,
+            domains,
+            functions,
+            stack_path or stack,
+        )
         for name in dict.fromkeys([*names, *by_set])
     ]
+
+
+def find_resource(rule_set: RuleSet, reference: str) -> StackResource:
+    """The bucket, topic, queue, table or function of ``rule_set``'s stack that ``reference``
+    names: its logical id or its construct path, with or without the stack's path and the
+    trailing ``/Resource``; AssemblyError when none or several match."""
+    candidates = (*rule_set.resources, *rule_set.functions)
+    found = [
+        resource
+        for resource in candidates
+        if reference == resource.logical_id
+        or reference.strip("/") in _path_forms(resource.path, rule_set.stack_path)
+    ]
+    if len(found) == 1:
+        return found[0]
+    listed = ", ".join(_described(resource) for resource in found or candidates) or "none"
+    if found:
+        raise AssemblyError(
+            f"{reference!r} names several resources of stack {rule_set.stack_path}: {listed}; "
+            "give its logical id"
+        )
+    raise AssemblyError(
+        f"{reference!r} is the construct path or logical id of no bucket, topic, queue, table "
+        f"or function of stack {rule_set.stack_path}; those it has: {listed}"
+    )
+
+
+def _path_forms(path: str | None, stack_path: str) -> set[str]:
+    """The ways to give construct path ``path``: whole, without its stack's path, and both
+    without a trailing ``/Resource``."""
+    if path is None:
+        return set()
+    whole = path.strip("/")
+    inside = whole[len(stack_path) + 1 :] if whole.startswith(f"{stack_path}/") else ""
+    forms = {form for form in (whole, inside) if form}
+    return forms | {form.removesuffix("/Resource") for form in forms}
+
+
+def _described(resource: StackResource) -> str:
+    return f"{resource.path or '(no path)'} ({resource.kind} {resource.logical_id})"
 
 
 def _stacks(directory: Path) -> Iterator[tuple[str, Mapping[str, Any], Path]]:
@@ -448,6 +528,23 @@ def load_assembly(directory: str | Path, *, stack: str | None = None) -> list[Ru
                 region=region or DEFAULT_REGION,
                 account=account or LOCAL_ACCOUNT,
                 assembly_dir=where,
+                stack_path=str(artifact.get("displayName") or name),
+                paths=_construct_paths(artifact, where),
             )
         )
     return found
+
+
+def _construct_paths(artifact: Mapping[str, Any], directory: Path) -> dict[str, str]:
+    """The construct path of each logical id of a stack artifact, from its metadata (in the
+    manifest, or the file it names as ``additionalMetadataFile``)."""
+    metadata = dict(artifact.get("metadata", {}))
+    extra = artifact.get("additionalMetadataFile")
+    if isinstance(extra, str) and (directory / extra).is_file():
+        metadata.update(json.loads((directory / extra).read_text()))
+    return {
+        str(entry["data"]): path.strip("/")
+        for path, entries in metadata.items()
+        for entry in entries
+        if entry.get("type") == "aws:cdk:logicalId"
+    }

@@ -32,6 +32,8 @@ from constructs_ses.local.assembly import (
     AssemblyError,
     Rule,
     RuleSet,
+    StackResource,
+    find_resource,
     load_assembly,
 )
 from constructs_ses.local.aws import LocalAws
@@ -324,6 +326,21 @@ class MailFlow:
         read what the flow wrote (``flow.client("s3").get_object(...)``)."""
         self._stack.ready()
         return self._stack.client(service)
+
+    def resource(self, reference: str) -> StackResource:
+        """The stack's bucket, topic, queue, table or function that ``reference`` names: its
+        construct path (``"Mail/Tickets/Table"``; the stack's path and a trailing ``/Resource``
+        may be left out) or its logical id. Its ``name`` and ``arn`` are those the local AWS and
+        the functions use; ``kind``, ``logical_id`` and ``path`` say which it is.
+
+        :raises ValueError: no such resource, or several (``AssemblyError``, naming them).
+        """
+        return find_resource(self.rule_set, reference)
+
+    def physical_name(self, reference: str) -> str:
+        """The name in the local AWS of the resource ``reference`` names (as ``resource``
+        takes it): ``flow.client("dynamodb").get_item(TableName=flow.physical_name(...))``."""
+        return self.resource(reference).name
 
     @classmethod
     def from_assembly(
