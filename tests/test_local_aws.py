@@ -39,7 +39,7 @@ from constructs_ses.local.aws import LocalAws
 from constructs_ses.local.message import Arrival
 from constructs_ses.scaffold import new_handler
 
-from conftest import ACCOUNT, logical_id, new_stack, ses_notification
+from conftest import ACCOUNT, cdk_json_context, logical_id, new_stack, ses_notification
 
 MESSAGE = (
     'From: "Doe, Jane" <jane@sender.example>\r\n'
@@ -239,6 +239,18 @@ def test_physical_names_and_arns_are_those_of_the_local_aws_and_the_functions(
     )
     table = clerk_flow.resource("Ledger")
     assert table.arn == f"arn:aws:dynamodb:eu-west-1:111122223333:table/{table.name}"
+
+
+def test_a_resource_of_a_stack_in_a_stage_is_found_without_the_stage_s_path() -> None:
+    app = cdk.App(context=cdk_json_context())
+    stack = cdk.Stack(cdk.Stage(app, "Staged"), "Mail")
+    s3.Bucket(stack, "Archive")
+    InboundEmail(stack, "Inbound").add_lambda_rule("Only", recipients=["only@example.com"])
+    with MailFlow.from_stack(stack) as flow:
+        found = flow.resource("Staged/Mail/Archive")
+        assert found.path == "Staged/Mail/Archive/Resource"
+        assert flow.resource("Archive") == found
+        assert found.name == physical_name(stack.artifact_id, found.logical_id, found.kind)
 
 
 def test_fails_to_find_a_resource_no_path_or_logical_id_names(clerk_flow: MailFlow) -> None:
