@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import jsii
-from aws_cdk import Annotations, Aspects
+from aws_cdk import Aspects, Validations
 from constructs import IConstruct, IValidation
 
 __all__ = [
@@ -40,7 +40,7 @@ class _FindingsValidation:
     def validate(self) -> list[str]:
         findings = self._produce()
         for warning in findings.warnings:
-            Annotations.of(self._scope).add_warning_v2(self._warning_id, warning)
+            Validations.of(self._scope).add_warning(self._warning_id, warning)
         return list(findings.errors)
 
 
@@ -49,7 +49,9 @@ def add_findings_validation(
 ) -> None:
     """Check ``scope`` with ``produce`` when the finished app is synthesized.
 
-    Errors appear as ``[scope path] error``; warnings can be acknowledged by ``warning_id``.
+    Errors appear as ``[scope path] error``; warnings are added with aws-cdk-lib's
+    ``Validations``, so they are acknowledged by ``Annotation::<warning_id>``, as the CDK CLI
+    prints it.
     """
     scope.node.add_validation(_FindingsValidation(scope, produce, warning_id))
 

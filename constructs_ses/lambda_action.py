@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import Annotations, Duration, Stack, Validations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_ses_actions as ses_actions
@@ -94,7 +94,7 @@ class LambdaAction(ses_actions.Lambda):
             rule.depend_on(permission)
         warning = grant_topic_key(self.topic, rule.rule, rule.rule_set_name, rule.depend_on)
         if warning is not None:
-            Annotations.of(rule.rule).add_warning_v2(IMPORTED_TOPIC_KEY_WARNING_ID, warning)
+            Validations.of(rule.rule).add_warning(IMPORTED_TOPIC_KEY_WARNING_ID, warning)
         check_key_region(rule.rule, imported_topic_key(self.topic))
         if self._config is None:  # the same for every rule the action is bound to
             self._config = ses.ReceiptRuleActionConfig(
@@ -123,7 +123,7 @@ class LambdaAction(ses_actions.Lambda):
         stack = Stack.of(rule.rule)
         warning = cross_account_warning(self.function, stack)
         if warning is not None:
-            Annotations.of(rule.rule).add_warning_v2(CROSS_ACCOUNT_WARNING_ID, warning)
+            Validations.of(rule.rule).add_warning(CROSS_ACCOUNT_WARNING_ID, warning)
             return None
         digest = hashlib.sha256(f"{stack.node.path}|{rule.rule_set_name}".encode()).hexdigest()
         permission_id = f"InvokedBySes{digest[:8].upper()}"
@@ -187,13 +187,14 @@ class RuleSetLambdaAction(ses_actions.Lambda):
         """Tell ``rule``, made with this action, what its owner must grant by hand, and have the
         region of an imported topic's key checked for it."""
         if self._invoker.account_warning is not None:
-            annotations = Annotations.of(rule)
-            annotations.add_warning_v2(CROSS_ACCOUNT_WARNING_ID, self._invoker.account_warning)
-            annotations.acknowledge_warning(  # aws-cdk-lib's vaguer warning says the same
+            Validations.of(rule).add_warning(
+                CROSS_ACCOUNT_WARNING_ID, self._invoker.account_warning
+            )
+            Annotations.of(rule).acknowledge_warning(  # aws-cdk-lib's vaguer warning says the same
                 AWS_CDK_PERMISSION_WARNING_ID, "replaced by " + CROSS_ACCOUNT_WARNING_ID
             )
         if self._key_warning is not None:
-            Annotations.of(rule).add_warning_v2(IMPORTED_TOPIC_KEY_WARNING_ID, self._key_warning)
+            Validations.of(rule).add_warning(IMPORTED_TOPIC_KEY_WARNING_ID, self._key_warning)
         check_key_region(rule, self._imported_key)
 
 

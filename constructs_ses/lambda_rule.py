@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from aws_cdk import Annotations
+from aws_cdk import Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -24,9 +24,13 @@ from constructs_ses.package_files import HANDLER_TEMPLATE_HANDLER
 from constructs_ses.rule_options import LambdaRuleOptions
 from constructs_ses.store_action import StoreMessageAction
 
-__all__ = ["LambdaRule", "SharedActions"]
+__all__ = ["DISPOSITION_WARNING_ID", "LambdaRule", "SharedActions"]
 
 READ_MESSAGE_ACTION = "s3:GetObject"
+
+DISPOSITION_WARNING_ID = "constructs-ses:dispositionIgnored"
+"""The warning that a function answering with a disposition runs under Event invocation; the CDK
+CLI prints it as ``Annotation::constructs-ses:dispositionIgnored``."""
 
 SharedActions = dict[tuple[int, InvocationType, int], RuleSetLambdaAction]
 """Lambda actions by the id of their function, invocation type and id of their topic."""
@@ -99,11 +103,8 @@ class LambdaRule:
         """The ``aws_ses.ReceiptRule``."""
         self.action.annotate(self.rule)
         if function is None and invocation_type is InvocationType.EVENT:
-            Annotations.of(self.rule).add_warning_v2(
-                "constructs-ses:dispositionIgnored",
-                "this rule runs the handler template, which answers with a disposition, under "
-                "InvocationType.EVENT: SES ignores the answer, so it cannot stop mail. Use "
-                "InvocationType.REQUEST_RESPONSE to let it control the mail flow.",
+            Validations.of(self.rule).add_warning(
+                DISPOSITION_WARNING_ID, _disposition_warning(options.template_directory)
             )
 
     def __repr__(self) -> str:
@@ -142,6 +143,28 @@ class LambdaRule:
         )
         function.add_environment(ENV_MESSAGE_BUCKET, bucket.bucket_name)
         function.add_environment(ENV_MESSAGE_PREFIX, prefix)
+
+
+def _disposition_warning(handler_directory: Path | None) -> str:
+    """Why the function a rule creates answers in vain under Event invocation, in terms of the
+    code it runs: the packaged template, or the user's copy of it in ``handler_directory``."""
+    if handler_directory is None:
+        runs = "the packaged handler template, which answers with a disposition,"
+        advice = ""
+    else:
+        runs = (
+            f"the handler in handler_directory={str(handler_directory)!r} (a copy of the "
+            "handler template, which answers with a disposition)"
+        )
+        advice = (
+            "; if your copy only does work of its own (stores or forwards the mail), "
+            "acknowledge this warning"
+        )
+    return (
+        f"this rule runs {runs} under InvocationType.EVENT: SES ignores the answer, so it "
+        "cannot stop mail. Use InvocationType.REQUEST_RESPONSE to let the disposition control "
+        f"the mail flow{advice}."
+    )
 
 
 class _Home:

@@ -17,7 +17,7 @@ from functools import partial
 from typing import Protocol
 
 import jsii
-from aws_cdk import Annotations, Stack
+from aws_cdk import Stack, Validations
 from aws_cdk import aws_ses as ses
 from constructs import IConstruct, IValidation
 
@@ -138,7 +138,7 @@ class SubjectsValidation:
         errors: list[str] = []
         for subject, warning_id, findings in self._produce():
             for warning in findings.warnings:
-                Annotations.of(display_scope(subject)).add_warning_v2(warning_id, warning)
+                Validations.of(display_scope(subject)).add_warning(warning_id, warning)
             if findings.errors:
                 path = display_path(subject)
                 errors.extend(f"{path}: {error}" for error in findings.errors)

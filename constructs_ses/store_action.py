@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import jsii
-from aws_cdk import Annotations
+from aws_cdk import Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
@@ -53,7 +53,7 @@ class StoreMessageAction:
         if added.statement_added and added.policy_dependable is not None:
             rule.depend_on(added.policy_dependable)
         elif not added.statement_added:
-            Annotations.of(receipt_rule).add_warning_v2(
+            Validations.of(receipt_rule).add_warning(
                 "constructs-ses:importedBucket",
                 f"bucket {self.bucket.bucket_name} is imported, so this app cannot change its "
                 f"policy: allow {SES_PRINCIPAL} s3:PutObject on {self.object_key_prefix}* "

@@ -180,7 +180,8 @@ def test_function_of_another_account_gets_no_permission_but_a_warning(made_by: s
             path,
             f"Lambda function Mail/Far is in account 222222222222, not {ACCOUNT}: its owner must "
             "allow ses.amazonaws.com to invoke it (lambda:InvokeFunction, SourceAccount "
-            f"{ACCOUNT}) before this rule deploys. [ack: constructs-ses:crossAccountFunction]",
+            f"{ACCOUNT}) before this rule deploys. "
+            "[ack: Annotation::constructs-ses:crossAccountFunction]",
         )
         for path in paths
     }

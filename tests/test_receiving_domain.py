@@ -321,7 +321,7 @@ def test_warns_on_recipients_outside_the_declared_domains() -> None:
         "rule 'Support' receives '.other.example', in subdomains of other.example, which none "
         "of the InboundEmail's domains (example.com) covers: mail for it reaches the rule only "
         "if other.example is verified in SES some other way (add_domain('other.example') "
-        "declares it) [ack: constructs-ses:uncoveredRecipient]"
+        "declares it) [ack: Annotation::constructs-ses:uncoveredRecipient]"
     )
 
 

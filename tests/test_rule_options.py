@@ -10,7 +10,7 @@ import pytest
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
-from aws_cdk.assertions import Annotations, Capture, Match, Template
+from aws_cdk.assertions import Capture, Match, Template
 
 from constructs_ses import (
     Disposition,
@@ -278,28 +278,3 @@ def test_fails_on_drop_spam_that_is_not_a_boolean(stack: cdk.Stack) -> None:
         ValueError, match=r"^\[Mail/Inbound\] drop_spam='yes' must be True or False"
     ):
         InboundEmail(stack, "Inbound", drop_spam="yes")  # type: ignore[arg-type]
-
-
-def test_template_under_event_invocation_gets_a_warning() -> None:
-    stack = new_stack()
-    mail = InboundEmail(stack, "Inbound")
-    mail.add_lambda_rule("Ignored")
-    mail.add_lambda_rule("Heard", invocation_type=InvocationType.REQUEST_RESPONSE)
-    mail.add_lambda_rule("Own", function=inline_function(stack))
-    annotations = Annotations.from_stack(stack)
-    annotations.has_warning(
-        "/Mail/Inbound/Rules/Ignored", Match.string_like_regexp("SES ignores the answer")
-    )
-    warned = annotations.find_warning("*", Match.string_like_regexp("SES ignores the answer"))
-    assert [w.id for w in warned] == ["/Mail/Inbound/Rules/Ignored"]
-
-
-def test_disposition_warning_can_be_acknowledged() -> None:
-    stack = new_stack()
-    rule = InboundEmail(stack, "Inbound").add_lambda_rule("LogsOnly")
-    cdk.Annotations.of(rule.rule).acknowledge_warning(
-        "constructs-ses:dispositionIgnored", "this rule only logs"
-    )
-    Annotations.from_stack(stack).has_no_warning(
-        "*", Match.string_like_regexp("SES ignores the answer")
-    )
