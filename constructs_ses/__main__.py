@@ -1,4 +1,5 @@
-"""Command line: ``python -m constructs_ses new-handler DIR [--force]``."""
+"""Command line: ``python -m constructs_ses new-handler DIR [--force]`` and
+``python -m constructs_ses run APP [ARGUMENTS...]``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from constructs_ses.node import run_app
 from constructs_ses.scaffold import new_handler
 
 
@@ -18,7 +20,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     scaffold.add_argument("directory", metavar="DIR")
     scaffold.add_argument("--force", action="store_true", help="overwrite DIR/handler.py")
+    runner = commands.add_parser(
+        "run",
+        help="run a CDK app (python APP ARGUMENTS...) with the Node.js of constructs-ses[node] "
+        "first on its PATH, for jsii",
+    )
+    runner.add_argument("app", metavar="APP")
+    runner.add_argument("arguments", metavar="ARGUMENTS", nargs=argparse.REMAINDER)
     arguments = parser.parse_args(argv)
+    if arguments.command == "run":
+        return run_app(arguments.app, arguments.arguments)
     try:
         target = new_handler(arguments.directory, force=arguments.force)
     except FileExistsError as error:
