@@ -19,10 +19,11 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from test_local_flow import MESSAGE
+from test_local_host_aws import HOST_SETTINGS, KINDS, set_host
 
 from constructs_ses import InboundEmail, InvocationType
 from constructs_ses.local import MailFlow
-from constructs_ses.local.deploy import deploy_locally
+from constructs_ses.local.deploy import deploy_locally, deployed_rule_sets
 from constructs_ses.testing import LocalAws
 
 from conftest import (
@@ -213,6 +214,40 @@ def test_the_flow_and_a_local_deploy_leave_the_assembly_as_synthesized(
     destroy(aws, writing_assembly, "Writing")
     assert files_and_times(writing_assembly) == synthesized_files
     assert sorted(path.name for path in tmp_path.iterdir()) == ["cdk.json"]
+
+
+def host_settings_stack(app: cdk.App) -> None:
+    """One rule set, one rule invoking an inline function (no asset to publish)."""
+    stack = new_stack(app, "HostSettings")
+    mail = InboundEmail(stack, "Inbound", rule_set_name="host-settings")
+    mail.add_lambda_rule("Only", recipients=["only@example.com"], function=inline_function(stack))
+
+
+def test_a_local_deploy_and_what_it_prints_ignore_the_host_s_aws_settings(
+    aws: LocalAws,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Deployed with every kind of the host's AWS settings at once; then printed with each."""
+    assembly = synthesized(tmp_path / "cdk.out", host_settings_stack)
+    cdk = str(REPO / "node_modules" / ".bin" / "cdk")
+    for kind in KINDS:
+        set_host(monkeypatch, HOST_SETTINGS[kind](tmp_path))
+    assert deploy_locally(str(assembly), cdk=cdk, aws=aws) == 0
+    printed = capfd.readouterr().out
+    monkeypatch.undo()
+    try:
+        assert "rule Only (enabled) for only@example.com" in printed
+        for kind in KINDS:
+            with monkeypatch.context() as host:
+                set_host(host, HOST_SETTINGS[kind](tmp_path))
+                lines = list(deployed_rule_sets(aws))
+            start = lines.index("rule set host-settings")
+            assert lines[start + 1] == "  rule Only (enabled) for only@example.com", kind
+            assert lines[start + 3].startswith("      permission: "), kind
+    finally:
+        destroy(aws, assembly, "HostSettings")
 
 
 def l1_rule_stack(

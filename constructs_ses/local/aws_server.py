@@ -1,21 +1,21 @@
 """The process behind ``LocalAws``: moto's server on 127.0.0.1, until its standard input closes.
 
-Run as ``python -m constructs_ses.local.aws_server``. It prints ``LISTENING <port>`` once it
-accepts requests, then serves until the parent closes the pipe (or exits, which closes it), so it
-never outlives the program that started it. Every request is answered for the one account of
-``MOTO_ACCOUNT_ID``, whatever the credentials. moto's backends live in this process only: a
-caller's own in-process moto (``mock_aws``) never shares state with it. Its CloudFormation has
-the models of ``constructs_ses.local.cfn_models`` besides moto's own, runs stack operations as
-``constructs_ses.local.cfn_operations`` describes, and runs Lambda-backed custom resources in the
-local Lambda runtime (``constructs_ses.local.custom_resources``), whose functions reach this
-server.
+Run as ``python -m constructs_ses.local.aws_server <directory>``, the directory its parent made
+for it and removes (so that nothing is left behind when this process is killed). It prints
+``LISTENING <port>`` once it accepts requests, then serves until the parent closes the pipe (or
+exits, which closes it), so it never outlives the program that started it. Every request is
+answered for the one account of ``MOTO_ACCOUNT_ID``, whatever the credentials. moto's backends
+live in this process only: a caller's own in-process moto (``mock_aws``) never shares state with
+it. Its CloudFormation has the models of ``constructs_ses.local.cfn_models`` besides moto's own,
+runs stack operations as ``constructs_ses.local.cfn_operations`` describes, and runs
+Lambda-backed custom resources in the local Lambda runtime
+(``constructs_ses.local.custom_resources``), whose functions reach this server.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-import tempfile
 from pathlib import Path
 
 # moto's server logs every request through werkzeug; only errors are worth a line here.
@@ -30,24 +30,24 @@ def main() -> None:
 
     cfn_models.install()
     cfn_operations.install()
+    scratch = Path(sys.argv[1])
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    with tempfile.TemporaryDirectory(prefix="constructs-ses-aws-") as scratch:
-        runtime = LambdaRuntime(
-            Path(scratch) / "runtime",
-            aws_environment=lambda: {
-                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.get_host_and_port()[1]}"
-            },
-        )
-        custom_resources.install(runtime, Path(scratch) / "code")
-        server.start()
-        _, port = server.get_host_and_port()
-        sys.stdout.write(f"LISTENING {port}\n")
-        sys.stdout.flush()
-        try:
-            sys.stdin.buffer.read()  # until the parent closes the pipe
-        finally:
-            server.stop()
-            runtime.close()
+    runtime = LambdaRuntime(
+        scratch / "runtime",
+        aws_environment=lambda: {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.get_host_and_port()[1]}"
+        },
+    )
+    custom_resources.install(runtime, scratch / "code")
+    server.start()
+    _, port = server.get_host_and_port()
+    sys.stdout.write(f"LISTENING {port}\n")
+    sys.stdout.flush()
+    try:
+        sys.stdin.buffer.read()  # until the parent closes the pipe
+    finally:
+        server.stop()
+        runtime.close()
 
 
 if __name__ == "__main__":

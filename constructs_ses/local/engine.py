@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -305,6 +306,7 @@ class MailFlow:
         except BaseException:  # an interpreter that does not run, say: nothing left behind
             self._remove_directories()
             raise
+        self._stack.on_new_aws = self.runtime.replace_workers
         self._actions: Mapping[str, Callable[[Rule, Action, bytes, _Context], tuple[str, bytes]]]
         self._actions = {
             "AddHeader": self._add_header,
@@ -318,8 +320,9 @@ class MailFlow:
 
     @property
     def endpoint_url(self) -> str:
-        """The local AWS's endpoint, ``http://127.0.0.1:<port>``."""
-        return self.aws.endpoint_url
+        """The local AWS's endpoint, ``http://127.0.0.1:<port>`` (a new one's, once the one
+        before ended)."""
+        return self._stack.endpoint_url
 
     def client(self, service: str) -> Any:
         """A boto3 client of ``service`` against the local AWS, in the rule set's region: to
@@ -437,6 +440,7 @@ class MailFlow:
         :param arrival: the SMTP client and receiving host, for SES's ``Received`` and
             authentication headers. Default: a client 127.0.0.1 that said ``EHLO localhost``.
         """
+        self._stack.recover()  # a local AWS that ended is replaced before any action needs it
         started = time.monotonic()
         arrived = datetime.now(UTC)
         found = Verdicts.of(verdicts)
@@ -501,12 +505,13 @@ class MailFlow:
     def close(self) -> None:
         """Wait for asynchronous invocations, stop the workers and the flow's local AWS, and
         remove the temporary directories the flow made (the store directory too, when it made
-        it)."""
-        self.runtime.close()
-        self._stack.close()
-        if self._own_aws:
-            self.aws.stop()
-        self._remove_directories()
+        it), each part whatever became of the others."""
+        with ExitStack() as closing:
+            closing.callback(self._remove_directories)
+            if self._own_aws:
+                closing.callback(self.aws.stop)
+            closing.callback(self._stack.close)
+            self.runtime.close()
 
     def _remove_directories(self) -> None:
         """Remove the flow's temporary directories (the store too, when the flow made it)."""

@@ -234,9 +234,13 @@ def lambda_environment(
 class _Worker:
     """One worker process: its pipes and its log file."""
 
-    def __init__(self, process: WorkerProcess, requests: int, answers: int, log: Path) -> None:
+    def __init__(
+        self, process: WorkerProcess, requests: int, answers: int, log: Path, generation: int
+    ) -> None:
         self.process = process
         self.log = log
+        self.generation = generation
+        """The runtime's ``replace_workers`` count when it started."""
         self._requests = requests
         self._answers = os.fdopen(answers, "rb")
         self._answer_ready = select.poll()
@@ -347,6 +351,8 @@ class LambdaRuntime:
         self._warned: set[str] = set()
         self._lock = threading.Lock()
         self._closed = False
+        self._generation = 0
+        """How many times ``replace_workers`` was called: workers started before are ended."""
         self._version = _interpreter_version(self.python)
         self._zygote = Zygote(self.python)
         self._request_ids: list[str] = []
@@ -406,6 +412,16 @@ class LambdaRuntime:
         for pool in pools:
             _close_idle(pool)
         self._zygote.close()
+
+    def replace_workers(self) -> None:
+        """End every function's workers, the idle ones now and the busy ones once their
+        invocation ends: later invocations get new ones, with the ``aws_environment`` of then
+        (a new local AWS's endpoint, say)."""
+        with self._lock:
+            self._generation += 1
+            pools = list(self._pools.values())
+        for pool in pools:
+            _close_idle(pool)
 
     def _request_id(self) -> str:
         try:
@@ -498,15 +514,16 @@ class LambdaRuntime:
 
     def _give_back(self, pool: _Pool, worker: _Worker, *, alive: bool) -> None:
         """Keep a worker that lives for the next invocation; end it otherwise, and once the
-        runtime is closed (a worker given back while ``close`` ran is ended here)."""
-        if not alive:
+        runtime is closed or its workers replaced (one given back meanwhile is ended here)."""
+        if not alive or worker.generation != self._generation:
             worker.close()
             return
         pool.idle.append(worker)
-        if self._closed:
+        if self._closed or worker.generation != self._generation:
             _close_idle(pool)
 
     def _start(self, function: FunctionSpec, pool: _Pool) -> _Worker:
+        generation = self._generation  # before the environment: a replacement meanwhile ends it
         code_dir = self._task_root(function, pool)
         stream = _log_stream_name()
         logs = self.scratch_dir / "logs"
@@ -547,7 +564,7 @@ class LambdaRuntime:
         finally:
             os.close(requests_read)
             os.close(answers_write)
-        return _Worker(process, requests_write, answers_read, log)
+        return _Worker(process, requests_write, answers_read, log, generation)
 
     def _run(
         self,

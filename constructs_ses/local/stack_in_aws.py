@@ -1,7 +1,8 @@
 """A stack's buckets, topics, queues and tables in a local AWS, and what the mail flow writes there.
 
 Created once, the first time something needs them (an S3 or SNS action, a function's worker),
-under the names the functions' environment refers to (``constructs_ses.local.assembly``). Every
+under the names the functions' environment refers to (``constructs_ses.local.assembly``), and
+again in a new local AWS when the one they were in ended (``recover``). Every
 topic has a subscriber of the flow's own: an HTTP endpoint on 127.0.0.1 that receives what any
 HTTP subscriber would, SNS's envelope, for every message published to the topic (by the flow or
 by a function), and appends it to ``sns/<topic>.jsonl`` in the store directory.
@@ -11,21 +12,27 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from constructs_ses.local.assembly import RuleSet, StackResource
 from constructs_ses.local.aws import LocalAws, LocalAwsError
+from constructs_ses.local.clients import is_connection_error
 from constructs_ses.local.store import topic_path
 
 __all__ = ["StackInAws"]
 
+LOGGER = logging.getLogger("constructs_ses.local")
 ENVELOPE_TIMEOUT_SECONDS = 10.0
+ENDING_SECONDS = 5.0
+"""How long a local AWS that stopped answering may take to end before it counts as alive."""
+_T = TypeVar("_T")
 _KEPT_ENVELOPES = 1000
 """Envelopes kept for ``publish`` to pick up; older ones (published by functions) are dropped."""
 
@@ -37,13 +44,25 @@ class StackInAws:
         self.aws = aws
         self.rule_set = rule_set
         self.region = rule_set.region
+        self.store_dir = store_dir
+        self.on_new_aws: Callable[[], None] | None = None
+        """Called once the resources are made again in a new local AWS (the flow replaces its
+        functions' workers, which have the old one's endpoint)."""
         self._subscriber = _Subscriber(store_dir)
         self._lock = threading.RLock()
         self._ready = False
+        self._made_in: tuple[int, str] | None = None
+        """The generation and endpoint of the local AWS the resources were made in."""
         self._clients: dict[str, Any] = {}
         self._buckets: set[str] = set()
         self._topics: dict[str, str] = {}
         """Subscription ARN of each topic the flow listens to."""
+
+    @property
+    def endpoint_url(self) -> str:
+        """The local AWS's endpoint (a new one's, when the one before ended)."""
+        self.recover()
+        return self.aws.endpoint_url
 
     def environment(self) -> dict[str, str]:
         """What a function needs to reach this AWS: ``AWS_ENDPOINT_URL`` and credentials."""
@@ -51,13 +70,43 @@ class StackInAws:
         return {"AWS_ENDPOINT_URL": self.aws.endpoint_url, **self.aws.credentials}
 
     def ready(self) -> None:
-        """Create the stack's resources, once."""
+        """Create the stack's resources, once (again in a new local AWS, see ``recover``)."""
+        self.recover()
         with self._lock:
             if self._ready:
                 return
             for resource in self.rule_set.resources:
                 _CREATE[resource.kind](self, resource)
-            self._ready = True
+            url = self.aws.endpoint_url  # started now, if no resource needed it
+            self._ready, self._made_in = True, (self.aws.generation, url)
+
+    def recover(self, *, waiting: float = 0.0) -> bool:
+        """If the local AWS ended (waiting up to ``waiting`` seconds for it to end), start a new
+        one; if the resources were made in another than the one running now, make them again
+        there, warn (once) that what the old one held is lost and call ``on_new_aws``.
+        Whether a new local AWS was started or found."""
+        ended = self.aws.restart_if_ended(waiting=waiting)
+        with self._lock:
+            if self._made_in is None or self._made_in[0] == self.aws.generation:
+                return ended is not None
+            _, old_url = self._made_in
+            self._ready, self._made_in = False, None
+            self._clients.clear()
+            self._buckets.clear()
+            self._topics.clear()  # the new AWS has none of the old one's subscriptions
+            self.ready()
+            LOGGER.warning(
+                "%s; the stack's buckets, topics, queues and tables of rule set %r are made again, "
+                "empty, in the local AWS at %s: the objects, messages and items the old one held "
+                "are lost (the copies of stored messages and notifications under %s remain)",
+                ended or f"the local AWS at {old_url} was replaced",
+                self.rule_set.name,
+                self.aws.endpoint_url,
+                self.store_dir,
+            )
+        if self.on_new_aws is not None:
+            self.on_new_aws()
+        return True
 
     def client(self, service: str) -> Any:
         with self._lock:
@@ -67,27 +116,49 @@ class StackInAws:
 
     def put_message(self, bucket: str, key: str, raw: bytes, kms_key_arn: str | None) -> None:
         """Write ``raw`` as object ``key`` of ``bucket`` (SSE-KMS with ``kms_key_arn``)."""
-        self.ready()
-        self._bucket(bucket)
         encryption = (
             {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_arn} if kms_key_arn else {}
         )
-        self.client("s3").put_object(Bucket=bucket, Key=key, Body=raw, **encryption)
+
+        def put() -> None:
+            self.ready()
+            self._bucket(bucket)
+            self.client("s3").put_object(Bucket=bucket, Key=key, Body=raw, **encryption)
+
+        self._in_a_live_aws(put)
 
     def publish(self, topic_arn: str, message: Mapping[str, Any]) -> dict[str, Any]:
         """Publish ``message`` (as JSON) to the topic; return the envelope its subscribers got."""
-        self.ready()
-        self._topic(topic_arn)
-        published = self.client("sns").publish(TopicArn=topic_arn, Message=json.dumps(message))
+
+        def publish() -> Any:
+            self.ready()
+            self._topic(topic_arn)
+            return self.client("sns").publish(TopicArn=topic_arn, Message=json.dumps(message))
+
+        published = self._in_a_live_aws(publish)
         return self._subscriber.envelope(str(published["MessageId"]))
 
+    def _in_a_live_aws(self, call: Callable[[], _T]) -> _T:
+        """``call()``, made again in a new local AWS when the one it tried to reach ended."""
+        try:
+            return call()
+        except Exception as error:
+            if not is_connection_error(error) or not self.recover(waiting=ENDING_SECONDS):
+                raise
+        return call()
+
     def close(self) -> None:
-        """Unsubscribe the flow from its topics and stop its subscriber."""
+        """Unsubscribe the flow from its topics (unless the local AWS that has them ended) and
+        stop its subscriber."""
         with self._lock:
             subscriptions, self._topics = list(self._topics.values()), {}
-        for subscription in subscriptions:
-            self.client("sns").unsubscribe(SubscriptionArn=subscription)
-        self._subscriber.close()
+            made_in = self._made_in
+            alive = made_in is not None and made_in[0] == self.aws.generation and self.aws.running
+        try:
+            for subscription in subscriptions if alive else ():
+                self.client("sns").unsubscribe(SubscriptionArn=subscription)
+        finally:
+            self._subscriber.close()
 
     def _bucket(self, name: str) -> None:
         with self._lock:
