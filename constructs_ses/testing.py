@@ -1,8 +1,8 @@
 """For tests of apps built with these constructs: a local AWS to deploy them to.
 
 ``LocalAws`` starts moto's server on 127.0.0.1 with our additions to its CloudFormation: the SES
-receipt rule set and rules and the policies (``constructs_ses.local.cfn_models``), stack
-operations in dependency order (``cfn_operations``), SES's create-time permission checks
+receipt rule set and rules and the policies (``local.aws.cloudformation``'s ``models``), stack
+operations in dependency order (``operations``), SES's create-time permission checks
 (``ses_checks``) and Lambda-backed custom resources run by the local Lambda runtime
 (``custom_resources``). ``env`` is what the pinned CDK CLI needs to bootstrap, deploy and
 destroy against it::
@@ -15,6 +15,6 @@ destroy against it::
 Needs the ``local`` extra (moto's server, boto3).
 """
 
-from constructs_ses.local.aws import DEFAULT_ACCOUNT, LocalAws, LocalAwsError
+from constructs_ses.local.aws.local_aws import DEFAULT_ACCOUNT, LocalAws, LocalAwsError
 
 __all__ = ["DEFAULT_ACCOUNT", "LocalAws", "LocalAwsError"]

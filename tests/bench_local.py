@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from constructs_ses import InboundEmail, InvocationType
 from constructs_ses.lambda_src.handler import handler
 from constructs_ses.local import MailFlow
-from constructs_ses.local.smtp import FlowHandler, free_port, serving
+from constructs_ses.local.flow.smtp import FlowHandler, free_port, serving
 
 from conftest import new_stack
 

@@ -20,7 +20,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
-from constructs_ses.local.aws import without_host_aws_settings
+from constructs_ses.local.aws.local_aws import without_host_aws_settings
 
 REPO = Path(__file__).resolve().parent.parent
 ACCOUNT = "111111111111"

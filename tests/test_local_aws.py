@@ -34,9 +34,10 @@ from aws_lambda_powertools.utilities.parser.models import SesModel
 
 from constructs_ses import InboundEmail, InvocationType
 from constructs_ses.local import MailFlow
-from constructs_ses.local.assembly import physical_name, rule_sets_of_template
-from constructs_ses.local.aws import LocalAws
-from constructs_ses.local.message import Arrival
+from constructs_ses.local.aws.cloud_assembly import physical_name
+from constructs_ses.local.aws.local_aws import LocalAws
+from constructs_ses.local.flow.assembly import rule_sets_of_template
+from constructs_ses.local.flow.message import Arrival
 from constructs_ses.scaffold import new_handler
 
 from conftest import ACCOUNT, cdk_json_context, logical_id, new_stack, ses_notification
@@ -495,7 +496,7 @@ def test_fails_on_an_account_that_is_not_twelve_digits() -> None:
 
 OWNER = """
 import sys, time
-from constructs_ses.local.aws import LocalAws
+from constructs_ses.local.aws.local_aws import LocalAws
 aws = LocalAws().start()
 print(aws.endpoint_url, flush=True)
 time.sleep(600)

@@ -23,8 +23,8 @@ from test_local_smtp import message, wait_for_port
 
 from constructs_ses import InboundEmail, InvocationType
 from constructs_ses.local import Delivery, MailFlow
-from constructs_ses.local.aws import LocalAws
-from constructs_ses.local.smtp import free_port
+from constructs_ses.local.aws.local_aws import LocalAws
+from constructs_ses.local.flow.smtp import free_port
 
 from conftest import ACCOUNT, new_stack
 from scenarios import example_stack
@@ -182,7 +182,7 @@ def local_aws_pid(parent: int) -> int:
             command = (stat.parent / "cmdline").read_bytes()
         except (OSError, IndexError, ValueError):
             continue  # ended meanwhile
-        if ppid == parent and b"constructs_ses.local.aws_server" in command:
+        if ppid == parent and b"constructs_ses.local.aws.server" in command:
             return int(stat.parent.name)
     raise AssertionError(f"process {parent} has no local AWS")
 

@@ -22,7 +22,7 @@ from test_local_smtp import message, run_background, wait_for_port
 
 from constructs_ses import InboundEmail, InvocationType
 from constructs_ses.local.cli import main as cli
-from constructs_ses.local.smtp import FlowHandler, free_port
+from constructs_ses.local.flow.smtp import FlowHandler, free_port
 
 from conftest import cdk_json_context, new_stack
 from scenarios import example_stack

@@ -23,7 +23,7 @@ from test_local_host_aws import HOST_SETTINGS, KINDS, set_host
 
 from constructs_ses import InboundEmail, InvocationType
 from constructs_ses.local import MailFlow
-from constructs_ses.local.deploy import deploy_locally, deployed_rule_sets
+from constructs_ses.local.aws.deploy import deploy_locally, deployed_rule_sets
 from constructs_ses.testing import LocalAws
 
 from conftest import (

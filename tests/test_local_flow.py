@@ -22,8 +22,10 @@ from aws_cdk.assertions import Template
 
 from constructs_ses import HandlerPolicy, InboundEmail, InvocationType, StopVerdict
 from constructs_ses.lambda_src.handler import SesEvent
-from constructs_ses.local import MailFlow, engine
-from constructs_ses.local.assembly import AssemblyError, FunctionSpec, rule_sets_of_template
+from constructs_ses.local import MailFlow
+from constructs_ses.local.flow import mail_flow as engine
+from constructs_ses.local.flow.assembly import AssemblyError, rule_sets_of_template
+from constructs_ses.local.lambda_runtime.function import FunctionSpec
 
 from conftest import new_stack, ses_notification
 

@@ -19,8 +19,9 @@ from test_local_aws_recovery import RECIPIENT, SERVE, read_back, reader_stack, w
 from test_local_smtp import message, wait_for_port
 
 from constructs_ses.local import MailFlow
-from constructs_ses.local.aws import LOCAL_CREDENTIALS, PROFILE, LocalAws
-from constructs_ses.local.smtp import free_port
+from constructs_ses.local.aws.local_aws import PROFILE, LocalAws
+from constructs_ses.local.flow.smtp import free_port
+from constructs_ses.local.lambda_runtime.function import LOCAL_CREDENTIALS
 
 from conftest import ACCOUNT, REGION
 from scenarios import example_stack

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from constructs_ses.local.engine import matches
+from constructs_ses.local.flow.mail_flow import matches
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from constructs_ses.local.message import (
+from constructs_ses.local.aws.ids import random_token
+from constructs_ses.local.flow.message import (
     Arrival,
     Verdicts,
     address_pairs,
@@ -21,7 +22,6 @@ from constructs_ses.local.message import (
     mailbox,
     new_message_id,
     parse_headers,
-    random_token,
     ses_headers,
 )
 

@@ -13,7 +13,7 @@ from aws_cdk import aws_ses_actions as ses_actions
 
 from constructs_ses import InboundEmail, InvocationType
 from constructs_ses.local import Delivery, MailFlow
-from constructs_ses.local.smtp import FlowHandler, free_port, serving
+from constructs_ses.local.flow.smtp import FlowHandler, free_port, serving
 
 from conftest import new_stack
 

@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from constructs_ses.local.assembly import FunctionSpec, physical_name
-from constructs_ses.local.lambda_runtime import (
+from constructs_ses.local.aws.cloud_assembly import physical_name
+from constructs_ses.local.lambda_runtime.function import FunctionSpec
+from constructs_ses.local.lambda_runtime.runtime import (
     DEFAULT_CONCURRENCY,
     EncodedEvent,
     LambdaRuntime,

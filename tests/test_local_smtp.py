@@ -28,7 +28,7 @@ from test_local_runtime import GATED
 from constructs_ses import InboundEmail, InvocationType
 from constructs_ses.local import Delivery, MailFlow
 from constructs_ses.local.cli import main as cli
-from constructs_ses.local.smtp import FlowHandler, free_port, serving
+from constructs_ses.local.flow.smtp import FlowHandler, free_port, serving
 
 from conftest import new_stack, run
 

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from constructs_ses.local.store import object_path, store_name
+from constructs_ses.local.flow.store import object_path
+from constructs_ses.local.lambda_runtime.file_names import store_name
 
 # S3 object keys: up to 1,024 bytes of UTF-8, any characters ("Naming Amazon S3 objects",
 # Amazon S3 User Guide); ".." and "/" included.

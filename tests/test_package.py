@@ -37,7 +37,7 @@ def test_handler_names_load_without_aws_cdk_lib(tmp_path: Path) -> None:
 
 def test_local_mail_flow_loads_without_aws_cdk_lib(tmp_path: Path) -> None:
     code = (
-        "import sys, constructs_ses.local.cli, constructs_ses.local.smtp; "
+        "import sys, constructs_ses.local.cli, constructs_ses.local.flow.smtp; "
         "print('aws_cdk' in sys.modules, 'jsii' in sys.modules)"
     )
     result = run([sys.executable, "-c", code], cwd=tmp_path)

@@ -4,6 +4,13 @@ Reads the cloud assembly (``cdk.out``) only; aws-cdk-lib is needed just to synth
 tests (``MailFlow.from_stack``).
 """
 
-from constructs_ses.local.engine import Delivery, Invocation, MailFlow, Refusal, Step, Verdicts
+from constructs_ses.local.flow.mail_flow import (
+    Delivery,
+    Invocation,
+    MailFlow,
+    Refusal,
+    Step,
+    Verdicts,
+)
 
 __all__ = ["Delivery", "Invocation", "MailFlow", "Refusal", "Step", "Verdicts"]

@@ -15,19 +15,19 @@ from email.message import EmailMessage
 from functools import partial
 from pathlib import Path
 
-from constructs_ses.local.assembly import AssemblyError
-from constructs_ses.local.aws import DEFAULT_ACCOUNT
-from constructs_ses.local.deploy import deploy_locally
-from constructs_ses.local.engine import Delivery, Invocation, MailFlow
-from constructs_ses.local.message import Verdicts
-from constructs_ses.local.smtp import (
+from constructs_ses.local.aws.deploy import deploy_locally
+from constructs_ses.local.aws.local_aws import DEFAULT_ACCOUNT
+from constructs_ses.local.flow.assembly import AssemblyError
+from constructs_ses.local.flow.mail_flow import Delivery, Invocation, MailFlow
+from constructs_ses.local.flow.message import Verdicts
+from constructs_ses.local.flow.smtp import (
     VERDICTS_HEADER,
     FlowHandler,
     free_port,
     parse_verdicts,
     serving,
 )
-from constructs_ses.local.store import topic_path
+from constructs_ses.local.flow.store import topic_path
 
 __all__ = ["main"]
 

@@ -7,7 +7,7 @@ What it reproduces, each from the Lambda developer guide:
   (``ReservedConcurrentExecutions``) or ``DEFAULT_CONCURRENCY``; an invocation waits for a free
   one, so one function's slowness never holds up another's. The handler's module is imported
   once per worker (its init phase, reported as ``Init Duration``). Workers are forked from one
-  process per runtime (``constructs_ses.local.zygote``), each in a session of its own.
+  process per runtime (``zygote``), each in a session of its own.
 - **Timeouts** ("Configure Lambda function timeout"): at the deadline the worker and every process
   it started are killed; the error is ``Task timed out after N.NN seconds``, and the next
   invocation gets a fresh worker. A worker that exits is reported as Lambda reports it
@@ -57,10 +57,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from constructs_ses.local.assembly import FunctionSpec
-from constructs_ses.local.aws import LOCAL_CREDENTIALS
-from constructs_ses.local.store import store_name
-from constructs_ses.local.worker import (
+from constructs_ses.local.lambda_runtime.file_names import store_name
+from constructs_ses.local.lambda_runtime.function import LOCAL_CREDENTIALS, FunctionSpec
+from constructs_ses.local.lambda_runtime.worker import (
     ANSWER,
     REQUEST,
     EventPath,
@@ -69,7 +68,7 @@ from constructs_ses.local.worker import (
     encode_value,
     write_all,
 )
-from constructs_ses.local.zygote import WORKER, WorkerProcess, Zygote
+from constructs_ses.local.lambda_runtime.zygote import WORKER, WorkerProcess, Zygote
 
 __all__ = [
     "DEFAULT_CONCURRENCY",

@@ -43,9 +43,9 @@ from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import CloudFormationError
 from moto.core.common_models import CloudFormationModel
 
-from constructs_ses.local.assembly import FunctionSpec
-from constructs_ses.local.lambda_runtime import LambdaRuntime
-from constructs_ses.local.store import store_name
+from constructs_ses.local.lambda_runtime.file_names import store_name
+from constructs_ses.local.lambda_runtime.function import FunctionSpec
+from constructs_ses.local.lambda_runtime.runtime import LambdaRuntime
 
 __all__ = ["CustomResourceFailedError", "CustomResourceRunner", "LambdaCustomResource", "install"]
 

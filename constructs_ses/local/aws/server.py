@@ -1,15 +1,15 @@
 """The process behind ``LocalAws``: moto's server on 127.0.0.1, until its standard input closes.
 
-Run as ``python -m constructs_ses.local.aws_server <directory>``, the directory its parent made
+Run as ``python -m constructs_ses.local.aws.server <directory>``, the directory its parent made
 for it and removes (so that nothing is left behind when this process is killed). It prints
 ``LISTENING <port>`` once it accepts requests, then serves until the parent closes the pipe (or
 exits, which closes it), so it never outlives the program that started it. Every request is
 answered for the one account of ``MOTO_ACCOUNT_ID``, whatever the credentials. moto's backends
 live in this process only: a caller's own in-process moto (``mock_aws``) never shares state with
-it. Its CloudFormation has the models of ``constructs_ses.local.cfn_models`` besides moto's own,
-runs stack operations as ``constructs_ses.local.cfn_operations`` describes, and runs
+it. Its CloudFormation has the models of ``cloudformation.models`` besides moto's own, runs stack
+operations as ``cloudformation.operations`` describes, and runs
 Lambda-backed custom resources in the local Lambda runtime
-(``constructs_ses.local.custom_resources``), whose functions reach this server.
+(``constructs_ses.local.aws.cloudformation.custom_resources``), whose functions reach this server.
 """
 
 from __future__ import annotations
@@ -25,11 +25,15 @@ logging.getLogger("werkzeug").setLevel(logging.ERROR)
 def main() -> None:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer  # noqa: PLC0415
 
-    from constructs_ses.local import cfn_models, cfn_operations, custom_resources  # noqa: PLC0415
-    from constructs_ses.local.lambda_runtime import LambdaRuntime  # noqa: PLC0415
+    from constructs_ses.local.aws.cloudformation import (  # noqa: PLC0415
+        custom_resources,
+        models,
+        operations,
+    )
+    from constructs_ses.local.lambda_runtime.runtime import LambdaRuntime  # noqa: PLC0415
 
-    cfn_models.install()
-    cfn_operations.install()
+    models.install()
+    operations.install()
     scratch = Path(sys.argv[1])
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     runtime = LambdaRuntime(

@@ -6,8 +6,6 @@ import base64
 import hashlib
 import ipaddress
 import re
-import secrets
-import string
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,8 +17,9 @@ from email.utils import format_datetime, getaddresses, parseaddr
 from types import MappingProxyType
 from typing import Any
 
-from constructs_ses.local.envelope import helo_problem
-from constructs_ses.local.worker import utc_second
+from constructs_ses.local.aws.ids import random_token
+from constructs_ses.local.flow.envelope import helo_problem
+from constructs_ses.local.lambda_runtime.worker import utc_second
 
 __all__ = [
     "DMARC_POLICIES",
@@ -29,52 +28,18 @@ __all__ = [
     "Arrival",
     "Verdicts",
     "address_pairs",
-    "alphabet_digits",
     "header_items",
     "headers_before",
     "mailbox",
     "new_message_id",
     "now_iso",
     "parse_headers",
-    "random_token",
     "ses_headers",
     "ses_mail",
 ]
 
 MAX_HEADERS_BYTES = 10 * 1024
 """SES truncates the headers it passes on above 10 KB."""
-_ID_ALPHABET = string.ascii_lowercase + string.digits
-
-
-def alphabet_digits(source: bytes, alphabet: str, length: int) -> str:
-    """``length`` characters of ``alphabet`` read from ``source`` as one big number."""
-    number = int.from_bytes(source, "big")
-    digits = []
-    for _ in range(length):
-        number, index = divmod(number, len(alphabet))
-        digits.append(alphabet[index])
-    return "".join(digits)
-
-
-_KEPT_BYTES = 256 - 256 % len(_ID_ALPHABET)
-"""Random bytes below this (252, 7 times 36) each make one character, each character as often."""
-_TOKEN_CHARACTERS = bytes.maketrans(
-    bytes(range(_KEPT_BYTES)), (_ID_ALPHABET * (_KEPT_BYTES // len(_ID_ALPHABET))).encode()
-)
-_UNUSED_BYTES = bytes(range(_KEPT_BYTES, 256))
-"""Random bytes a token drops."""
-
-
-def random_token(length: int = 40) -> str:
-    """``length`` lower-case letters and digits, each as likely as any other: random bytes
-    below ``_KEPT_BYTES`` each make one (through a translation table), the few others are
-    dropped; one read of the system's randomness almost always."""
-    if length < 1:
-        raise ValueError(f"length={length!r} must be 1 or more")
-    token = b""
-    while len(token) < length:
-        token += secrets.token_bytes(length + 8).translate(_TOKEN_CHARACTERS, _UNUSED_BYTES)
-    return token[:length].decode()
 
 
 def new_message_id() -> str:

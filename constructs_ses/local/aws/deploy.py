@@ -21,8 +21,8 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from constructs_ses.local.assembly import stack_environments
-from constructs_ses.local.aws import DEFAULT_ACCOUNT, LocalAws, without_host_aws_settings
+from constructs_ses.local.aws.cloud_assembly import stack_environments
+from constructs_ses.local.aws.local_aws import DEFAULT_ACCOUNT, LocalAws, without_host_aws_settings
 
 __all__ = ["deploy_locally", "deployed_identities", "deployed_rule_sets"]
 

@@ -25,9 +25,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from constructs_ses.local.engine import Delivery, MailFlow
-from constructs_ses.local.envelope import helo_problem, recipient_reply, sender_reply
-from constructs_ses.local.message import Arrival, Verdicts
+from constructs_ses.local.flow.envelope import helo_problem, recipient_reply, sender_reply
+from constructs_ses.local.flow.mail_flow import Delivery, MailFlow
+from constructs_ses.local.flow.message import Arrival, Verdicts
 
 __all__ = [
     "MAX_MESSAGE_BYTES",

@@ -5,7 +5,7 @@ it through ``AWS_ENDPOINT_URL``; the CDK CLI deploys to it with ``env``. It answ
 account (``account``) whatever credentials a client signs with, in every region, and its
 CloudFormation knows the SES resources and runs custom resources (see ``aws_server``). Once its
 process has ended (killed, say), ``restart_if_ended`` starts another, empty one. Its clients read
-none of the host's AWS settings (``constructs_ses.local.clients``). It needs the ``local`` extra
+none of the host's AWS settings (``constructs_ses.local.aws.clients``). It needs the ``local`` extra
 (moto's server, boto3).
 """
 
@@ -22,10 +22,10 @@ import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
-from constructs_ses.local.clients import isolated_client, isolated_session
+from constructs_ses.local.aws.clients import isolated_client, isolated_session
+from constructs_ses.local.lambda_runtime.function import LOCAL_CREDENTIALS
 
 __all__ = [
     "DEFAULT_ACCOUNT",
@@ -38,14 +38,6 @@ __all__ = [
 DEFAULT_ACCOUNT = "123456789012"
 """The account moto answers for unless told otherwise."""
 START_TIMEOUT_SECONDS = 60.0
-LOCAL_CREDENTIALS: Mapping[str, str] = MappingProxyType(
-    {
-        "AWS_ACCESS_KEY_ID": "ASIALOCALAWSKEY00000",
-        "AWS_SECRET_ACCESS_KEY": "local/aws/secret/not/a/real/key/00000000",
-        "AWS_SESSION_TOKEN": "local-aws-session",
-    }
-)
-"""Credentials for the local AWS: stand-ins, never anyone's real keys."""
 PROFILE = "constructs-ses-local"
 """The profile ``env`` names, defined in the config and credentials files it writes."""
 _LOOPBACK = ("127.0.0.1", "localhost")
@@ -107,7 +99,7 @@ class LocalAws:
                 environment = {**without_host_aws_settings(), **loopback_without_proxy()}
                 self._scratch = Path(tempfile.mkdtemp(prefix="constructs-ses-aws-"))
                 self._process = subprocess.Popen(
-                    [sys.executable, "-m", "constructs_ses.local.aws_server", str(self._scratch)],
+                    [sys.executable, "-m", "constructs_ses.local.aws.server", str(self._scratch)],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     env={**environment, "MOTO_ACCOUNT_ID": self.account},
@@ -196,7 +188,7 @@ class LocalAws:
 
     def client(self, service: str, *, region: str | None = None) -> Any:
         """A boto3 client of ``service`` against this AWS (in ``region``, default ``region``),
-        which reads none of the host's AWS settings (``constructs_ses.local.clients``)."""
+        which reads none of the host's AWS settings (``constructs_ses.local.aws.clients``)."""
         url = self.endpoint_url
         with self._session_lock:  # a botocore session is not thread-safe; its clients are
             if self._session is None:

@@ -1,7 +1,7 @@
 """A stack's buckets, topics, queues and tables in a local AWS, and what the mail flow writes there.
 
 Created once, the first time something needs them (an S3 or SNS action, a function's worker),
-under the names the functions' environment refers to (``constructs_ses.local.assembly``), and
+under the names the functions' environment refers to (``constructs_ses.local.flow.assembly``), and
 again in a new local AWS when the one they were in ended (``recover``). Every
 topic has a subscriber of the flow's own: an HTTP endpoint on 127.0.0.1 that receives what any
 HTTP subscriber would, SNS's envelope, for every message published to the topic (by the flow or
@@ -21,10 +21,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from constructs_ses.local.assembly import RuleSet, StackResource
-from constructs_ses.local.aws import LocalAws, LocalAwsError
-from constructs_ses.local.clients import is_connection_error
-from constructs_ses.local.store import topic_path
+from constructs_ses.local.aws.clients import is_connection_error
+from constructs_ses.local.aws.local_aws import LocalAws, LocalAwsError
+from constructs_ses.local.flow.assembly import RuleSet, StackResource
+from constructs_ses.local.flow.store import topic_path
 
 __all__ = ["StackInAws"]
 

@@ -42,8 +42,8 @@ from moto.ses.exceptions import AlreadyExists
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
-from constructs_ses.local.message import random_token
-from constructs_ses.local.ses_checks import check_rule_grants
+from constructs_ses.local.aws.cloudformation.ses_checks import check_rule_grants
+from constructs_ses.local.aws.ids import random_token
 
 __all__ = [
     "CdkMetadata",

@@ -4,7 +4,7 @@ SES first puts its own headers before the message's (``ses_headers``). Rules run
 disabled rule is skipped; every rule whose recipients match runs, with the recipients it matched;
 its actions run in order. Lambda functions run from their code asset in a worker process with
 their environment; RequestResponse answers control the flow as in SES. S3 and SNS actions write
-to the stack's buckets and topics in a local AWS (``constructs_ses.local.stack_in_aws``).
+to the stack's buckets and topics in a local AWS (``constructs_ses.local.flow.stack_resources``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from constructs_ses.domains import covering_domain
 from constructs_ses.lambda_src.handler import address_matches
-from constructs_ses.local.assembly import (
+from constructs_ses.local.aws.local_aws import LocalAws
+from constructs_ses.local.flow.assembly import (
     Action,
     AssemblyError,
     Rule,
@@ -37,17 +38,8 @@ from constructs_ses.local.assembly import (
     find_resource,
     load_assembly,
 )
-from constructs_ses.local.aws import LocalAws
-from constructs_ses.local.envelope import mailbox_problem, mailbox_reply
-from constructs_ses.local.lambda_runtime import (
-    DEFAULT_CONCURRENCY,
-    EVENT_RETRY_DELAYS,
-    EncodedEvent,
-    InvokeResult,
-    LambdaRuntime,
-    encode_value,
-)
-from constructs_ses.local.message import (
+from constructs_ses.local.flow.envelope import mailbox_problem, mailbox_reply
+from constructs_ses.local.flow.message import (
     Arrival,
     Verdicts,
     header_items,
@@ -59,8 +51,16 @@ from constructs_ses.local.message import (
     ses_headers,
     ses_mail,
 )
-from constructs_ses.local.stack_in_aws import StackInAws
-from constructs_ses.local.store import object_path
+from constructs_ses.local.flow.stack_resources import StackInAws
+from constructs_ses.local.flow.store import object_path
+from constructs_ses.local.lambda_runtime.runtime import (
+    DEFAULT_CONCURRENCY,
+    EVENT_RETRY_DELAYS,
+    EncodedEvent,
+    InvokeResult,
+    LambdaRuntime,
+    encode_value,
+)
 
 if TYPE_CHECKING:
     from aws_cdk import Stack
@@ -258,7 +258,7 @@ class MailFlow:
     :param rule_set: the rule set to run.
     :param store_dir: where a copy of what S3 actions store is kept for people to look at
         (``bucket/prefix+messageId``, each part of the key a file name inside it, see
-        ``constructs_ses.local.store``), and what each topic's subscribers receive
+        ``constructs_ses.local.flow.store``), and what each topic's subscribers receive
         (``sns/<topic>.jsonl``). Default: a new temporary directory, removed by ``close()``.
     :param aws: the local AWS that holds the stack's buckets and topics, for the rule set's
         account. Default: one of the flow's own, stopped by ``close()``.

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from constructs_ses.local.message import alphabet_digits
+from constructs_ses.local.aws.cloud_assembly import (
+    NAME_PROPERTIES,
+    NAMING,
+    AssemblyError,
+    physical_name,
+    stack_artifacts,
+    stack_environment,
+)
+from constructs_ses.local.lambda_runtime.function import DEFAULT_MEMORY_MB, FunctionSpec
 
 __all__ = [
     "EMULATED_KINDS",
@@ -24,7 +31,6 @@ __all__ = [
     "load_assembly",
     "physical_name",
     "rule_sets_of_template",
-    "stack_environments",
 ]
 
 LOCAL_ACCOUNT = "000000000000"
@@ -33,94 +39,11 @@ DEFAULT_TIMEOUT_SECONDS = 3.0
 """Lambda's default timeout, for functions whose template states none."""
 
 
-class AssemblyError(ValueError):
-    """The assembly cannot be read, or does not hold what was asked for."""
-
-
-DEFAULT_MEMORY_MB = 128
-"""Lambda's default memory size."""
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    """A Lambda function of the assembly, as the local flow runs it."""
-
-    name: str
-    """The function's name: its FunctionName, or the name CloudFormation would give it
-    (``physical_name``)."""
-    arn: str
-    """``arn:aws:lambda:<region>:<account>:function:<name>``."""
-    code_dir: Path | None
-    """The unpacked code asset; None for code the assembly does not hold."""
-    inline_code: str | None
-    """Inline code (``Code.ZipFile``), run as ``index.py``."""
-    handler: str
-    timeout: float
-    environment: Mapping[str, str]
-    memory_size: int = DEFAULT_MEMORY_MB
-    runtime: str | None = None
-    """Its ``Runtime``, such as ``python3.14``; None when the template states none."""
-    reserved_concurrency: int | None = None
-    """Its ``ReservedConcurrentExecutions``, when set."""
-
-    @property
-    def region(self) -> str:
-        """The region of its ARN."""
-        return self.arn.split(":")[3]
-
-    @property
-    def log_group_name(self) -> str:
-        """``/aws/lambda/<name>``, the log group Lambda writes to."""
-        return f"/aws/lambda/{self.name}"
-
-
-_NAME_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-
-
-@dataclass(frozen=True)
-class _Naming:
-    """How CloudFormation names one kind of resource it names itself."""
-
-    max_length: int
-    lower_case: bool = False
-
-
-_NAMING = MappingProxyType(
-    {
-        "AWS::Lambda::Function": _Naming(64),
-        "AWS::S3::Bucket": _Naming(63, lower_case=True),
-        "AWS::SNS::Topic": _Naming(256),
-        "AWS::SQS::Queue": _Naming(80),
-        "AWS::DynamoDB::Table": _Naming(255),
-    }
-)
-_NAME_PROPERTIES = MappingProxyType(
-    {
-        "AWS::Lambda::Function": "FunctionName",
-        "AWS::S3::Bucket": "BucketName",
-        "AWS::SNS::Topic": "TopicName",
-        "AWS::SQS::Queue": "QueueName",
-        "AWS::DynamoDB::Table": "TableName",
-        "AWS::SES::ReceiptRuleSet": "RuleSetName",
-    }
-)
 EMULATED_KINDS = ("AWS::S3::Bucket", "AWS::SNS::Topic", "AWS::SQS::Queue", "AWS::DynamoDB::Table")
 """The resource types the local flow creates in its local AWS."""
 FUNCTION_KIND = "AWS::Lambda::Function"
 _ARN_ATTRIBUTES = MappingProxyType({"AWS::SNS::Topic": "TopicArn"})
 """The ``Fn::GetAtt`` attribute of a resource type's ARN, where it is not ``Arn``."""
-
-
-def physical_name(stack: str, logical_id: str, kind: str = "AWS::Lambda::Function") -> str:
-    """A name of the form CloudFormation gives a resource of type ``kind`` it names itself,
-    ``<stack>-<logical id>-<12 letters and digits>`` cut to the type's longest name (lower case
-    for buckets), the same on every run (CloudFormation's suffix is random; here it is derived
-    from the stack and logical id)."""
-    naming = _NAMING.get(kind, _Naming(64))
-    digest = hashlib.sha256(f"{stack}/{logical_id}".encode()).digest()
-    head = f"{stack}-{logical_id}"[: naming.max_length - 13]
-    name = f"{head}-{alphabet_digits(digest, _NAME_ALPHABET, 12)}"
-    return name.lower() if naming.lower_case else name
 
 
 @dataclass(frozen=True)
@@ -202,10 +125,10 @@ class _Resolver:
         """The physical name of a resource: the one it states, or CloudFormation's form."""
         resource = self.resources.get(logical_id, {})
         kind = resource.get("Type", "")
-        stated = resource.get("Properties", {}).get(_NAME_PROPERTIES.get(kind, ""))
+        stated = resource.get("Properties", {}).get(NAME_PROPERTIES.get(kind, ""))
         if isinstance(stated, str):
             return stated
-        if kind in _NAMING:
+        if kind in NAMING:
             return physical_name(self.stack, logical_id, kind)
         return logical_id
 
@@ -482,45 +405,15 @@ def _described(resource: StackResource) -> str:
     return f"{resource.path or '(no path)'} ({resource.kind} {resource.logical_id})"
 
 
-def _stacks(directory: Path) -> Iterator[tuple[str, Mapping[str, Any], Path]]:
-    """Each stack artifact of the assembly and nested assemblies: name, properties, directory."""
-    manifest_file = directory / "manifest.json"
-    if not manifest_file.is_file():
-        raise AssemblyError(f"{directory} is not a cloud assembly: it has no manifest.json")
-    artifacts = json.loads(manifest_file.read_text()).get("artifacts", {})
-    for name, artifact in artifacts.items():
-        kind = artifact.get("type")
-        properties = artifact.get("properties", {})
-        if kind == "aws:cloudformation:stack":
-            yield name, artifact, directory
-        elif kind == "cdk:cloud-assembly":
-            yield from _stacks(directory / properties["directoryName"])
-
-
-def stack_environments(directory: str | Path) -> set[tuple[str | None, str | None]]:
-    """The (account, region) of each stack of the assembly; None where a stack leaves it to the
-    deployment (environment-agnostic)."""
-    return {_environment(artifact) for _, artifact, _ in _stacks(Path(directory).resolve())}
-
-
-def _environment(artifact: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """A stack artifact's account and region; None for ``unknown-account`` / ``-region``."""
-    environment = str(artifact.get("environment", "aws://unknown-account/unknown-region"))
-    account, region = environment.removeprefix("aws://").split("/", 1)
-    return (account if account.isdigit() else None), (
-        None if region.startswith("unknown") else region
-    )
-
-
 def load_assembly(directory: str | Path, *, stack: str | None = None) -> list[RuleSet]:
     """The rule sets of every stack of the assembly in ``directory`` (or of one ``stack``)."""
     root = Path(directory).resolve()
     found: list[RuleSet] = []
-    for name, artifact, where in _stacks(root):
+    for name, artifact, where in stack_artifacts(root):
         if stack is not None and stack not in (name, artifact.get("displayName")):
             continue
         template = json.loads((where / artifact["properties"]["templateFile"]).read_text())
-        account, region = _environment(artifact)
+        account, region = stack_environment(artifact)
         found.extend(
             rule_sets_of_template(
                 template,

@@ -1,0 +1,54 @@
+"""A Lambda function as the local runtime runs it, and the credentials every function gets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+__all__ = ["DEFAULT_MEMORY_MB", "LOCAL_CREDENTIALS", "FunctionSpec"]
+
+LOCAL_CREDENTIALS: Mapping[str, str] = MappingProxyType(
+    {
+        "AWS_ACCESS_KEY_ID": "ASIALOCALAWSKEY00000",
+        "AWS_SECRET_ACCESS_KEY": "local/aws/secret/not/a/real/key/00000000",
+        "AWS_SESSION_TOKEN": "local-aws-session",
+    }
+)
+"""Credentials for the local AWS: stand-ins, never anyone's real keys."""
+DEFAULT_MEMORY_MB = 128
+"""Lambda's default memory size."""
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A Lambda function of the assembly, as the local flow runs it."""
+
+    name: str
+    """The function's name: its FunctionName, or the name CloudFormation would give it
+    (``physical_name``)."""
+    arn: str
+    """``arn:aws:lambda:<region>:<account>:function:<name>``."""
+    code_dir: Path | None
+    """The unpacked code asset; None for code the assembly does not hold."""
+    inline_code: str | None
+    """Inline code (``Code.ZipFile``), run as ``index.py``."""
+    handler: str
+    timeout: float
+    environment: Mapping[str, str]
+    memory_size: int = DEFAULT_MEMORY_MB
+    runtime: str | None = None
+    """Its ``Runtime``, such as ``python3.14``; None when the template states none."""
+    reserved_concurrency: int | None = None
+    """Its ``ReservedConcurrentExecutions``, when set."""
+
+    @property
+    def region(self) -> str:
+        """The region of its ARN."""
+        return self.arn.split(":")[3]
+
+    @property
+    def log_group_name(self) -> str:
+        """``/aws/lambda/<name>``, the log group Lambda writes to."""
+        return f"/aws/lambda/{self.name}"
