@@ -23,7 +23,7 @@ from aws_cdk.assertions import Template
 from constructs_ses import HandlerPolicy, InboundEmail, InvocationType, StopVerdict
 from constructs_ses.lambda_src.handler import SesEvent
 from constructs_ses.local import MailFlow
-from constructs_ses.local.flow import mail_flow as engine
+from constructs_ses.local.flow.actions import lambda_ as lambda_action
 from constructs_ses.local.flow.assembly import AssemblyError, rule_sets_of_template
 from constructs_ses.local.lambda_runtime.function import FunctionSpec
 
@@ -646,7 +646,7 @@ def test_ses_waits_at_most_30_seconds_for_a_request_response_function(
     own timeout ("Invoke Lambda function action", Amazon SES Developer Guide); the flow stops
     the function at the shorter of the two. The 30 s are cut to 0.5 s here, below patient@'s
     5 s timeout and 3 s of work."""
-    monkeypatch.setattr(engine, "REQUEST_RESPONSE_LIMIT_SECONDS", 0.5)
+    monkeypatch.setattr(lambda_action, "REQUEST_RESPONSE_LIMIT_SECONDS", 0.5)
     delivery = lambda_flow.deliver(MESSAGE, recipients=["patient@example.com", "named@example.com"])
     patient, named = delivery.invocations
     assert patient.function.startswith("Mail-Patient")

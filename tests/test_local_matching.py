@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from constructs_ses.local.flow.mail_flow import matches
+from constructs_ses.local.flow.matching import matches
 
 
 @pytest.mark.parametrize(

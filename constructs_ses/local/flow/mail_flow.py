@@ -9,28 +9,20 @@ to the stack's buckets and topics in a local AWS (``constructs_ses.local.flow.st
 
 from __future__ import annotations
 
-import base64
-import json
-import math
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from functools import lru_cache, partial
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from constructs_ses.domains import covering_domain
-from constructs_ses.lambda_src.handler import address_matches
 from constructs_ses.local.aws.local_aws import LocalAws
+from constructs_ses.local.flow.actions import ACTIONS, ActionServices
 from constructs_ses.local.flow.assembly import (
-    Action,
     AssemblyError,
     Rule,
     RuleSet,
@@ -39,27 +31,24 @@ from constructs_ses.local.flow.assembly import (
     load_assembly,
 )
 from constructs_ses.local.flow.envelope import mailbox_problem, mailbox_reply
+from constructs_ses.local.flow.events import MessageHeaders, RuleRun
+from constructs_ses.local.flow.matching import matches
 from constructs_ses.local.flow.message import (
     Arrival,
     Verdicts,
-    header_items,
     headers_before,
     mailbox,
     new_message_id,
     now_iso,
     parse_headers,
     ses_headers,
-    ses_mail,
 )
+from constructs_ses.local.flow.results import Bounce, Delivery, Invocation, Refusal, Step
 from constructs_ses.local.flow.stack_resources import StackInAws
-from constructs_ses.local.flow.store import object_path
 from constructs_ses.local.lambda_runtime.runtime import (
     DEFAULT_CONCURRENCY,
     EVENT_RETRY_DELAYS,
-    EncodedEvent,
-    InvokeResult,
     LambdaRuntime,
-    encode_value,
 )
 
 if TYPE_CHECKING:
@@ -76,180 +65,6 @@ __all__ = [
     "Verdicts",
     "matches",
 ]
-
-REQUEST_RESPONSE_LIMIT_SECONDS = 30.0
-"""SES waits at most 30 seconds for a RequestResponse invocation."""
-DISPOSITIONS = ("CONTINUE", "STOP_RULE", "STOP_RULE_SET")
-MAX_SNS_MESSAGE_BYTES = 150 * 1024
-"""The largest message an SNS action publishes; SES bounces larger ones."""
-_RECEIPTS = 1024
-"""How many receipts (one per Lambda action, recipients and verdicts) a flow keeps before it
-starts again."""
-
-
-def matches(recipient: str, patterns: Sequence[str]) -> bool:
-    """Whether a rule with recipients ``patterns`` receives mail for ``recipient``.
-
-    No patterns: every recipient. ``user@example.com`` matches itself and ``user+tag@example.com``;
-    ``example.com`` matches every address of that domain; ``.example.com`` every subdomain's.
-    """
-    return _matches(recipient, tuple(patterns))
-
-
-@lru_cache(maxsize=4096)
-def _matches(recipient: str, patterns: tuple[str, ...]) -> bool:
-    if not patterns:
-        return True
-    address = recipient.lower()
-    local, _, domain = address.rpartition("@")
-    untagged = f"{local.split('+', 1)[0]}@{domain}"
-    lowered = [p.lower() for p in patterns]
-    return address_matches(address, lowered) or address_matches(untagged, lowered)
-
-
-@dataclass
-class Step:
-    """One line of a delivery's trace: a rule, an action and what came of it."""
-
-    rule: str
-    action: str
-    outcome: str
-    detail: str = ""
-
-    def __str__(self) -> str:
-        detail = f" ({self.detail})" if self.detail else ""
-        return f"{self.rule}: {self.action} -> {self.outcome}{detail}"
-
-
-@dataclass
-class Invocation:
-    """One call of a Lambda function: the event it got and what it answered.
-
-    An Event invocation is complete once its delivery's ``wait()`` returns; until then its
-    fields show the attempts made so far.
-    """
-
-    function: str
-    """The function's name (its FunctionName, or the name CloudFormation would give it)."""
-    function_arn: str
-    """Its ARN, as the event's ``receipt.action.functionArn`` and the context have it."""
-    invocation_type: str
-    encoded_event: EncodedEvent = field(repr=False)
-    """The event as it was sent to the function."""
-    answer: Any = None
-    error: str | None = None
-    """The last attempt's error: ``ErrorType: message``, or Lambda's wording for a timeout
-    (``Task timed out after 3.00 seconds``), a process that exited or a throttle (``Rate
-    Exceeded.``, a reserved concurrency of 0); None when it answered."""
-    attempts: int = 0
-    _completion: Future[Any] | None = field(default=None, repr=False, compare=False)
-    _event: dict[str, Any] | None = field(default=None, repr=False, compare=False)
-    _results: list[InvokeResult] = field(default_factory=list, repr=False, compare=False)
-
-    @property
-    def logs(self) -> str:
-        """Every attempt's log lines, as Lambda's log stream holds them (START, output, END,
-        REPORT)."""
-        return "".join(result.logs for result in self._results)
-
-    @property
-    def event(self) -> dict[str, Any]:
-        """The event the function got ("Invoking Lambda functions", Amazon SES Developer
-        Guide), decoded when first asked for."""
-        if self._event is None:
-            self._event = self.encoded_event.decoded()
-        return self._event
-
-    @property
-    def event_json(self) -> str:
-        """The event as JSON text, as Lambda passes it to the function."""
-        return json.dumps(self.encoded_event.decoded())
-
-    @property
-    def done(self) -> bool:
-        """Whether the last attempt has ended."""
-        return self._completion is None or self._completion.done()
-
-    def when_done(self, callback: Callable[[Invocation], None]) -> None:
-        """Call ``callback`` with this invocation once its last attempt has ended (at once for
-        a RequestResponse invocation, which has ended when ``deliver`` returns)."""
-        if self._completion is None:
-            callback(self)
-        else:
-            self._completion.add_done_callback(lambda _: callback(self))
-
-
-@dataclass(frozen=True)
-class Bounce:
-    """A Bounce action's reply to the sender."""
-
-    smtp_reply_code: str
-    status_code: str | None
-    message: str
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A recipient SES refuses at RCPT TO, so no rule runs for it, and the SMTP front's reply."""
-
-    recipient: str
-    reply: str
-    """The whole reply, e.g. ``550 5.1.1 <a@b.example>: no enabled receipt rule ...``."""
-
-    @property
-    def smtp_reply_code(self) -> str:
-        """The reply's code: ``550``, ``553`` or ``530``."""
-        return self.reply[:3]
-
-    @property
-    def reason(self) -> str:
-        """The reply after its code and enhanced status code."""
-        return self.reply.split(" ", 2)[2]
-
-    def __str__(self) -> str:
-        return f"refused {self.recipient}: {self.reply}"
-
-
-@dataclass
-class Delivery:
-    """What happened to one message."""
-
-    message_id: str
-    recipients: list[str]
-    """The recipients SES accepted, for which the rules ran."""
-    refused: list[Refusal] = field(default_factory=list)
-    """The recipients SES refused at RCPT TO, each with the SMTP front's reply; when it
-    refused every one, no rule ran."""
-    steps: list[Step] = field(default_factory=list)
-    invocations: list[Invocation] = field(default_factory=list)
-    stored: list[Path] = field(default_factory=list)
-    """The file copies of what S3 actions wrote to their buckets."""
-    notifications: list[dict[str, Any]] = field(default_factory=list)
-    """What each topic's subscribers received for this message, in order: SNS's envelope
-    (``Type``, ``MessageId``, ``TopicArn``, ``Message`` holding SES's notification as JSON,
-    ``Timestamp``, ``Signature``...)."""
-    bounce: Bounce | None = None
-    stopped_by: str | None = None
-    pending: list[Future[Any]] = field(default_factory=list, repr=False)
-
-    @property
-    def matched(self) -> bool:
-        """Whether any enabled rule received the message."""
-        return any(step.action == "rule" and step.outcome == "matched" for step in self.steps)
-
-    def wait(self, timeout: float | None = None) -> Delivery:
-        """Wait for the asynchronous (Event) invocations of this delivery to finish, retries
-        included; then their ``Invocation``s are complete.
-
-        :param timeout: seconds to wait for each; TimeoutError past it. Default: no limit.
-        """
-        for future in self.pending:
-            future.result(timeout)
-        return self
-
-    def trace(self) -> str:
-        """A readable account: one line per rule and action."""
-        return "\n".join(str(step) for step in self.steps)
 
 
 class MailFlow:
@@ -307,16 +122,7 @@ class MailFlow:
             self._remove_directories()
             raise
         self._stack.on_new_aws = self.runtime.replace_workers
-        self._actions: Mapping[str, Callable[[Rule, Action, bytes, _Context], tuple[str, bytes]]]
-        self._actions = {
-            "AddHeader": self._add_header,
-            "S3": self._store_action,
-            "SNS": self._publish,
-            "Stop": self._stop,
-            "Bounce": self._bounce,
-            "Lambda": self._run_lambda,
-        }
-        self._receipts: dict[tuple[object, ...], dict[str, Any]] = {}
+        self._services = ActionServices(self._stack, self.store_dir, self.runtime)
 
     @property
     def endpoint_url(self) -> str:
@@ -476,7 +282,7 @@ class MailFlow:
             moment=arrived,
         )
         raw, headers_of_raw = headers_before(added, original, parsed)
-        headers = _HeaderCache(raw, headers_of_raw)
+        headers = MessageHeaders(raw, headers_of_raw)
         timestamp = now_iso(arrived)
         for rule in self.rule_set.rules:
             if not rule.enabled:
@@ -486,7 +292,7 @@ class MailFlow:
             if not matched:
                 continue
             delivery.steps.append(Step(rule.name, "rule", "matched", ", ".join(matched)))
-            context = _Context(
+            rule_run = RuleRun(
                 delivery,
                 rule,
                 matched,
@@ -496,7 +302,7 @@ class MailFlow:
                 started,
                 headers,
             )
-            outcome, raw = self._run_rule(rule, raw, context)
+            outcome, raw = self._run_rule(rule, raw, rule_run)
             if outcome == "STOP_RULE_SET":
                 delivery.stopped_by = rule.name
                 break
@@ -525,317 +331,19 @@ class MailFlow:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _run_rule(self, rule: Rule, raw: bytes, context: _Context) -> tuple[str, bytes]:
+    def _run_rule(self, rule: Rule, raw: bytes, rule_run: RuleRun) -> tuple[str, bytes]:
+        """Run the rule's actions in order, until one stops the rule or the rule set; the
+        outcome, and the message as it is then."""
         for action in rule.actions:
-            outcome, raw = self._run_action(rule, action, raw, context)
+            run = ACTIONS.get(action.kind)
+            if run is None:
+                step = Step(rule.name, action.kind, "skipped", "not run locally")
+                rule_run.delivery.steps.append(step)
+                continue
+            outcome, raw = run(self._services, action, raw, rule_run)
             if outcome in ("STOP_RULE", "STOP_RULE_SET"):
                 return outcome, raw
         return "CONTINUE", raw
-
-    def _run_action(
-        self, rule: Rule, action: Action, raw: bytes, context: _Context
-    ) -> tuple[str, bytes]:
-        """Run one action; return its outcome and the message as later actions see it."""
-        run = self._actions.get(action.kind)
-        if run is None:
-            context.delivery.steps.append(
-                Step(rule.name, action.kind, "skipped", "not run locally")
-            )
-            return "CONTINUE", raw
-        return run(rule, action, raw, context)
-
-    def _add_header(
-        self, rule: Rule, action: Action, raw: bytes, context: _Context
-    ) -> tuple[str, bytes]:
-        name, value = str(action.config["HeaderName"]), str(action.config["HeaderValue"])
-        context.delivery.steps.append(Step(rule.name, "AddHeader", "added", f"{name}: {value}"))
-        return "CONTINUE", f"{name}: {value}\r\n".encode() + raw
-
-    def _store_action(
-        self, rule: Rule, action: Action, raw: bytes, context: _Context
-    ) -> tuple[str, bytes]:
-        config = action.config
-        bucket, prefix = str(config["BucketName"]), str(config.get("ObjectKeyPrefix", ""))
-        key = prefix + context.delivery.message_id
-        kms_key = config.get("KmsKeyArn")
-        self._stack.put_message(bucket, key, raw, str(kms_key) if kms_key else None)
-        path = object_path(self.store_dir, bucket, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(raw)
-        context.delivery.stored.append(path)
-        context.delivery.steps.append(Step(rule.name, "S3", "stored", f"s3://{bucket}/{key}"))
-        self._notify(
-            config.get("TopicArn"), context, action, raw, with_content=False, object_key=key
-        )
-        return "CONTINUE", raw
-
-    def _publish(
-        self, rule: Rule, action: Action, raw: bytes, context: _Context
-    ) -> tuple[str, bytes]:
-        topic = action.config.get("TopicArn")
-        if len(raw) > MAX_SNS_MESSAGE_BYTES:
-            context.delivery.bounce = Bounce(
-                "552", "5.3.4", "Message too large for the SNS action (over 150 KB)"
-            )
-            context.delivery.steps.append(Step(rule.name, "SNS", "bounced", "over 150 KB"))
-            return "CONTINUE", raw
-        self._notify(topic, context, action, raw, with_content=True)
-        context.delivery.steps.append(Step(rule.name, "SNS", "published", str(topic)))
-        return "CONTINUE", raw
-
-    def _stop(self, rule: Rule, action: Action, raw: bytes, context: _Context) -> tuple[str, bytes]:
-        self._notify(action.config.get("TopicArn"), context, action, raw, with_content=False)
-        context.delivery.steps.append(Step(rule.name, "Stop", "STOP_RULE_SET"))
-        return "STOP_RULE_SET", raw
-
-    def _bounce(
-        self, rule: Rule, action: Action, raw: bytes, context: _Context
-    ) -> tuple[str, bytes]:
-        config = action.config
-        bounce = Bounce(
-            str(config.get("SmtpReplyCode", "550")),
-            str(config["StatusCode"]) if config.get("StatusCode") else None,
-            str(config.get("Message", "")),
-        )
-        context.delivery.bounce = bounce
-        context.delivery.steps.append(Step(rule.name, "Bounce", "bounced", bounce.smtp_reply_code))
-        self._notify(config.get("TopicArn"), context, action, raw, with_content=False)
-        return "CONTINUE", raw
-
-    def _run_lambda(
-        self, rule: Rule, action: Action, raw: bytes, context: _Context
-    ) -> tuple[str, bytes]:
-        delivery = context.delivery
-        config = action.config
-        invocation_type = str(config.get("InvocationType", "Event"))
-        function = action.function
-        self._notify(config.get("TopicArn"), context, action, raw, with_content=False)
-        if function is None:
-            delivery.steps.append(
-                Step(
-                    rule.name,
-                    "Lambda",
-                    "skipped",
-                    f"{config.get('FunctionArn')} is not in the assembly",
-                )
-            )
-            return "CONTINUE", raw
-        encoded = self._encoded_event(action, function.arn, invocation_type, context, raw)
-        invocation = Invocation(function.name, function.arn, invocation_type, encoded)
-        delivery.invocations.append(invocation)
-        if invocation_type != "RequestResponse":
-            attempts = self.runtime.invoke_event(function, encoded, partial(_record, invocation))
-            invocation._completion = attempts
-            delivery.pending.append(attempts)
-            delivery.steps.append(Step(rule.name, f"Lambda {function.name}", "invoked", "Event"))
-            return "CONTINUE", raw
-        timeout = min(REQUEST_RESPONSE_LIMIT_SECONDS, function.timeout)
-        _record(invocation, self.runtime.invoke(function, encoded, timeout=timeout))
-        answer = invocation.answer
-        disposition = answer.get("disposition") if isinstance(answer, dict) else None
-        if invocation.error is not None:
-            delivery.steps.append(
-                Step(
-                    rule.name, f"Lambda {function.name}", "error", f"{invocation.error}; continuing"
-                )
-            )
-            return "CONTINUE", raw
-        outcome = disposition if disposition in DISPOSITIONS else "CONTINUE"
-        detail = "" if disposition in DISPOSITIONS else f"answer {answer!r} is not a disposition"
-        delivery.steps.append(Step(rule.name, f"Lambda {function.name}", str(outcome), detail))
-        return str(outcome), raw
-
-    def _encoded_event(
-        self, action: Action, arn: str, invocation_type: str, context: _Context, raw: bytes
-    ) -> EncodedEvent:
-        """SES's event for a Lambda action: the message's ``mail`` (made and encoded once per
-        version of it) and a receipt made once per action, recipients and verdicts, with its
-        times now."""
-        timestamp, millis = moment = context.moment()
-        key = (id(action), tuple(context.matched), context.verdicts)
-        receipt = self._receipts.get(key)
-        if receipt is None:
-            if len(self._receipts) >= _RECEIPTS:
-                self._receipts.clear()
-            receipt_action = {
-                "type": "Lambda",
-                "functionArn": arn,
-                "invocationType": invocation_type,
-            }
-            receipt = self._receipts[key] = context.receipt(receipt_action, moment)
-        timed = {**receipt, "timestamp": timestamp, "processingTimeMillis": millis}
-        return EncodedEvent.of(
-            _lambda_event(timed),
-            json_types=True,
-            inserts=((_MAIL_PATH, context.encoded_mail(raw)),),
-        )
-
-    def _notify(
-        self,
-        topic: object,
-        context: _Context,
-        action: Action,
-        raw: bytes,
-        *,
-        with_content: bool,
-        object_key: str | None = None,
-    ) -> None:
-        """Publish SES's notification of ``action`` to ``topic`` (when there is one), with the
-        action as SES describes it ("Contents of notifications for Amazon SES email receiving",
-        the action object)."""
-        if not topic:
-            return
-        receipt_action = {"type": action.kind, **_ACTION_DEFAULTS.get(action.kind, {})}
-        for name in _ACTION_FIELDS.get(action.kind, ("TopicArn",)):
-            if action.config.get(name) is not None:
-                receipt_action[_camel(name)] = action.config[name]
-        if object_key is not None:
-            receipt_action["objectKey"] = object_key
-        notification: dict[str, Any] = {
-            "notificationType": "Received",
-            "mail": context.mail(raw),
-            "receipt": context.receipt(receipt_action),
-        }
-        if with_content:
-            encoding = str(action.config.get("Encoding", "UTF-8"))
-            notification["content"] = (
-                base64.b64encode(raw).decode()
-                if encoding == "Base64"
-                else raw.decode(errors="replace")
-            )
-        context.delivery.notifications.append(self._stack.publish(str(topic), notification))
-
-
-class _HeaderCache:
-    """The headers of a delivery's message and SES's ``mail`` object for them, made again only
-    after AddHeader changed the message."""
-
-    def __init__(self, raw: bytes, headers: list[tuple[str, str]]) -> None:
-        self._raw = raw
-        self._headers = headers
-        self._mail: dict[str, Any] | None = None
-        self._encoded_mail: bytes | None = None
-
-    def of(self, raw: bytes) -> list[tuple[str, str]]:
-        if raw is not self._raw:
-            self._raw, self._headers = raw, header_items(parse_headers(raw))
-            self._mail = self._encoded_mail = None
-        return self._headers
-
-    def encoded_mail(
-        self, raw: bytes, build: Callable[[list[tuple[str, str]]], dict[str, Any]]
-    ) -> bytes:
-        """``mail(raw, build)`` encoded for events (``encode_value``), once per version of the
-        message."""
-        mail = self.mail(raw, build)
-        if self._encoded_mail is None:
-            self._encoded_mail = encode_value(mail)
-        return self._encoded_mail
-
-    def mail(
-        self, raw: bytes, build: Callable[[list[tuple[str, str]]], dict[str, Any]]
-    ) -> dict[str, Any]:
-        """``build(headers)`` for this message, once per version of it: the events of one
-        message share their ``mail`` object, as SES builds it once."""
-        headers = self.of(raw)
-        if self._mail is None:
-            self._mail = build(headers)
-        return self._mail
-
-
-@dataclass
-class _Context:
-    """What every event of one rule's run shares."""
-
-    delivery: Delivery
-    rule: Rule
-    matched: list[str]
-    verdicts: Verdicts
-    sender: str
-    timestamp: str
-    started: float
-    headers: _HeaderCache
-
-    def mail(self, raw: bytes) -> dict[str, Any]:
-        return self.headers.mail(raw, self._build_mail)
-
-    def encoded_mail(self, raw: bytes) -> bytes:
-        return self.headers.encoded_mail(raw, self._build_mail)
-
-    def _build_mail(self, headers: list[tuple[str, str]]) -> dict[str, Any]:
-        return ses_mail(
-            headers,
-            message_id=self.delivery.message_id,
-            source=self.sender,
-            timestamp=self.timestamp,
-        )
-
-    def moment(self) -> tuple[str, int]:
-        """Now, as a receipt says it: the time, and the milliseconds since the message arrived
-        (at least 1, as SES never reports 0)."""
-        return now_iso(), max(1, math.ceil((time.monotonic() - self.started) * 1000))
-
-    def receipt(
-        self, action: dict[str, Any], moment: tuple[str, int] | None = None
-    ) -> dict[str, Any]:
-        """SES's ``receipt`` for ``action``, triggered at ``moment`` (default: now)."""
-        timestamp, millis = moment or self.moment()
-        return {
-            "timestamp": timestamp,
-            "processingTimeMillis": millis,
-            "recipients": list(self.matched),
-            **self.verdicts.receipt_fields(self.rule.scan_enabled),
-            "action": action,
-        }
-
-
-_MAIL_PATH = ("Records", 0, "ses", "mail")
-"""Where an event's ``mail`` object goes."""
-
-
-def _lambda_event(receipt: dict[str, Any]) -> dict[str, Any]:
-    """SES's event for a Lambda action ("Invoking Lambda functions", Amazon SES Developer
-    Guide), its ``mail`` left for the message's encoded one to go in at ``_MAIL_PATH``."""
-    return {
-        "Records": [
-            {
-                "eventSource": "aws:ses",
-                "eventVersion": "1.0",
-                "ses": {"mail": None, "receipt": receipt},
-            }
-        ]
-    }
-
-
-def _record(invocation: Invocation, result: InvokeResult) -> None:
-    """Add one attempt's outcome to ``invocation``."""
-    invocation.attempts += 1
-    invocation._results.append(result)
-    invocation.error = result.error
-    invocation.answer = result.answer if result.error is None else None
-
-
-_ACTION_FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "S3": ("TopicArn", "BucketName", "ObjectKeyPrefix"),
-        "SNS": ("TopicArn", "Encoding"),
-        "Lambda": ("TopicArn", "FunctionArn", "InvocationType"),
-        "Bounce": ("TopicArn", "SmtpReplyCode", "StatusCode", "Message", "Sender"),
-        "WorkMail": ("TopicArn", "OrganizationArn"),
-    }
-)
-"""The settings of each action kind that SES's notification reports (its action object)."""
-_ACTION_DEFAULTS: Mapping[str, Mapping[str, str]] = MappingProxyType(
-    {
-        "Lambda": {"invocationType": "Event"},
-        "SNS": {"encoding": "UTF-8"},
-    }
-)
-"""What SES reports for an action setting the rule leaves out."""
-
-
-def _camel(name: str) -> str:
-    return name[:1].lower() + name[1:]
 
 
 def _raw(message: bytes | str | EmailMessage) -> bytes:
