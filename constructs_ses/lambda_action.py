@@ -29,8 +29,7 @@ from constructs_ses.grants import (
 )
 from constructs_ses.limits import request_response_timeout_problem
 from constructs_ses.records import record_of
-from constructs_ses.region_check import REGION_WARNING_ID
-from constructs_ses.regions import Placement, judge_placements
+from constructs_ses.region_check import REGION_WARNING_ID, Placement, judge_placements
 from constructs_ses.tokens import TOKEN_MARK
 
 __all__ = ["LambdaAction", "RuleSetLambdaAction"]

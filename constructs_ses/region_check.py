@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 from constructs_ses.findings import Findings, display_path
-from constructs_ses.regions import Placement, judge_placements, region_of_arn
+from constructs_ses.regions import region_of_arn
 from constructs_ses.rendered import RenderedRule, StackContents
+from constructs_ses.tokens import is_unresolved
 
-__all__ = ["REGION_WARNING_ID", "flatten_intrinsics", "rule_region_findings"]
+__all__ = [
+    "REGION_WARNING_ID",
+    "Placement",
+    "flatten_intrinsics",
+    "judge_placements",
+    "judge_receiving_region",
+    "rule_region_findings",
+]
 
 REGION_WARNING_ID = "constructs-ses:sameRegionUnchecked"
 
@@ -42,6 +51,71 @@ _HERE = "${AWS.Region}"
 _CROSS_REGION_EXPORT = "/cdk/exports/"
 """How the attribute of a cross-region reference (``Stack(cross_region_references=True)``)
 begins: the value is read from another region's SSM parameter."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Something a receipt rule uses and the region it lives in (None when not known)."""
+
+    kind: str
+    """What it is, e.g. "Lambda function"."""
+    name: str
+    """Its construct path or ARN."""
+    region: str | None
+
+
+def judge_receiving_region(region: str, receiving_regions: Sequence[str]) -> Findings:
+    """An error when ``region`` does not receive email; a warning when it is not known."""
+    if is_unresolved(region):
+        return Findings(
+            warnings=(
+                "the check that the region receives email could not run: the stack has no "
+                "concrete region (environment-agnostic). Set env=Environment(region=...) on the "
+                f"stack; SES receives email in: {', '.join(receiving_regions)}.",
+            )
+        )
+    if region in receiving_regions:
+        return Findings()
+    return Findings(
+        errors=(
+            f"region {region!r} does not receive email with Amazon SES, so these receipt rules "
+            f"could not be deployed there; use one of: {', '.join(receiving_regions)}",
+        )
+    )
+
+
+def judge_placements(rule_set_region: str, placements: Iterable[Placement]) -> Findings:
+    """Errors for every placement outside ``rule_set_region``; warnings where none can be known."""
+    placements = tuple(dict.fromkeys(placements))
+    if is_unresolved(rule_set_region):
+        if not placements:
+            return Findings()
+        return Findings(
+            warnings=(
+                "the same-region check could not run: the rule set's stack has no concrete "
+                "region (environment-agnostic). Set env=Environment(region=...) on the stack "
+                "so that synthesis can check that "
+                + ", ".join(f"{p.kind} {p.name}" for p in placements)
+                + " share its region.",
+            )
+        )
+    errors: list[str] = []
+    warnings: list[str] = []
+    for placement in placements:
+        if placement.region is None or is_unresolved(placement.region):
+            warnings.append(
+                f"the same-region check could not run for {placement.kind} {placement.name}: "
+                "its region is only known at deploy time. It must be "
+                f"{rule_set_region}, the region of the rule set."
+            )
+        elif placement.region != rule_set_region:
+            errors.append(
+                f"{placement.kind} {placement.name} is in {placement.region}, but the receipt "
+                f"rule set is in {rule_set_region}: SES uses only resources in the region of its "
+                f"receiving endpoint. Move it to {rule_set_region} or the rule set to "
+                f"{placement.region}."
+            )
+    return Findings(tuple(errors), tuple(warnings))
 
 
 def flatten_intrinsics(value: Any) -> str | None:

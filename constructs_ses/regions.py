@@ -1,26 +1,21 @@
-"""Where SES receives email, and the rule that everything a receipt rule uses shares its region.
+"""Where SES receives email: the packaged region list, its partition, and the region of an ARN.
 
-Pure functions over region strings: the constructs and the aspect collect what a rule touches,
-this module decides what is wrong with it.
+Pure functions over region strings; the same-region rule that judges what a receipt rule uses
+is a check (``region_check``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from constructs_ses.findings import Findings
 from constructs_ses.tokens import is_unresolved
 
 __all__ = [
-    "Placement",
     "default_receiving_regions",
-    "judge_placements",
-    "judge_receiving_region",
     "known_partition",
     "region_of_arn",
     "resolve_receiving_regions",
@@ -74,68 +69,3 @@ def region_of_arn(arn: str) -> str | None:
     if len(parts) < 6 or parts[0] != "arn" or not parts[3]:
         return None
     return parts[3]
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Something a receipt rule uses and the region it lives in (None when not known)."""
-
-    kind: str
-    """What it is, e.g. "Lambda function"."""
-    name: str
-    """Its construct path or ARN."""
-    region: str | None
-
-
-def judge_receiving_region(region: str, receiving_regions: Sequence[str]) -> Findings:
-    """An error when ``region`` does not receive email; a warning when it is not known."""
-    if is_unresolved(region):
-        return Findings(
-            warnings=(
-                "the check that the region receives email could not run: the stack has no "
-                "concrete region (environment-agnostic). Set env=Environment(region=...) on the "
-                f"stack; SES receives email in: {', '.join(receiving_regions)}.",
-            )
-        )
-    if region in receiving_regions:
-        return Findings()
-    return Findings(
-        errors=(
-            f"region {region!r} does not receive email with Amazon SES, so these receipt rules "
-            f"could not be deployed there; use one of: {', '.join(receiving_regions)}",
-        )
-    )
-
-
-def judge_placements(rule_set_region: str, placements: Iterable[Placement]) -> Findings:
-    """Errors for every placement outside ``rule_set_region``; warnings where none can be known."""
-    placements = tuple(dict.fromkeys(placements))
-    if is_unresolved(rule_set_region):
-        if not placements:
-            return Findings()
-        return Findings(
-            warnings=(
-                "the same-region check could not run: the rule set's stack has no concrete "
-                "region (environment-agnostic). Set env=Environment(region=...) on the stack "
-                "so that synthesis can check that "
-                + ", ".join(f"{p.kind} {p.name}" for p in placements)
-                + " share its region.",
-            )
-        )
-    errors: list[str] = []
-    warnings: list[str] = []
-    for placement in placements:
-        if placement.region is None or is_unresolved(placement.region):
-            warnings.append(
-                f"the same-region check could not run for {placement.kind} {placement.name}: "
-                "its region is only known at deploy time. It must be "
-                f"{rule_set_region}, the region of the rule set."
-            )
-        elif placement.region != rule_set_region:
-            errors.append(
-                f"{placement.kind} {placement.name} is in {placement.region}, but the receipt "
-                f"rule set is in {rule_set_region}: SES uses only resources in the region of its "
-                f"receiving endpoint. Move it to {rule_set_region} or the rule set to "
-                f"{placement.region}."
-            )
-    return Findings(tuple(errors), tuple(warnings))
