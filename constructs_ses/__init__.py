@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from constructs_ses.aspects import ReceiptRuleLimitsCheck, SameRegionCheck
+    from constructs_ses.checks.aspects import ReceiptRuleLimitsCheck, SameRegionCheck
     from constructs_ses.enums import Disposition, InvocationType, TlsPolicy
     from constructs_ses.inbound_email import InboundEmail
     from constructs_ses.lambda_action import LambdaAction, RuleSetLambdaAction
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from constructs_ses.lambda_src.handler import StopVerdict
     from constructs_ses.mail_function import MailFunction
     from constructs_ses.package_files import handler_template_directory
-    from constructs_ses.regions import default_receiving_regions
     from constructs_ses.rule_options import LambdaRuleOptions
+    from constructs_ses.ses.regions import default_receiving_regions
     from constructs_ses.store_action import StoreMessageAction
 
 _WHERE = MappingProxyType(
@@ -38,13 +38,13 @@ _WHERE = MappingProxyType(
         "LambdaRule": ("constructs_ses.lambda_rule", "LambdaRule"),
         "LambdaRuleOptions": ("constructs_ses.rule_options", "LambdaRuleOptions"),
         "MailFunction": ("constructs_ses.mail_function", "MailFunction"),
-        "ReceiptRuleLimitsCheck": ("constructs_ses.aspects", "ReceiptRuleLimitsCheck"),
+        "ReceiptRuleLimitsCheck": ("constructs_ses.checks.aspects", "ReceiptRuleLimitsCheck"),
         "RuleSetLambdaAction": ("constructs_ses.lambda_action", "RuleSetLambdaAction"),
-        "SameRegionCheck": ("constructs_ses.aspects", "SameRegionCheck"),
+        "SameRegionCheck": ("constructs_ses.checks.aspects", "SameRegionCheck"),
         "StopVerdict": ("constructs_ses.lambda_src.handler", "StopVerdict"),
         "StoreMessageAction": ("constructs_ses.store_action", "StoreMessageAction"),
         "TlsPolicy": ("constructs_ses.enums", "TlsPolicy"),
-        "default_receiving_regions": ("constructs_ses.regions", "default_receiving_regions"),
+        "default_receiving_regions": ("constructs_ses.ses.regions", "default_receiving_regions"),
         "handler_template_directory": (
             "constructs_ses.package_files",
             "handler_template_directory",

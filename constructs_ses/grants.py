@@ -18,10 +18,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
 from constructs import Construct, IConstruct, IDependable
 
+from constructs_ses.checks.references import RuleSetReferences, rule_set_resource_of
 from constructs_ses.records import record_of
-from constructs_ses.references import RuleSetReferences, rule_set_resource_of
-from constructs_ses.regions import known_partition
-from constructs_ses.tokens import is_unresolved
+from constructs_ses.ses.regions import known_partition
+from constructs_ses.ses.tokens import is_unresolved
 
 __all__ = [
     "KEY_ACTIONS",

@@ -15,14 +15,22 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from constructs_ses.activation import RuleSetActivation
-from constructs_ses.domains import DeclaredDomains
+from constructs_ses.checks.runner import (
+    RuleChecks,
+    SubjectsValidation,
+    check_rule_set_itself,
+)
 from constructs_ses.enums import InvocationType, TlsPolicy
 from constructs_ses.errors import at_construct, child_path
 from constructs_ses.grants import RuleSetNames, RulesScope
 from constructs_ses.lambda_rule import LambdaRule, SharedActions
 from constructs_ses.lambda_src.handler import Policy as HandlerPolicy
 from constructs_ses.lambda_src.handler import StopVerdict
-from constructs_ses.limits import (
+from constructs_ses.receiving_domain import ReceivingDomain, check_mx_priority, check_zone_holds
+from constructs_ses.records import record_of
+from constructs_ses.rule_options import LambdaRuleOptions
+from constructs_ses.ses.domains import DeclaredDomains
+from constructs_ses.ses.limits import (
     MAX_NAME_LENGTH,
     MAX_RULES_PER_RULE_SET,
     check_domain,
@@ -31,15 +39,7 @@ from constructs_ses.limits import (
     check_rule_set_name,
     sanitize_name,
 )
-from constructs_ses.receiving_domain import ReceivingDomain, check_mx_priority, check_zone_holds
-from constructs_ses.records import record_of
-from constructs_ses.regions import resolve_receiving_regions
-from constructs_ses.rule_options import LambdaRuleOptions
-from constructs_ses.rule_set_checks import (
-    RuleChecks,
-    SubjectsValidation,
-    check_rule_set_itself,
-)
+from constructs_ses.ses.regions import resolve_receiving_regions
 
 __all__ = ["InboundEmail"]
 

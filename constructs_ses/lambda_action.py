@@ -14,8 +14,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.interfaces.aws_ses import IReceiptRuleRef
 from constructs import IConstruct, IDependable
 
+from constructs_ses.checks.findings import add_findings_validation
+from constructs_ses.checks.region_check import REGION_WARNING_ID, Placement, judge_placements
 from constructs_ses.enums import InvocationType, enum_member
-from constructs_ses.findings import add_findings_validation
 from constructs_ses.grants import (
     KEY_ACTIONS,
     SES_PRINCIPAL,
@@ -27,10 +28,9 @@ from constructs_ses.grants import (
     ses_invoke_permission,
     ses_key_statement,
 )
-from constructs_ses.limits import request_response_timeout_problem
 from constructs_ses.records import record_of
-from constructs_ses.region_check import REGION_WARNING_ID, Placement, judge_placements
-from constructs_ses.tokens import TOKEN_MARK
+from constructs_ses.ses.limits import request_response_timeout_problem
+from constructs_ses.ses.tokens import TOKEN_MARK
 
 __all__ = ["LambdaAction", "RuleSetLambdaAction"]
 

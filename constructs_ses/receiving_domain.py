@@ -15,7 +15,7 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_ses as ses
 from constructs import Construct
 
-from constructs_ses.domains import covering_domain, inbound_endpoint
+from constructs_ses.ses.domains import covering_domain, inbound_endpoint
 
 __all__ = ["ReceivingDomain", "check_mx_priority", "check_zone_holds"]
 

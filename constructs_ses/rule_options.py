@@ -13,13 +13,13 @@ from aws_cdk import aws_sns as sns
 
 from constructs_ses.enums import InvocationType, TlsPolicy, enum_member
 from constructs_ses.lambda_src.handler import Policy as HandlerPolicy
-from constructs_ses.limits import (
+from constructs_ses.package_files import HANDLER_MODULE_FILE
+from constructs_ses.ses.limits import (
     check_flag,
     check_interface,
     check_object_key_prefix,
     check_recipients,
 )
-from constructs_ses.package_files import HANDLER_MODULE_FILE
 
 __all__ = ["LambdaRuleOptions", "option_names"]
 

@@ -23,8 +23,8 @@ from constructs_ses.checks import (
 )
 from constructs_ses.checks.names import rule_name
 from constructs_ses.checks.receiving_region import rule_set_receives
-from constructs_ses.rendered import RenderedRule, StackContents
-from constructs_ses.rule_set_checks import RuleChecks
+from constructs_ses.checks.rendered import RenderedRule, StackContents
+from constructs_ses.checks.runner import RuleChecks
 
 from conftest import new_stack
 

@@ -20,7 +20,7 @@ from constructs_ses import (
     RuleSetLambdaAction,
     TlsPolicy,
 )
-from constructs_ses.limits import check_rule_set_name
+from constructs_ses.ses.limits import check_rule_set_name
 
 from conftest import inline_function, logical_id, new_stack
 from dependency_graph import dependency_cycle

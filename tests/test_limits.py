@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from constructs_ses.limits import (
+from constructs_ses.ses.limits import (
     MAX_RECIPIENTS_PER_RULE,
     check_recipients,
     check_rule_name,

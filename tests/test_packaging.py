@@ -47,7 +47,7 @@ def test_wheel_contains_the_handler_template_and_data(wheel: Path) -> None:
     for name in (
         "constructs_ses/__init__.py",
         "constructs_ses/py.typed",
-        "constructs_ses/data/receiving_regions.json",
+        "constructs_ses/ses/data/receiving_regions.json",
         "constructs_ses/lambda_src/__init__.py",
         "constructs_ses/lambda_src/handler.py",
         "constructs_ses/activation/runtime/handler.py",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from constructs_ses import default_receiving_regions
-from constructs_ses.region_check import Placement, judge_placements, judge_receiving_region
-from constructs_ses.regions import known_partition, region_of_arn, resolve_receiving_regions
+from constructs_ses.checks.region_check import Placement, judge_placements, judge_receiving_region
+from constructs_ses.ses.regions import known_partition, region_of_arn, resolve_receiving_regions
 
 UNRESOLVED_REGION = "${Token[AWS.Region.9]}"
 

@@ -19,14 +19,14 @@ from constructs_ses.checks.base import (
     RuleSetCheck,
 )
 from constructs_ses.checks.limits import rule_limits, rule_set_limits
+from constructs_ses.checks.limits_check import LIMITS_WARNING_ID
 from constructs_ses.checks.mx_region import mx_points_here
 from constructs_ses.checks.names import rule_name, rule_set_name
 from constructs_ses.checks.receiving_region import rule_set_elsewhere_receives, rule_set_receives
+from constructs_ses.checks.region_check import REGION_WARNING_ID
 from constructs_ses.checks.request_response_timeout import request_response_timeout
 from constructs_ses.checks.same_region import same_region
 from constructs_ses.checks.uncovered_recipients import DOMAIN_WARNING_ID, uncovered_recipients
-from constructs_ses.limits_check import LIMITS_WARNING_ID
-from constructs_ses.region_check import REGION_WARNING_ID
 
 __all__ = [
     "LIMITS",

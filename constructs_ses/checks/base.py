@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from constructs_ses.findings import Findings
-from constructs_ses.limits_check import Environment, RuleSetCensus
-from constructs_ses.rendered import (
+from constructs_ses.checks.findings import Findings
+from constructs_ses.checks.limits_check import Environment, RuleSetCensus
+from constructs_ses.checks.rendered import (
     RenderedMxRecord,
     RenderedRule,
     RenderedRuleSet,

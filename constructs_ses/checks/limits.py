@@ -5,9 +5,9 @@ rule sets in an account and region."""
 from __future__ import annotations
 
 from constructs_ses.checks.base import CheckContext
-from constructs_ses.findings import Findings
-from constructs_ses.limits_check import rule_limit_findings, rule_set_limit_findings
-from constructs_ses.rendered import RenderedRule, RenderedRuleSet
+from constructs_ses.checks.findings import Findings
+from constructs_ses.checks.limits_check import rule_limit_findings, rule_set_limit_findings
+from constructs_ses.checks.rendered import RenderedRule, RenderedRuleSet
 
 __all__ = ["rule_limits", "rule_set_limits"]
 

@@ -8,7 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from constructs_ses.checks.base import CheckContext
-from constructs_ses.domains import (
+from constructs_ses.checks.findings import Findings, display_path
+from constructs_ses.checks.region_check import flatten_intrinsics
+from constructs_ses.checks.rendered import RenderedMxRecord, RenderedRuleSet
+from constructs_ses.records import record_of
+from constructs_ses.ses.domains import (
     DeclaredDomains,
     RecipientDomain,
     inbound_endpoint,
@@ -16,11 +20,7 @@ from constructs_ses.domains import (
     recipient_domain,
     region_of_endpoint,
 )
-from constructs_ses.findings import Findings, display_path
-from constructs_ses.records import record_of
-from constructs_ses.region_check import flatten_intrinsics
-from constructs_ses.rendered import RenderedMxRecord, RenderedRuleSet
-from constructs_ses.tokens import is_unresolved
+from constructs_ses.ses.tokens import is_unresolved
 
 __all__ = ["mx_points_here"]
 

@@ -6,10 +6,10 @@ account and region."""
 from __future__ import annotations
 
 from constructs_ses.checks.base import CheckContext
-from constructs_ses.findings import Findings
-from constructs_ses.limits import check_rule_name
-from constructs_ses.limits_check import errors_of, rule_set_name_findings
-from constructs_ses.rendered import RenderedRule, RenderedRuleSet
+from constructs_ses.checks.findings import Findings
+from constructs_ses.checks.limits_check import errors_of, rule_set_name_findings
+from constructs_ses.checks.rendered import RenderedRule, RenderedRuleSet
+from constructs_ses.ses.limits import check_rule_name
 
 __all__ = ["rule_name", "rule_set_name"]
 

@@ -4,11 +4,11 @@ SES Developer Guide); so must the region of a rule whose rule set this app does 
 from __future__ import annotations
 
 from constructs_ses.checks.base import CheckContext
-from constructs_ses.findings import Findings
+from constructs_ses.checks.findings import Findings
+from constructs_ses.checks.references import RuleSetReferences, rule_set_resource_of
+from constructs_ses.checks.region_check import judge_receiving_region
+from constructs_ses.checks.rendered import RenderedRule, RenderedRuleSet
 from constructs_ses.records import record_of
-from constructs_ses.references import RuleSetReferences, rule_set_resource_of
-from constructs_ses.region_check import judge_receiving_region
-from constructs_ses.rendered import RenderedRule, RenderedRuleSet
 
 __all__ = ["rule_set_elsewhere_receives", "rule_set_receives"]
 

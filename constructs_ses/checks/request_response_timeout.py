@@ -7,9 +7,9 @@ from __future__ import annotations
 from aws_cdk import aws_lambda as lambda_
 
 from constructs_ses.checks.base import CheckContext
-from constructs_ses.findings import Findings, display_path
-from constructs_ses.limits import request_response_timeout_problem
-from constructs_ses.rendered import RenderedRule
+from constructs_ses.checks.findings import Findings, display_path
+from constructs_ses.checks.rendered import RenderedRule
+from constructs_ses.ses.limits import request_response_timeout_problem
 
 __all__ = ["request_response_timeout"]
 

@@ -4,9 +4,9 @@ region, as SES requires ("Receipt rules", Amazon SES Developer Guide)."""
 from __future__ import annotations
 
 from constructs_ses.checks.base import CheckContext
-from constructs_ses.findings import Findings
-from constructs_ses.region_check import rule_region_findings
-from constructs_ses.rendered import RenderedRule
+from constructs_ses.checks.findings import Findings
+from constructs_ses.checks.region_check import rule_region_findings
+from constructs_ses.checks.rendered import RenderedRule
 
 __all__ = ["same_region"]
 

@@ -6,11 +6,11 @@ SES Developer Guide)."""
 from __future__ import annotations
 
 from constructs_ses.checks.base import CheckContext
-from constructs_ses.domains import DeclaredDomains, covering_domain, recipient_domain
-from constructs_ses.findings import Findings
+from constructs_ses.checks.findings import Findings
+from constructs_ses.checks.rendered import RenderedRule
 from constructs_ses.records import record_of
-from constructs_ses.rendered import RenderedRule
-from constructs_ses.tokens import is_unresolved
+from constructs_ses.ses.domains import DeclaredDomains, covering_domain, recipient_domain
+from constructs_ses.ses.tokens import is_unresolved
 
 __all__ = ["DOMAIN_WARNING_ID", "uncovered_recipients"]
 

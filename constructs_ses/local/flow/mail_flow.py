@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from constructs_ses.domains import covering_domain
+from constructs_ses.ses.domains import covering_domain
 from constructs_ses.local.aws.local_aws import LocalAws
 from constructs_ses.local.flow.actions import ACTIONS, ActionServices
 from constructs_ses.local.flow.assembly import (

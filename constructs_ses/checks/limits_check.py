@@ -11,16 +11,16 @@ from aws_cdk import Stack
 from aws_cdk import aws_ses as ses
 from constructs import IConstruct
 
-from constructs_ses.findings import Findings, display_path
-from constructs_ses.limits import (
+from constructs_ses.checks.findings import Findings, display_path
+from constructs_ses.checks.rendered import RenderedRule, RenderedRuleSet, StackContents
+from constructs_ses.ses.limits import (
     MAX_ACTIONS_PER_RULE,
     MAX_RULE_SETS_PER_REGION,
     MAX_RULES_PER_RULE_SET,
     check_recipients,
     check_rule_set_name,
 )
-from constructs_ses.rendered import RenderedRule, RenderedRuleSet, StackContents
-from constructs_ses.tokens import is_unresolved
+from constructs_ses.ses.tokens import is_unresolved
 
 __all__ = [
     "LIMITS_WARNING_ID",

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from constructs_ses.findings import Findings, display_path
-from constructs_ses.regions import region_of_arn
-from constructs_ses.rendered import RenderedRule, StackContents
-from constructs_ses.tokens import is_unresolved
+from constructs_ses.checks.findings import Findings, display_path
+from constructs_ses.checks.rendered import RenderedRule, StackContents
+from constructs_ses.ses.regions import region_of_arn
+from constructs_ses.ses.tokens import is_unresolved
 
 __all__ = [
     "REGION_WARNING_ID",

@@ -12,7 +12,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from constructs_ses.tokens import is_unresolved
+from constructs_ses.ses.tokens import is_unresolved
 
 __all__ = [
     "default_receiving_regions",
@@ -24,7 +24,7 @@ __all__ = [
 
 @cache
 def _data() -> dict[str, Any]:
-    text = files("constructs_ses").joinpath("data/receiving_regions.json").read_text("utf-8")
+    text = files("constructs_ses.ses").joinpath("data/receiving_regions.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 

@@ -8,8 +8,8 @@ import jsii
 from aws_cdk import IAspect
 from constructs import IConstruct
 
-from constructs_ses.regions import resolve_receiving_regions
-from constructs_ses.rule_set_checks import RuleChecks, visit_for_checks
+from constructs_ses.checks.runner import RuleChecks, visit_for_checks
+from constructs_ses.ses.regions import resolve_receiving_regions
 
 __all__ = ["ReceiptRuleLimitsCheck", "SameRegionCheck"]
 

@@ -22,10 +22,10 @@ from aws_cdk import aws_ses as ses
 from constructs import IConstruct, IValidation
 
 from constructs_ses.checks import LIMITS, REGION, RULE_CHECKS, RULE_SET_CHECKS, CheckContext
-from constructs_ses.findings import Findings, display_path, display_scope, nearest_aspect
-from constructs_ses.limits_check import environment_of, rule_set_census
+from constructs_ses.checks.findings import Findings, display_path, display_scope, nearest_aspect
+from constructs_ses.checks.limits_check import environment_of, rule_set_census
+from constructs_ses.checks.rendered import RenderedRule, RenderedRuleSet, StackContents, contents_of
 from constructs_ses.records import record_of
-from constructs_ses.rendered import RenderedRule, RenderedRuleSet, StackContents, contents_of
 
 __all__ = [
     "CheckingAspect",

@@ -8,7 +8,7 @@ from typing import Any
 from aws_cdk import CfnResource, Reference, Tokenization
 from aws_cdk import aws_ses as ses
 
-from constructs_ses.tokens import TOKEN_MARK, is_unresolved
+from constructs_ses.ses.tokens import TOKEN_MARK, is_unresolved
 
 __all__ = ["RuleSetReferences", "referenced_resource", "rule_set_resource_of"]
 

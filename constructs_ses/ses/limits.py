@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from constructs_ses.tokens import is_unresolved
+from constructs_ses.ses.tokens import is_unresolved
 
 __all__ = [
     "MAX_ACTIONS_PER_RULE",
