@@ -4,8 +4,11 @@
 invocation type you choose and notify SNS topics; ``SameRegionCheck`` fails synthesis when a rule
 uses resources of another region or the region does not receive email.
 
-Names are imported on first use, so that parts that do not need aws-cdk-lib (the handler
-template, the local mail flow, ``python -m constructs_ses``) start without it.
+The constructs live at the top of the package, one file per concept; they build on ``checks``
+(the synth-time checks), which build on ``ses`` (SES's own facts), and never the other way.
+This module only names the public API: names are imported on first use, so that parts that do
+not need aws-cdk-lib (the handler template, the local mail flow, ``python -m constructs_ses``)
+start without it.
 """
 
 from __future__ import annotations

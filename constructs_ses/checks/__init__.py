@@ -6,6 +6,13 @@ and the family it belongs to (``REGION`` checks run where the receiving regions 
 ``LIMITS`` checks where SES's limits are checked). ``RuleChecks.run`` runs every check that
 applies to each rule set and rule, in the order registered. A new check is one function and
 one line below.
+
+Beside the rules live what runs and serves them: ``runner`` (one validation per stack) and
+``aspects`` (``SameRegionCheck``, ``ReceiptRuleLimitsCheck``), ``rendered`` (the stack as
+CloudFormation will see it), ``references`` (what a token of it refers to), ``findings`` (what a
+check reports), ``region_check`` and ``limits_check`` (what a family's checks share). It imports
+SES's facts (``constructs_ses.ses``) and the records on the tree (``constructs_ses.records``),
+never a construct: the constructs build on the checks.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Where SES receives email: the packaged region list, its partition, and the region of an ARN.
 
 Pure functions over region strings; the same-region rule that judges what a receipt rule uses
-is a check (``region_check``).
+is a check (``constructs_ses.checks.region_check``).
 """
 
 from __future__ import annotations
