@@ -19,7 +19,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from constructs_ses.ses.domains import covering_domain
 from constructs_ses.local.aws.local_aws import LocalAws
 from constructs_ses.local.flow.actions import ACTIONS, ActionServices
 from constructs_ses.local.flow.assembly import (
@@ -50,6 +49,7 @@ from constructs_ses.local.lambda_runtime.runtime import (
     EVENT_RETRY_DELAYS,
     LambdaRuntime,
 )
+from constructs_ses.ses.domains import covering_domain
 
 if TYPE_CHECKING:
     from aws_cdk import Stack
