@@ -36,39 +36,35 @@ Python runtimes run.
 from __future__ import annotations
 
 import logging
-import marshal
-import math
 import os
 import queue
 import re
-import select
 import shutil
-import signal
 import subprocess
 import sys
 import threading
 import time
 import uuid
-import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from constructs_ses.local.lambda_runtime.file_names import store_name
-from constructs_ses.local.lambda_runtime.function import LOCAL_CREDENTIALS, FunctionSpec
-from constructs_ses.local.lambda_runtime.worker import (
-    ANSWER,
-    REQUEST,
-    EventPath,
-    decode_event,
-    encode_event,
-    encode_value,
-    write_all,
+from constructs_ses.local.lambda_runtime.function import FunctionSpec
+from constructs_ses.local.lambda_runtime.results import EncodedEvent, InvokeResult, LogLines
+from constructs_ses.local.lambda_runtime.worker import encode_value
+from constructs_ses.local.lambda_runtime.workers import (
+    Pool,
+    Worker,
+    close_idle,
+    configuration,
+    lambda_environment,
+    log_now,
+    log_stream_name,
+    request_ids,
 )
-from constructs_ses.local.lambda_runtime.zygote import WORKER, WorkerProcess, Zygote
+from constructs_ses.local.lambda_runtime.zygote import Zygote
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -90,230 +86,6 @@ INIT_TIMEOUT_SECONDS = 10.0
 _KNOWN_FUNCTIONS = 256
 """How many ``FunctionSpec`` objects the runtime remembers the pool of (then it forgets them
 all and finds each pool again by its configuration)."""
-_LOG_CHUNK = 1 << 16
-
-
-class EncodedEvent(bytes):
-    """An event encoded for the workers once (``of``) and sent as it is, every attempt."""
-
-    __slots__ = ()
-
-    @classmethod
-    def of(
-        cls,
-        event: Any,
-        *,
-        json_types: bool = False,
-        inserts: Iterable[tuple[EventPath, bytes]] = (),
-    ) -> EncodedEvent:
-        """``event`` as the function gets it: what JSON gives back (``worker.encode_event``;
-        ``json_types``: it is built of JSON's types alone, so it goes as it is; ``inserts``:
-        values many events share, each encoded once by ``worker.encode_value``, and where in
-        this one they go)."""
-        return cls(encode_event(event, json_types=json_types, inserts=inserts))
-
-    @classmethod
-    def of_any(cls, event: Any) -> EncodedEvent:
-        """``event`` as it is when already encoded, otherwise ``of(event)``."""
-        return event if isinstance(event, EncodedEvent) else cls.of(event)
-
-    def decoded(self) -> Any:
-        """A new copy of the event."""
-        return decode_event(self)
-
-
-class _LogFile:
-    """A worker's log file, open for reading as long as an invocation whose lines it holds may
-    be asked for them (the file itself goes with its worker)."""
-
-    def __init__(self, path: Path) -> None:
-        self._fd = os.open(path, os.O_RDONLY)
-        weakref.finalize(self, os.close, self._fd)
-        self.position = 0
-        """Where the lines of the worker's last invocation end."""
-
-    def read(self, start: int, end: int | None = None) -> str:
-        """Its text from ``start`` to ``end`` (None: to its end, which becomes ``position``)."""
-        if end is not None:
-            return os.pread(self._fd, end - start, start).decode(errors="replace")
-        chunks = []
-        while chunk := os.pread(self._fd, _LOG_CHUNK, start):
-            chunks.append(chunk)
-            start += len(chunk)
-        self.position = start
-        return b"".join(chunks).decode(errors="replace")
-
-
-@dataclass
-class _Lines:
-    """Where an invocation's output lies in its worker's log, and what its REPORT line says."""
-
-    log: _LogFile
-    start: int
-    end: int
-    memory_size: int
-    max_memory_mb: int | None
-    init_ms: float | None
-
-
-@dataclass
-class InvokeResult:
-    """One invocation of a function: its answer or error, and its log stream's lines."""
-
-    request_id: str
-    answer: Any = None
-    error: str | None = None
-    """``ErrorType: message`` for an error the function raised; Lambda's own wording for a
-    timeout, a runtime failure or a throttle; None when it answered."""
-    error_type: str | None = None
-    """Lambda's ``errorType``: the exception's name, ``Sandbox.Timedout``,
-    ``Runtime.ExitError``, ``Runtime.ImportModuleError``, ``Runtime.MarshalError``..."""
-    duration_ms: float = 0.0
-    _logs: str | None = field(default=None, repr=False, compare=False)
-    _lines: _Lines | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def logs(self) -> str:
-        """Its lines as Lambda's log stream holds them: START, what the function and its
-        children wrote and logged, END and REPORT; read from the worker's log when first asked
-        for."""
-        if self._logs is None:
-            lines = self._lines
-            self._logs = (
-                ""
-                if lines is None
-                else _stream(
-                    self,
-                    lines.log.read(lines.start, lines.end),
-                    lines.memory_size,
-                    memory_mb=lines.max_memory_mb,
-                    init_ms=lines.init_ms,
-                )
-            )
-            self._lines = None
-        return self._logs
-
-
-def lambda_environment(
-    function: FunctionSpec,
-    *,
-    code_dir: Path,
-    log_stream: str,
-    python: str,
-    aws: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """The environment of a function's worker: its own variables, then Lambda's reserved ones
-    (which win, as Lambda refuses to let a function set them), then ``aws``: what reaches the
-    local AWS (``AWS_ENDPOINT_URL`` and its credentials)."""
-    interpreter_dir = str(Path(python).parent)
-    reserved = {
-        "_HANDLER": function.handler,
-        "AWS_REGION": function.region,
-        "AWS_DEFAULT_REGION": function.region,
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime or 'python'}",
-        "AWS_LAMBDA_FUNCTION_NAME": function.name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-        "AWS_LAMBDA_LOG_GROUP_NAME": function.log_group_name,
-        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
-        **LOCAL_CREDENTIALS,
-        "LAMBDA_TASK_ROOT": str(code_dir),
-        "LAMBDA_RUNTIME_DIR": str(WORKER.parent),
-        "LANG": "en_US.UTF-8",
-        "PATH": os.pathsep.join([interpreter_dir, "/usr/local/bin", "/usr/bin", "/bin"]),
-        "TZ": ":UTC",
-        # not Lambda's, but what keeps the developer's ~/.aws files out of reach
-        "AWS_CONFIG_FILE": str(code_dir / ".no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(code_dir / ".no-aws-credentials"),
-    }
-    return {**function.environment, **reserved, **(aws or {})}
-
-
-class _Worker:
-    """One worker process: its pipes and its log file."""
-
-    def __init__(
-        self, process: WorkerProcess, requests: int, answers: int, log: Path, generation: int
-    ) -> None:
-        self.process = process
-        self.log = log
-        self.generation = generation
-        """The runtime's ``replace_workers`` count when it started."""
-        self._requests = requests
-        self._answers = os.fdopen(answers, "rb")
-        self._answer_ready = select.poll()
-        self._answer_ready.register(answers, select.POLLIN)
-        self.lines = _LogFile(log)
-        self.init_ms: float | None = None
-        """The init phase's duration, until the first invocation reports it."""
-
-    def send(self, request_id: str, event: EncodedEvent, deadline: float) -> bool:
-        """Send one request (``request_id`` is a UUID); False if the worker's end of the pipe
-        is closed (it exited)."""
-        try:
-            write_all(
-                self._requests, REQUEST.pack(len(event), request_id.encode(), deadline) + event
-            )
-        except OSError:
-            return False
-        return True
-
-    def receive(self, timeout: float) -> dict[str, Any] | None:
-        """The next answer; None past ``timeout`` seconds; ``{}`` when the process ended (its
-        answer cut short included)."""
-        if not self._answer_ready.poll(max(0, math.ceil(timeout * 1000))):
-            return None
-        head = self._answers.read(ANSWER.size)
-        if len(head) < ANSWER.size:
-            return {}
-        (size,) = ANSWER.unpack(head)
-        payload = self._answers.read(size)
-        if len(payload) < size:
-            return {}
-        answer: dict[str, Any] = marshal.loads(payload)  # a worker's answer, as it sent it
-        return answer
-
-    def exit_code(self) -> int:
-        try:
-            return self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return self.process.wait()
-
-    def kill(self) -> None:
-        """Stop the worker and every process it started (its process group)."""
-        with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def close(self) -> None:
-        """End the worker: closing its requests pipe ends its loop; killed if it lingers."""
-        os.close(self._requests)
-        with suppress(subprocess.TimeoutExpired):
-            self.process.wait(2)
-        self.kill()
-        self._answers.close()
-        self.log.unlink(missing_ok=True)  # still readable for the invocations that hold it
-
-
-@dataclass
-class _Pool:
-    """The workers of one function configuration."""
-
-    limit: int
-    problem: str | None
-    """Why the function cannot run here; None when it can."""
-    slots: queue.SimpleQueue[None]
-    """One token for each worker it may have running at once."""
-    events: ThreadPoolExecutor
-    """Runs its Event invocations, as many at once as it has workers."""
-    idle: list[_Worker] = field(default_factory=list)
-    """Its warm workers, the most recently used last (``list.append`` and ``pop`` are atomic)."""
-    task_root: Path | None = None
-    """The copy of the function's code its workers run in, once the first has started."""
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    """Held while its task root is made."""
 
 
 class LambdaRuntime:
@@ -345,8 +117,8 @@ class LambdaRuntime:
         self.default_concurrency = default_concurrency
         self.event_retry_delays = tuple(event_retry_delays)
         self._aws_environment = aws_environment
-        self._pools: dict[tuple[object, ...], _Pool] = {}
-        self._known: dict[int, tuple[FunctionSpec, _Pool]] = {}
+        self._pools: dict[tuple[object, ...], Pool] = {}
+        self._known: dict[int, tuple[FunctionSpec, Pool]] = {}
         self._warned: set[str] = set()
         self._lock = threading.Lock()
         self._closed = False
@@ -409,7 +181,7 @@ class LambdaRuntime:
         for pool in pools:
             pool.events.shutdown(wait=True)
         for pool in pools:
-            _close_idle(pool)
+            close_idle(pool)
         self._zygote.close()
 
     def replace_workers(self) -> None:
@@ -420,13 +192,13 @@ class LambdaRuntime:
             self._generation += 1
             pools = list(self._pools.values())
         for pool in pools:
-            _close_idle(pool)
+            close_idle(pool)
 
     def _request_id(self) -> str:
         try:
             return self._request_ids.pop()
         except IndexError:
-            self._request_ids.extend(_request_ids())
+            self._request_ids.extend(request_ids())
             return self._request_ids.pop()
 
     def _event_attempts(
@@ -446,13 +218,13 @@ class LambdaRuntime:
                 break
         return results
 
-    def _pool(self, function: FunctionSpec) -> _Pool:
+    def _pool(self, function: FunctionSpec) -> Pool:
         """The function's workers: a function whose code or configuration changed (a redeploy
         in a local AWS) gets new ones, as Lambda starts new execution environments."""
         known = self._known.get(id(function))
         if known is not None and known[0] is function:
             return known[1]
-        key = _configuration(function)
+        key = configuration(function)
         with self._lock:
             pool = self._pools.get(key)
             if pool is None:
@@ -461,7 +233,7 @@ class LambdaRuntime:
                 slots: queue.SimpleQueue[None] = queue.SimpleQueue()
                 for _ in range(limit):
                     slots.put(None)
-                pool = self._pools[key] = _Pool(
+                pool = self._pools[key] = Pool(
                     limit,
                     self._unrunnable(function),
                     slots,
@@ -495,7 +267,7 @@ class LambdaRuntime:
             )
         return None
 
-    def _task_root(self, function: FunctionSpec, pool: _Pool) -> Path:
+    def _task_root(self, function: FunctionSpec, pool: Pool) -> Path:
         """The pool's own copy of the function's code (``LAMBDA_TASK_ROOT`` and the workers'
         cwd), made when its first worker starts: what the function, or Python writing bytecode,
         writes there reaches neither the assembly nor another configuration."""
@@ -511,7 +283,7 @@ class LambdaRuntime:
                 pool.task_root = root
             return pool.task_root
 
-    def _give_back(self, pool: _Pool, worker: _Worker, *, alive: bool) -> None:
+    def _give_back(self, pool: Pool, worker: Worker, *, alive: bool) -> None:
         """Keep a worker that lives for the next invocation; end it otherwise, and once the
         runtime is closed or its workers replaced (one given back meanwhile is ended here)."""
         if not alive or worker.generation != self._generation:
@@ -519,12 +291,12 @@ class LambdaRuntime:
             return
         pool.idle.append(worker)
         if self._closed or worker.generation != self._generation:
-            _close_idle(pool)
+            close_idle(pool)
 
-    def _start(self, function: FunctionSpec, pool: _Pool) -> _Worker:
+    def _start(self, function: FunctionSpec, pool: Pool) -> Worker:
         generation = self._generation  # before the environment: a replacement meanwhile ends it
         code_dir = self._task_root(function, pool)
-        stream = _log_stream_name()
+        stream = log_stream_name()
         logs = self.scratch_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         log = logs / f"{store_name(function.name)}-{uuid.uuid4().hex[:12]}.log"
@@ -563,12 +335,12 @@ class LambdaRuntime:
         finally:
             os.close(requests_read)
             os.close(answers_write)
-        return _Worker(process, requests_write, answers_read, log, generation)
+        return Worker(process, requests_write, answers_read, log, generation)
 
     def _run(
         self,
         function: FunctionSpec,
-        pool: _Pool,
+        pool: Pool,
         request_id: str,
         event: EncodedEvent,
         timeout: float,
@@ -583,7 +355,7 @@ class LambdaRuntime:
             while True:
                 cold = worker.init_ms is None
                 if cold and not self._init(worker, result):
-                    _log_now(result, worker, function)
+                    log_now(result, worker, function)
                     return result
                 started = time.monotonic()
                 sent = worker.send(request_id, event, time.time() + timeout)
@@ -615,16 +387,16 @@ class LambdaRuntime:
             end = answer.get("log_end") if answer else None
             if isinstance(end, int) and end >= worker.lines.position:
                 start, worker.lines.position = worker.lines.position, end
-                result._lines = _Lines(
+                result._lines = LogLines(
                     worker.lines, start, end, function.memory_size, memory, init_ms
                 )
             else:  # it ended, or cannot tell where its lines end: all it wrote is this one's
-                _log_now(result, worker, function, memory_mb=memory, init_ms=init_ms)
+                log_now(result, worker, function, memory_mb=memory, init_ms=init_ms)
         finally:
             self._give_back(pool, worker, alive=alive)
         return result
 
-    def _init(self, worker: _Worker, result: InvokeResult) -> bool:
+    def _init(self, worker: Worker, result: InvokeResult) -> bool:
         """Wait for the worker's init phase; False (with the error in ``result``) if it failed."""
         ready = worker.receive(INIT_TIMEOUT_SECONDS)
         if ready is None:
@@ -640,87 +412,6 @@ class LambdaRuntime:
             return False
         worker.init_ms = float(ready.get("init_ms", 0.0))
         return True
-
-
-def _log_now(
-    result: InvokeResult,
-    worker: _Worker,
-    function: FunctionSpec,
-    *,
-    memory_mb: int | None = None,
-    init_ms: float | None = None,
-) -> None:
-    """Give ``result`` everything its worker wrote since its last invocation, read now."""
-    output = worker.lines.read(worker.lines.position)
-    result._logs = _stream(
-        result, output, function.memory_size, memory_mb=memory_mb, init_ms=init_ms
-    )
-
-
-def _stream(
-    result: InvokeResult,
-    output: str,
-    memory_size: int,
-    *,
-    memory_mb: int | None = None,
-    init_ms: float | None = None,
-) -> str:
-    """An invocation's lines as Lambda's log stream holds them."""
-    request_id = result.request_id
-    if output and not output.endswith("\n"):
-        output += "\n"
-    if result.error_type == "Sandbox.Timedout":
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        output += f"{stamp} {request_id} {result.error}\n"
-    duration = result.duration_ms
-    init = "" if init_ms is None else f"\tInit Duration: {init_ms:.2f} ms"
-    return (
-        f"START RequestId: {request_id} Version: $LATEST\n{output}END RequestId: {request_id}\n"
-        f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\t"
-        f"Billed Duration: {math.ceil(duration)} ms\tMemory Size: {memory_size} MB\t"
-        f"Max Memory Used: {memory_mb if memory_mb is not None else '-'} MB{init}\n"
-    )
-
-
-def _close_idle(pool: _Pool) -> None:
-    while True:
-        try:
-            worker = pool.idle.pop()
-        except IndexError:
-            return
-        worker.close()
-
-
-_VARIANTS = "89ab" * 4
-"""The variant digit of a version 4 UUID for each value of a random hex digit."""
-
-
-def _request_ids() -> list[str]:
-    """64 request ids as Lambda's: random (version 4) UUIDs, from one read of randomness."""
-    digits = os.urandom(16 * 64).hex()
-    return [
-        f"{d[:8]}-{d[8:12]}-4{d[13:16]}-{_VARIANTS[int(d[16], 16)]}{d[17:20]}-{d[20:32]}"
-        for d in (digits[start : start + 32] for start in range(0, len(digits), 32))
-    ]
-
-
-def _configuration(function: FunctionSpec) -> tuple[object, ...]:
-    """What a worker of ``function`` is started with, and how many it may have."""
-    return (
-        function.name,
-        function.code_dir,
-        function.inline_code,
-        function.handler,
-        function.memory_size,
-        function.runtime,
-        function.reserved_concurrency,
-        frozenset(function.environment.items()),
-    )
-
-
-def _log_stream_name() -> str:
-    """A log stream name of Lambda's form: ``YYYY/MM/DD/[$LATEST]<32 hex digits>``."""
-    return time.strftime("%Y/%m/%d/[$LATEST]", time.gmtime()) + uuid.uuid4().hex
 
 
 _VERSION = re.compile(r"[0-9]+\.[0-9]+")
