@@ -26,7 +26,6 @@ from constructs_ses.local.flow.assembly import (
     Rule,
     RuleSet,
     StackResource,
-    find_resource,
     load_assembly,
 )
 from constructs_ses.local.flow.envelope import mailbox_problem, mailbox_reply
@@ -42,6 +41,7 @@ from constructs_ses.local.flow.message import (
     parse_headers,
     ses_headers,
 )
+from constructs_ses.local.flow.resources import find_resource
 from constructs_ses.local.flow.results import Bounce, Delivery, Invocation, Refusal, Step
 from constructs_ses.local.flow.stack_resources import StackInAws
 from constructs_ses.local.lambda_runtime.runtime import (
