@@ -12,9 +12,11 @@ destroy against it::
         subprocess.run(["cdk", "deploy", "--require-approval", "never"], env=..., check=True)
         aws.client("ses").describe_receipt_rule_set(RuleSetName=...)
 
-Needs the ``local`` extra (moto's server, boto3).
+``deploy_locally(assembly, aws=aws)`` bootstraps it and deploys a copy of the assembly with the
+CDK CLI, then prints what SES holds. Needs the ``local`` extra (moto's server, boto3).
 """
 
+from constructs_ses.local.aws.deploy import deploy_locally
 from constructs_ses.local.aws.local_aws import DEFAULT_ACCOUNT, LocalAws, LocalAwsError
 
-__all__ = ["DEFAULT_ACCOUNT", "LocalAws", "LocalAwsError"]
+__all__ = ["DEFAULT_ACCOUNT", "LocalAws", "LocalAwsError", "deploy_locally"]

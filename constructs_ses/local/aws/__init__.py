@@ -9,6 +9,7 @@ Guide; ``deploy`` runs the CDK CLI against it.
 May import: ``constructs_ses.local.lambda_runtime`` (custom resources run there); never the flow.
 """
 
+from constructs_ses.local.aws.deploy import deploy_locally
 from constructs_ses.local.aws.local_aws import (
     DEFAULT_ACCOUNT,
     LocalAws,
@@ -22,5 +23,6 @@ __all__ = [
     "LOCAL_CREDENTIALS",
     "LocalAws",
     "LocalAwsError",
+    "deploy_locally",
     "without_host_aws_settings",
 ]
