@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from constructs_ses.lambda_src.handler import Policy, SesEvent, SesRecord, make_handler
 
-EVENTS = Path(__file__).parent / "events"
+from conftest import REPO
+
+EVENTS = REPO / "tests" / "events"
 
 
 def load(name: str) -> dict[str, Any]:
