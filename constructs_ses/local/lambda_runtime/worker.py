@@ -7,6 +7,9 @@ setup as JSON, with its request pipe, answer pipe, log file and status pipe atta
 watcher that forks the worker and writes the worker's pid, then its exit status, to the status
 pipe. Its forks share the interpreter it started, pages included, until they write to them.
 
+It stays one module: run as a script by its path, it could import a module of its own beside it
+only by putting its directory on the function's path, where the function's modules would meet it.
+
 A worker runs with the standard library alone, in the function's code directory, in a session of
 its own, with Lambda's environment and nothing else (see ``lambda_runtime``); its stdout and
 stderr are the log file. It talks to the runtime over two pipes of its own, so nothing the handler
