@@ -51,9 +51,15 @@ def test_wheel_contains_the_handler_template_and_data(wheel: Path) -> None:
         "constructs_ses/lambda_src/__init__.py",
         "constructs_ses/lambda_src/handler.py",
         "constructs_ses/activation/runtime/handler.py",
-        "constructs_ses/local/worker.py",
+        "constructs_ses/local/lambda_runtime/worker.py",
     ):
         assert name in names
+    modules = {
+        path.relative_to(REPO).as_posix()
+        for path in (REPO / "constructs_ses").rglob("*.py")
+        if "lambda_src" not in path.parts and "__pycache__" not in path.parts
+    }
+    assert modules - names == set(), "modules of a package pyproject.toml does not list"
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert not [n for n in names if n.startswith(("lambda_src/", "tests/"))]
 
