@@ -13,6 +13,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -187,26 +189,39 @@ def local_aws_pid(parent: int) -> int:
     raise AssertionError(f"process {parent} has no local AWS")
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the process in /proc")
-def test_serve_replaces_a_killed_local_aws_and_stops_cleanly(tmp_path: Path) -> None:
+@contextmanager
+def serving_the_example_app(
+    env: dict[str, str],
+) -> Iterator[tuple[subprocess.Popen[str], int, list[str]]]:
+    """``serve`` of the example app as a program of its own, with ``env``, on a free port: the
+    process, its port and its output's lines as they come; stopped with SIGTERM at the end."""
     app = cdk.App()
     example_stack(app)
-    assembly = app.synth().directory
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
     port = free_port()
     server = subprocess.Popen(
-        [*SERVE, "--assembly", assembly, "--port", str(port), "--no-starttls"],
+        [*SERVE, "--assembly", app.synth().directory, "--port", str(port), "--no-starttls"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "TMPDIR": str(scratch)},  # where the flow's directories go
+        env=env,
     )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(server.stdout or ()), daemon=True)
     reader.start()
     try:
         wait_for_port(port)
+        yield server, port, lines
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(90)
+        reader.join(10)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the process in /proc")
+def test_serve_replaces_a_killed_local_aws_and_stops_cleanly(tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    with serving_the_example_app({**os.environ, "TMPDIR": str(scratch)}) as (server, port, lines):
         for sent in range(2):
             if sent:
                 os.kill(local_aws_pid(server.pid), signal.SIGKILL)
@@ -214,10 +229,6 @@ def test_serve_replaces_a_killed_local_aws_and_stops_cleanly(tmp_path: Path) -> 
                 client.sendmail("jane@sender.example", [RECIPIENT], message(RECIPIENT).as_bytes())
             # the tickets function (Event) reads the stored message and publishes with boto3
             wait_for_lines(lines, r"  \S+ \(Event\): answered null$", sent + 1)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(90)
-        reader.join(10)
     output = "".join(lines)
     assert server.returncode == 0, output
     assert len(re.findall(r"ended \(killed by SIGKILL\)", output)) == 1, output

@@ -8,15 +8,19 @@ import os
 import smtplib
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
-from test_local_aws_recovery import RECIPIENT, SERVE, read_back, reader_stack, wait_for_lines
-from test_local_smtp import message, wait_for_port
+from test_local_aws_recovery import (
+    RECIPIENT,
+    read_back,
+    reader_stack,
+    serving_the_example_app,
+    wait_for_lines,
+)
+from test_local_smtp import message
 
 from constructs_ses.local import MailFlow
 from constructs_ses.local.aws.local_aws import PROFILE, LocalAws
@@ -24,7 +28,6 @@ from constructs_ses.local.flow.smtp import free_port
 from constructs_ses.local.lambda_runtime.function import LOCAL_CREDENTIALS
 
 from conftest import ACCOUNT, REGION
-from scenarios import example_stack
 
 NOWHERE = f"http://127.0.0.1:{free_port()}"
 """An endpoint where nothing listens."""
@@ -139,33 +142,14 @@ def test_a_flow_stores_and_its_function_reads_whatever_the_host_s_aws_settings(
 
 def test_serve_answers_whatever_the_host_s_aws_settings(tmp_path: Path) -> None:
     """Every kind of host setting at once, for ``serve`` as a program of its own."""
-    app = cdk.App()
-    example_stack(app)
-    assembly = app.synth().directory
     host = {key: value for key, value in os.environ.items() if key.lower() != "no_proxy"}
     for kind in KINDS:
         host.update(HOST_SETTINGS[kind](tmp_path))
-    port = free_port()
-    server = subprocess.Popen(
-        [*SERVE, "--assembly", assembly, "--port", str(port), "--no-starttls"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=host,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(server.stdout or ()), daemon=True)
-    reader.start()
-    try:
-        wait_for_port(port)
+    with serving_the_example_app(host) as (server, port, lines):
         with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
             client.sendmail("jane@sender.example", [RECIPIENT], message(RECIPIENT).as_bytes())
         # the filter (RequestResponse) answered, the tickets function (Event) read and published
         wait_for_lines(lines, r"  \S+ \(Event\): answered null$", 1)
-    finally:
-        server.terminate()
-        server.wait(90)
-        reader.join(10)
     output = "".join(lines)
     assert server.returncode == 0, output
     assert '(RequestResponse): answered {"disposition": "CONTINUE"}' in output
