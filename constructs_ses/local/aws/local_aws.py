@@ -3,7 +3,7 @@
 The local mail flow keeps the stack's buckets and topics in it, and the functions it runs reach
 it through ``AWS_ENDPOINT_URL``; the CDK CLI deploys to it with ``env``. It answers for one
 account (``account``) whatever credentials a client signs with, in every region, and its
-CloudFormation knows the SES resources and runs custom resources (see ``aws_server``). Once its
+CloudFormation knows the SES resources and runs custom resources (see ``server``). Once its
 process has ended (killed, say), ``restart_if_ended`` starts another, empty one. Its clients read
 none of the host's AWS settings (``constructs_ses.local.aws.clients``). It needs the ``local`` extra
 (moto's server, boto3).
