@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from constructs_ses.local.aws.cloudformation.operations import in_dependency_order, references
 from constructs_ses.local.aws.cloudformation.ses_checks import ses_allowed
+from constructs_ses.local.aws.cloudformation.template_graph import in_dependency_order, references
 
 ACCOUNT = "111111111111"
 RULES = f"arn:aws:ses:us-east-1:{ACCOUNT}:receipt-rule-set/mail:receipt-rule/*"

@@ -1,162 +1,93 @@
-"""How the local AWS's CloudFormation runs stack operations: as CloudFormation does, not as moto.
+"""How the local AWS's CloudFormation runs its API: as CloudFormation does, not as moto.
 
-moto 5.2's change sets add resources in template order (following ``Ref`` and ``Fn::GetAtt`` but
-not ``DependsOn``), delete removed resources before anything else, retry failed updates and
-deletes in further passes, and delete a stack's resources in no particular order. Here
-(``install()``), as the CloudFormation User Guide describes stack updates and deletions:
+moto 5.2 makes every stack's resources in template order, never rolls back, keeps no
+resource events, lets any number of operations run on a stack at once (two concurrent
+``cdk deploy`` made two stacks of one name), and answers change set calls as the API Reference
+does not. Here (``install()``), as the CloudFormation API Reference and User Guide describe:
 
-- an update creates and updates resources in dependency order (``DependsOn``, ``Ref``,
-  ``Fn::GetAtt``, ``Fn::Sub``), a resource whose template is unchanged included when one it
-  refers to got another physical id (moto leaves it pointing at the old one); then, in its
-  cleanup phase, it deletes the resources that were replaced (a model's update names the
-  original as ``replaces``) and the removed ones, dependants first. The first failure fails the
-  operation, with no further passes. Of the orders
-  CloudFormation may choose, it takes the one that exposes a missing ``DependsOn``: a receipt
-  rule comes right after what it depends on, before the rest (``EAGER_TYPES``), so a grant it
-  does not wait for is not there yet when SES checks it, as may happen in AWS;
-- a stack is deleted dependants first, except resources whose ``DeletionPolicy`` is ``Retain``;
+- a template is checked before anything is made (``template_checks``): CreateChangeSet,
+  CreateStack and UpdateStack refuse it with CloudFormation's message;
+- each operation runs as ``stack_operation`` describes (dependency order, registry schemas,
+  replacement, events, rollback unless ``DisableRollback``); ``ContinueUpdateRollback``
+  continues a failed update rollback (skipping ``ResourcesToSkip``) and ``RollbackStack``
+  rolls back a stack left ``CREATE_FAILED`` / ``UPDATE_FAILED``;
+- one operation runs on a stack at a time: another is refused while one is in progress
+  ("Stack:<id> is in UPDATE_IN_PROGRESS state and can not be updated."), and a stack name is
+  unique per account and region (a ``CREATE`` change set for a stack that exists and is not in
+  review is refused; one for a stack in review adds to it);
 - a change set given by name is the stack's own (``StackName``; moto takes the oldest of that
-  name, of whichever stack: the CLI names every stack's ``cdk-deploy-change-set``), the newest
-  of that name; ``DescribeChangeSet``, ``DeleteChangeSet`` and ``ExecuteChangeSet`` of one that
-  does not exist answer ``ChangeSetNotFound``, as CloudFormation does and the CDK CLI waits for
-  before an update (moto answers ``ValidationError`` or fails); ``ListChangeSets`` lists the
-  stack's own; after a change set, the stack's outputs are those of its new template (moto
-  keeps the old ones, so a deploy's outputs never showed);
+  name, of whichever stack: the CLI names every stack's ``cdk-deploy-change-set``);
+  ``DescribeChangeSet``, ``DeleteChangeSet`` and ``ExecuteChangeSet`` of one that does not
+  exist answer ``ChangeSetNotFound``, which the CDK CLI waits for; a name already taken on the
+  stack is ``AlreadyExistsException``; only an ``AVAILABLE`` change set executes
+  (``InvalidChangeSetStatus``), and executing one removes the stack's other change sets;
+  ``ListChangeSets`` lists the stack's own;
+- a stack whose create rolled back (``ROLLBACK_COMPLETE``) can only be deleted; DeleteStack
+  deletes dependants first, skips retained resources and leaves the stack ``DELETE_FAILED``
+  when a resource could not go;
 - an SSM-typed parameter passed with ``UsePreviousValue`` keeps its value (moto fails on it).
-
-Not emulated: rollbacks (a failed operation leaves what it made until the stack is deleted) and
-the wait between phases (every operation ends before its API call answers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from moto.cloudformation.exceptions import CloudFormationError, ValidationError
-from moto.cloudformation.models import CloudFormationBackend
-from moto.cloudformation.parsing import ResourceMap, parse_and_update_resource
+from moto.cloudformation.exceptions import (
+    AlreadyExistsException,
+    CloudFormationError,
+    ValidationError,
+)
+from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
+from moto.cloudformation.parsing import ResourceMap
 from moto.cloudformation.responses import CloudFormationResponse
+from moto.cloudformation.utils import (
+    generate_changeset_id,
+    generate_stack_id,
+    validate_create_change_set,
+)
 from moto.core.responses import ActionResult, EmptyResult
 from moto.ssm.models import ssm_backends
 
-__all__ = ["ChangeSetNotFoundError", "in_dependency_order", "install", "references"]
+from constructs_ses.local.aws.cloudformation.stack_operation import StackOperation, state_of
+from constructs_ses.local.aws.cloudformation.template_checks import template_problem
 
-RETAINED = ("Retain", "RetainExceptOnCreate")
-EAGER_TYPES = ("AWS::SES::ReceiptRule",)
-"""Resources made as soon as what they depend on is made, before anything else: SES checks at
-creation that it may use what a rule names, and CloudFormation, which creates resources in
-parallel, may well create a rule before a grant it does not depend on."""
+__all__ = ["ChangeSetNotFoundError", "InvalidChangeSetStatusError", "install"]
 
+_OPERATIONS = threading.Lock()
+"""Held while a stack's state is checked and its next operation claimed."""
 
-def references(node: Any) -> set[str]:
-    """The logical ids a template fragment refers to (``Ref``, ``Fn::GetAtt``, ``Fn::Sub``)."""
-    found: set[str] = set()
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "Ref" and isinstance(value, str):
-                found.add(value)
-            elif key == "Fn::GetAtt":
-                target = value.split(".")[0] if isinstance(value, str) else value[0]
-                found.add(str(target))
-            elif key == "Fn::Sub":
-                text = value if isinstance(value, str) else value[0]
-                found |= {part.split("}")[0].split(".")[0] for part in text.split("${")[1:]}
-                if not isinstance(value, str):
-                    found |= references(value[1:])
-            else:
-                found |= references(value)
-    elif isinstance(node, list):
-        for item in node:
-            found |= references(item)
-    return found
+FINAL_FAILURES = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED")
+"""States a stack can only be deleted from ("Stack status codes", CloudFormation User Guide)."""
 
 
-def in_dependency_order(names: Iterable[str], resources: Mapping[str, Any]) -> list[str]:
-    """``names`` with each after those among them it depends on (``DependsOn`` or references);
-    otherwise in the order given."""
-    wanted = list(names)
-    placed: list[str] = []
-
-    def place(name: str, seen: tuple[str, ...]) -> None:
-        if name in placed or name in seen:
-            return
-        resource = resources.get(name, {})
-        depends = resource.get("DependsOn", [])
-        needs = {*([depends] if isinstance(depends, str) else depends), *references(resource)}
-        for dependency in wanted:
-            if dependency in needs:
-                place(dependency, (*seen, name))
-        placed.append(name)
-
-    for name in wanted:
-        place(name, ())
-    return placed
+def _busy(stack: Stack) -> bool:
+    return str(stack.status).endswith("_IN_PROGRESS") and stack.status != "REVIEW_IN_PROGRESS"
 
 
-def _update(self: ResourceMap, template: dict[str, Any], parameters: Any = None) -> None:
-    """``ResourceMap.update`` as CloudFormation runs an update (see the module)."""
-    diff = self.build_resource_diff(template, parameters)
-    old = self._resource_json_map
-    self._template = template
-    if parameters:
-        self.input_parameters = parameters
-    self.load_mapping()
-    self.load_parameters()
-    self.load_conditions()
-    self._resource_json_map = resources = template["Resources"]
-    added, modified = set(diff["Add"]), set(diff["Modify"])
-    eager = [name for name in resources if resources[name].get("Type") in EAGER_TYPES]
-    renamed: set[str] = set()
-    replaced: list[tuple[str, Any]] = []
-    for name in in_dependency_order([*eager, *resources], resources):
-        if name in added:
-            _ = self[name]  # moto's resource map creates a resource on first lookup
-            continue
-        if name not in modified and not references(resources[name]) & renamed:
-            continue
-        original = self._parsed_resources.get(name)
-        updated = parse_and_update_resource(
-            name, resources[name], self, account_id=self._account_id, region_name=self._region_name
+def _refuse(stack: Stack, *, deleting: bool = False) -> None:
+    """CloudFormation's refusal of an operation on a stack that cannot take it now."""
+    if _busy(stack) or (not deleting and stack.status in FINAL_FAILURES):
+        raise ValidationError(
+            message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated."
         )
-        if updated is None:
-            continue
-        self._parsed_resources[name] = updated
-        if _physical_id(updated) != _physical_id(original):
-            renamed.add(name)
-        if getattr(updated, "replaces", None) is not None:
-            replaced.append((name, updated.replaces))
-    for name, original in reversed(replaced):  # the cleanup phase: replaced resources go
-        self._delete_resource(original, old[name])
-    _delete(self, diff["Remove"], old)
 
 
-def _physical_id(resource: Any) -> Any:
-    return getattr(resource, "physical_resource_id", None)
+@contextmanager
+def _claimed(stack: Stack, status: str, *, deleting: bool = False) -> Iterator[None]:
+    """Claim ``stack`` for one operation (its status becomes ``status``), or refuse."""
+    with _OPERATIONS:
+        _refuse(stack, deleting=deleting)
+        stack.status = status
+    yield
 
 
-def _delete_stack(self: ResourceMap) -> None:
-    """``ResourceMap.delete``: every resource but the retained ones, dependants first."""
-    kept = {
-        name
-        for name, resource in self._resource_json_map.items()
-        if resource.get("DeletionPolicy") in RETAINED
-    }
-    _delete(
-        self,
-        [name for name in self._resource_json_map if name not in kept],
-        self._resource_json_map,
-    )
-
-
-def _delete(self: ResourceMap, names: Iterable[str], resources: Mapping[str, Any]) -> None:
-    """Delete the resources ``names`` of the template ``resources``, dependants first."""
-    for name in reversed(in_dependency_order(names, resources)):
-        resource = self._parsed_resources.get(name)
-        if resource is None or isinstance(resource, str):
-            continue  # never created (a failed operation, or a false condition)
-        self._delete_resource(resource, resources[name])
-        self._parsed_resources.pop(name)
+def _checked(backend: CloudFormationBackend, template: Any) -> None:
+    problem = template_problem(Stack.parse_template(template), backend.region_name)
+    if problem:
+        raise ValidationError(message=problem)
 
 
 class ChangeSetNotFoundError(CloudFormationError):
@@ -197,15 +128,227 @@ def _delete_change_set(self: CloudFormationResponse) -> ActionResult:
     return EmptyResult()
 
 
+class InvalidChangeSetStatusError(CloudFormationError):
+    code = "InvalidChangeSetStatus"
+
+
+def _stack_change_sets(backend: CloudFormationBackend, stack: Stack) -> list[str]:
+    return [arn for arn, each in backend.change_sets.items() if each.stack_id == stack.stack_id]
+
+
 def _execute_change_set(self: CloudFormationResponse) -> ActionResult:
-    stack = self._get_param("StackName")
     backend = self.cloudformation_backend
-    arn = _change_set_arn(backend, self._get_param("ChangeSetName"), stack)
-    backend.execute_change_set(change_set_name=arn, stack_name=stack)
-    executed = backend.stacks[backend.change_sets[arn].stack_id]
-    executed._parse_template()  # moto keeps the outputs of the template before the change set
-    executed.output_map = executed._create_output_map()
+    arn = _change_set_arn(backend, self._get_param("ChangeSetName"), self._get_param("StackName"))
+    change_set = backend.change_sets[arn]
+    if change_set.execution_status != "AVAILABLE":
+        raise InvalidChangeSetStatusError(
+            f"ChangeSet [{arn}] cannot be executed in its current execution status of "
+            f"[{change_set.execution_status}]"
+        )
+    stack = backend.stacks[change_set.stack_id]
+    creating = stack.status == "REVIEW_IN_PROGRESS"
+    with _claimed(stack, "CREATE_IN_PROGRESS" if creating else "UPDATE_IN_PROGRESS"):
+        for each in _stack_change_sets(backend, stack):
+            if each != arn:
+                del backend.change_sets[each]
+        change_set.execution_status = "EXECUTE_IN_PROGRESS"
+    stack.disable_rollback = self._get_bool_param("DisableRollback", False)
+    StackOperation(stack).change(
+        change_set.template,
+        change_set.parameters,
+        creating=creating,
+        disable_rollback=stack.disable_rollback,
+    )
+    succeeded = stack.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+    change_set.execution_status = "EXECUTE_COMPLETE" if succeeded else "EXECUTE_FAILED"
     return EmptyResult()
+
+
+def _create_change_set(  # noqa: PLR0917 (moto's signature)
+    self: CloudFormationBackend,
+    stack_name: str,
+    change_set_name: str,
+    template: str,
+    parameters: dict[str, str],
+    description: str,
+    change_set_type: str,
+    notification_arns: list[str] | None = None,
+    tags: dict[str, str] | None = None,
+    role_arn: str | None = None,
+) -> tuple[str, str]:
+    """CreateChangeSet as the module describes it."""
+    validate_create_change_set(change_set_name)
+    _checked(self, template)
+    with _OPERATIONS:
+        stack = next((each for each in self.stacks.values() if each.name == stack_name), None)
+        if change_set_type == "UPDATE":
+            if stack is None or stack.status == "REVIEW_IN_PROGRESS":
+                raise ValidationError(message=f"Stack [{stack_name}] does not exist")
+            _refuse(stack)
+        elif stack is not None and stack.status != "REVIEW_IN_PROGRESS":
+            raise AlreadyExistsException(
+                f"Stack [{stack_name}] already exists and cannot be created again with the "
+                f"changeSet [{change_set_name}]."
+            )
+        if stack is None:
+            stack = Stack(  # type: ignore[abstract]
+                stack_id=generate_stack_id(stack_name, self.region_name, self.account_id),
+                name=stack_name,
+                template={},
+                parameters=parameters,
+                account_id=self.account_id,
+                region_name=self.region_name,
+                notification_arns=notification_arns,
+                tags=tags,
+                role_arn=role_arn,
+            )
+            self.stacks[stack.stack_id] = stack
+            stack.status = "REVIEW_IN_PROGRESS"
+            stack._add_stack_event("REVIEW_IN_PROGRESS", resource_status_reason="User Initiated")
+        if any(
+            self.change_sets[arn].change_set_name == change_set_name
+            for arn in _stack_change_sets(self, stack)
+        ):
+            raise AlreadyExistsException(f"ChangeSet [{change_set_name}] already exists")
+        change_set = ChangeSet(
+            change_set_type=change_set_type,
+            change_set_id=generate_changeset_id(change_set_name, self.region_name, self.account_id),
+            change_set_name=change_set_name,
+            stack=stack,
+            template=template,
+            parameters=parameters,
+            description=description,
+            notification_arns=notification_arns,
+            tags=tags,
+            role_arn=role_arn,
+        )
+        unchanged = (
+            change_set_type == "UPDATE"
+            and stack.has_template(template)
+            and stack.has_parameters(parameters)
+        )
+        change_set.status = "FAILED" if unchanged else "CREATE_COMPLETE"
+        change_set.execution_status = "UNAVAILABLE" if unchanged else "AVAILABLE"
+        if unchanged:
+            change_set.status_reason = (
+                "The submitted information didn't contain changes. Submit different "
+                "information to create a change set."
+            )
+        self.change_sets[change_set.change_set_id] = change_set
+        return change_set.change_set_id, stack.stack_id
+
+
+def _delete_stack(self: CloudFormationResponse) -> ActionResult:
+    """DeleteStack: nothing for a stack that is gone; otherwise as the module describes."""
+    backend = self.cloudformation_backend
+    name = self._get_param("StackName")
+    stack = next(
+        (each for each in backend.stacks.values() if name in (each.name, each.stack_id)), None
+    )
+    if stack is None:
+        return EmptyResult()
+    with _claimed(stack, "DELETE_IN_PROGRESS", deleting=True):
+        pass
+    if not StackOperation(stack).delete():
+        return EmptyResult()
+    for arn in _stack_change_sets(backend, stack):
+        del backend.change_sets[arn]
+    for export in stack.exports:
+        backend.exports.pop(export.name, None)
+    backend.stacks.pop(stack.stack_id)
+    backend.deleted_stacks[stack.stack_id] = stack
+    return EmptyResult()
+
+
+def _roll_back(self: CloudFormationResponse, states: tuple[str, ...], status: str) -> Stack:
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    with _OPERATIONS:
+        if stack.status not in states or state_of(stack).pending_rollback is None:
+            raise ValidationError(
+                message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be "
+                "rolled back."
+            )
+        stack.status = status
+    return stack
+
+
+def _continue_update_rollback(self: CloudFormationResponse) -> ActionResult:
+    """ContinueUpdateRollback of a stack in UPDATE_ROLLBACK_FAILED."""
+    stack = _roll_back(self, ("UPDATE_ROLLBACK_FAILED",), "UPDATE_ROLLBACK_IN_PROGRESS")
+    operation = StackOperation(stack)
+    operation.stack_event("UPDATE_ROLLBACK_IN_PROGRESS", "User Initiated")
+    skip = self._get_param("ResourcesToSkip") or []
+    operation.roll_back(skip=skip)
+    return EmptyResult()
+
+
+def _rollback_stack(self: CloudFormationResponse) -> ActionResult:
+    """RollbackStack of a stack left CREATE_FAILED or UPDATE_FAILED (rollback disabled)."""
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    creating = stack.status == "CREATE_FAILED"
+    status = "ROLLBACK_IN_PROGRESS" if creating else "UPDATE_ROLLBACK_IN_PROGRESS"
+    _roll_back(self, ("CREATE_FAILED", "UPDATE_FAILED"), status)
+    operation = StackOperation(stack)
+    operation.stack_event(status, "User Initiated")
+    operation.roll_back()
+    return ActionResult({"StackId": stack.stack_id})
+
+
+def _create_resources(self: Stack) -> None:
+    """CreateStack's part after the stack is recorded (moto's ``Stack.create_resources``)."""
+    self.status = "CREATE_IN_PROGRESS"
+    self.events.pop()  # moto announced it already; the operation announces it itself
+    StackOperation(self).change(
+        self.template, self.parameters, creating=True, disable_rollback=self.disable_rollback
+    )
+
+
+def _update_stack(
+    self: Stack,
+    template: str,
+    role_arn: str | None = None,
+    parameters: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
+) -> None:
+    """UpdateStack (moto's ``Stack.update``)."""
+    with _claimed(self, "UPDATE_IN_PROGRESS"):
+        pass
+    StackOperation(self).change(
+        template, parameters or self.parameters, creating=False, disable_rollback=False
+    )
+    self.role_arn = role_arn
+    if tags is not None:
+        self.tags = tags
+
+
+def _resource(self: ResourceMap, key: str) -> Any:
+    """A resource an operation made (None for one it did not): moto's map makes a resource
+    when it is first looked up, so that describing a rolled-back stack made it again."""
+    if key in self._parsed_resources:
+        return self._parsed_resources[key]
+    if key in self._resource_json_map:
+        return None
+    raise KeyError(key)
+
+
+def _stack_resources(self: Stack) -> list[Any]:
+    """The stack's resources that exist (moto lists one for each resource of the template)."""
+    made = self.resource_map._parsed_resources
+    return [
+        made[name]
+        for name in self.resource_map._resource_json_map
+        if made.get(name) is not None and not isinstance(made[name], str)
+    ]
+
+
+def _checked_create_stack(create: Any) -> Any:
+    def create_stack(
+        self: CloudFormationBackend, name: str, template: str, *args: Any, **kw: Any
+    ) -> Any:
+        _checked(self, template)
+        return create(self, name, template, *args, **kw)
+
+    return create_stack
 
 
 def _list_change_sets(self: CloudFormationResponse) -> ActionResult:
@@ -243,12 +386,19 @@ def _ssm_parameter(method: Any) -> Any:
 
 def install() -> None:
     """Run moto's stack operations as the module describes (once)."""
-    if ResourceMap.update is _update:
+    if CloudFormationBackend.create_change_set is _create_change_set:
         return
+    CloudFormationBackend.create_change_set = _create_change_set  # type: ignore[method-assign]
+    CloudFormationBackend.create_stack = _checked_create_stack(CloudFormationBackend.create_stack)  # type: ignore[method-assign]
     CloudFormationResponse.describe_change_set = _describe_change_set  # type: ignore[method-assign]
     CloudFormationResponse.delete_change_set = _delete_change_set  # type: ignore[method-assign]
     CloudFormationResponse.execute_change_set = _execute_change_set  # type: ignore[method-assign]
     CloudFormationResponse.list_change_sets = _list_change_sets  # type: ignore[method-assign]
+    CloudFormationResponse.delete_stack = _delete_stack  # type: ignore[method-assign]
+    CloudFormationResponse.continue_update_rollback = _continue_update_rollback  # type: ignore[attr-defined]
+    CloudFormationResponse.rollback_stack = _rollback_stack  # type: ignore[attr-defined]
+    Stack.create_resources = _create_resources  # type: ignore[method-assign]
+    Stack.stack_resources = property(_stack_resources)  # type: ignore[assignment,method-assign]
+    ResourceMap.__getitem__ = _resource  # type: ignore[method-assign]
+    Stack.update = _update_stack  # type: ignore[method-assign]
     ResourceMap.parse_ssm_parameter = _ssm_parameter(ResourceMap.parse_ssm_parameter)  # type: ignore[method-assign]
-    ResourceMap.update = _update  # type: ignore[method-assign]
-    ResourceMap.delete = _delete_stack  # type: ignore[method-assign]
