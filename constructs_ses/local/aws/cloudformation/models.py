@@ -32,12 +32,9 @@ from moto.kms.models import Key
 from moto.s3.models import s3_backends
 from moto.sns.models import sns_backends
 
+from constructs_ses.local.aws.cloudformation.email_identity import SesEmailIdentity
 from constructs_ses.local.aws.cloudformation.model_base import Model
-from constructs_ses.local.aws.cloudformation.ses_models import (
-    SesEmailIdentity,
-    SesReceiptRule,
-    SesReceiptRuleSet,
-)
+from constructs_ses.local.aws.cloudformation.ses_models import SesReceiptRule, SesReceiptRuleSet
 
 __all__ = [
     "CdkMetadata",
