@@ -95,8 +95,9 @@ class ChangeSetNotFoundError(CloudFormationError):
 
 
 def _change_set_arn(backend: CloudFormationBackend, name: str, stack: str | None) -> str:
-    """The ARN of change set ``name``: an ARN, or the name of one of the stack ``stack``'s (its
-    newest of that name); ``ChangeSetNotFound`` when there is none, as CloudFormation answers."""
+    """The ARN of change set ``name``: an ARN, or the name of one of the stack ``stack``'s not
+    yet executed (its newest of that name); ``ChangeSetNotFound`` when there is none, as
+    CloudFormation answers."""
     if name in backend.change_sets:
         return name
     stack_ids = {
@@ -107,6 +108,7 @@ def _change_set_arn(backend: CloudFormationBackend, name: str, stack: str | None
         for arn, change_set in backend.change_sets.items()
         if change_set.change_set_name == name
         and (stack is None or change_set.stack_id in stack_ids)
+        and not str(change_set.execution_status).startswith("EXECUTE_")
     ]
     if not arns:
         raise ChangeSetNotFoundError(f"ChangeSet [{name}] does not exist")
@@ -132,8 +134,17 @@ class InvalidChangeSetStatusError(CloudFormationError):
     code = "InvalidChangeSetStatus"
 
 
-def _stack_change_sets(backend: CloudFormationBackend, stack: Stack) -> list[str]:
-    return [arn for arn, each in backend.change_sets.items() if each.stack_id == stack.stack_id]
+def _stack_change_sets(
+    backend: CloudFormationBackend, stack: Stack, *, pending: bool = False
+) -> list[str]:
+    """The ARNs of ``stack``'s change sets (``pending``: those not executed, which hold their
+    names; an executed one stays describable by its ARN only)."""
+    return [
+        arn
+        for arn, each in backend.change_sets.items()
+        if each.stack_id == stack.stack_id
+        and not (pending and str(each.execution_status).startswith("EXECUTE_"))
+    ]
 
 
 def _execute_change_set(self: CloudFormationResponse) -> ActionResult:
@@ -207,7 +218,7 @@ def _create_change_set(  # noqa: PLR0917 (moto's signature)
             stack._add_stack_event("REVIEW_IN_PROGRESS", resource_status_reason="User Initiated")
         if any(
             self.change_sets[arn].change_set_name == change_set_name
-            for arn in _stack_change_sets(self, stack)
+            for arn in _stack_change_sets(self, stack, pending=True)
         ):
             raise AlreadyExistsException(f"ChangeSet [{change_set_name}] already exists")
         change_set = ChangeSet(
@@ -362,6 +373,7 @@ def _list_change_sets(self: CloudFormationResponse) -> ActionResult:
         change_set
         for change_set in self.cloudformation_backend.list_change_sets()
         if change_set.stack_id in stack_ids
+        and not str(change_set.execution_status).startswith("EXECUTE_")
     ]
     return ActionResult({"Summaries": change_sets})
 
