@@ -108,15 +108,13 @@ class SesEmailIdentity(Model, CloudFormationModel):
         self.account_id = account_id
         self.region_name = region
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr.rstrip("123") in ("DkimDNSTokenName", "DkimDNSTokenValue")
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        token = self.tokens[int(attribute_name[-1]) - 1]
-        if attribute_name.startswith("DkimDNSTokenName"):
-            return f"{token}._domainkey.{self.name}"
-        return f"{token}.dkim.amazonses.com"
+    def attributes(self) -> dict[str, str]:
+        """Easy DKIM's records: ``DkimDNSTokenName1``..3 and ``DkimDNSTokenValue1``..3."""
+        values = {}
+        for number, token in enumerate(self.tokens, start=1):
+            values[f"DkimDNSTokenName{number}"] = f"{token}._domainkey.{self.name}"
+            values[f"DkimDNSTokenValue{number}"] = f"{token}.dkim.amazonses.com"
+        return values
 
     @classmethod
     def create_from_cloudformation_json(

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Self
 
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+from constructs_ses.local.aws.cloudformation.schemas import schema_of
+
 __all__ = ["Model"]
 
 
@@ -29,7 +33,20 @@ class Model:
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return False  # no Fn::GetAtt attributes
+        """Whether ``Fn::GetAtt`` may read ``attr``: its registry schema says (the schemas of
+        the types modelled here are the same in every region)."""
+        schema = schema_of(cls.TYPE, "us-east-1")
+        return schema is not None and schema.has_attribute(attr)
+
+    def attributes(self) -> dict[str, str]:
+        """The values of the schema's read-only properties, which ``Fn::GetAtt`` reads."""
+        return {}
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        values = self.attributes()
+        if attribute_name not in values:
+            raise UnformattedGetAttTemplateException()
+        return values[attribute_name]
 
     @property
     def physical_resource_id(self) -> str:

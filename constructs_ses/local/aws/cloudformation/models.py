@@ -121,9 +121,15 @@ class LambdaPermission(Model, CloudFormationModel):
     def __init__(self, function_name: str, logical_id: str, account_id: str, region: str) -> None:
         self.function_name = function_name
         self.logical_id = logical_id
-        self.physical_id = f"{logical_id}-{uuid.uuid4().hex[:12]}"
+        self.statement_id = f"{logical_id}-{uuid.uuid4().hex[:12]}"
+        self.physical_id = f"{function_name}|{self.statement_id}"
+        """``Ref``: the schema's primary identifier, ``FunctionName|Id`` (as aws-cdk-lib's
+        ``permission_ref`` reads it)."""
         self.account_id = account_id
         self.region_name = region
+
+    def attributes(self) -> dict[str, str]:
+        return {"Id": self.statement_id}
 
     @classmethod
     def create_from_cloudformation_json(
@@ -140,7 +146,7 @@ class LambdaPermission(Model, CloudFormationModel):
         permission = cls(function_name, logical_id, account_id, region_name)
         function = lambda_backends[account_id][region_name].get_function(function_name)
         statement = {key: value for key, value in properties.items() if key != "FunctionName"}
-        statement["StatementId"] = permission.physical_id  # as AddPermission takes it
+        statement["StatementId"] = permission.statement_id  # as AddPermission takes it
         function.policy.add_statement(raw=json.dumps(statement))
         return permission
 
@@ -166,7 +172,7 @@ class LambdaPermission(Model, CloudFormationModel):
         """Remove the statement; gone already is fine, as it goes with its function."""
         with suppress(Exception):
             function = lambda_backends[account_id][region_name].get_function(self.function_name)
-            function.policy.del_statement(self.physical_id)
+            function.policy.del_statement(self.statement_id)
 
 
 class CdkMetadata(Model, CloudFormationModel):

@@ -59,8 +59,9 @@ __all__ = ["ChangeSetNotFoundError", "InvalidChangeSetStatusError", "install"]
 _OPERATIONS = threading.Lock()
 """Held while a stack's state is checked and its next operation claimed."""
 
-FINAL_FAILURES = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED")
-"""States a stack can only be deleted from ("Stack status codes", CloudFormation User Guide)."""
+NOT_UPDATABLE = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED")
+"""States no update starts from ("Stack status codes", CloudFormation User Guide): a stack in
+one is deleted, or, in UPDATE_ROLLBACK_FAILED, its rollback continued."""
 
 
 def _busy(stack: Stack) -> bool:
@@ -69,7 +70,7 @@ def _busy(stack: Stack) -> bool:
 
 def _refuse(stack: Stack, *, deleting: bool = False) -> None:
     """CloudFormation's refusal of an operation on a stack that cannot take it now."""
-    if _busy(stack) or (not deleting and stack.status in FINAL_FAILURES):
+    if _busy(stack) or (not deleting and stack.status in NOT_UPDATABLE):
         raise ValidationError(
             message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated."
         )

@@ -74,6 +74,9 @@ class SesReceiptRule(Model, CloudFormationModel):
 
     TYPE = "AWS::SES::ReceiptRule"
 
+    def attributes(self) -> dict[str, str]:
+        return {"RuleName": str(self.rule["Name"])}
+
     @classmethod
     def create_from_cloudformation_json(
         cls,

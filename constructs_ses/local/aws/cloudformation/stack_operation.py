@@ -36,6 +36,7 @@ from typing import Any
 from moto.cloudformation.models import Event, Stack
 from moto.cloudformation.parsing import (
     ResourceMap,
+    generate_resource_name,
     parse_resource_and_generate_name,
     resource_name_property_from_type,
 )
@@ -97,6 +98,8 @@ class Undo:
 
 
 def _reason(error: BaseException) -> str:
+    if isinstance(error, IndexError):  # moto's Fn::Select past the end of its list
+        return "Template error: Fn::Select cannot select nonexistent value"
     message = getattr(error, "message", None)
     return str(message) if message else f"{type(error).__name__}: {error}"
 
@@ -180,8 +183,8 @@ class StackOperation:
         except ResourceFailedError as failure:
             verb = "create" if creating else "update"
             reason = f"The following resource(s) failed to {verb}: [{failure.logical_id}]. "
-            if not failure.logical_id:
-                reason = failure.reason
+            if not failure.logical_id:  # an output
+                reason = f"{failure.reason}. "
             if disable_rollback:
                 self.state.pending_rollback = undo
                 self.status(f"{kind}_FAILED", reason)
@@ -255,6 +258,7 @@ class StackOperation:
             self._make(name, model_class, resolved, physical_name)
             undo.replaced.append((name, existing, before))
         else:
+            physical_name = self._kept_name(name, resolved, existing)
             updated = self._update(name, model_class, resolved, physical_name, existing)
             if getattr(updated, "replaces", None) is not None:  # a custom resource's new id
                 updated.replaces = None
@@ -262,6 +266,20 @@ class StackOperation:
             else:
                 undo.updated.append((name, before))
         self.event(name, "UPDATE_COMPLETE")
+
+    def _kept_name(self, name: str, resolved: Mapping[str, Any], existing: Any) -> str:
+        """The name an update in place gives the model: its name property, or else the name
+        it has (moto would make up another, and its models then replace the resource)."""
+        kind = str(resolved["Type"])
+        name_type = resource_name_property_from_type(kind)
+        given = resolved.get("Properties", {}).get(name_type) if name_type else None
+        if given is not None:
+            return str(given)
+        for attribute in ("name", "function_name", "topic_name", "queue_name", "role_name"):
+            current = getattr(existing, attribute, None)
+            if isinstance(current, str) and current:
+                return current
+        return str(generate_resource_name(kind, self.stack.name, name))
 
     def _make(self, name: str, model_class: Any, resolved: Any, physical_name: str) -> None:
         made_with = copy.deepcopy(resolved)  # models may change what they are given
@@ -435,9 +453,8 @@ class StackOperation:
                 self.event(name, "UPDATE_IN_PROGRESS")
                 existing = self.map._parsed_resources[name]
                 resolved = {"Type": self._type(name), "Properties": properties}
-                name_type = resource_name_property_from_type(self._type(name))
-                physical = properties.get(name_type, "") if name_type else ""
-                self._update(name, type(existing), resolved, str(physical), existing)
+                physical = self._kept_name(name, resolved, existing)
+                self._update(name, type(existing), resolved, physical, existing)
                 self.event(name, "UPDATE_COMPLETE")
             undo.updated.pop()
         doomed = [
