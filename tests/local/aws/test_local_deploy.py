@@ -24,6 +24,7 @@ from test_local_host_aws import HOST_SETTINGS, KINDS, set_host
 from constructs_ses import InboundEmail, InvocationType
 from constructs_ses.local import MailFlow
 from constructs_ses.local.aws.deploy import deploy_locally, deployed_rule_sets
+from constructs_ses.local.aws.local_aws import without_host_aws_settings
 from constructs_ses.testing import LocalAws
 
 from conftest import (
@@ -681,3 +682,126 @@ def test_fails_to_deploy_when_a_custom_resource_fails(
     assert deployed.returncode != 0, output
     assert reported in output, output
     assert [r["count"] for r in recorded_requests(aws)] == ["3"]
+
+
+def tls_stack(name: str, tls_policy: str) -> Callable[[cdk.App], None]:
+    """A topic and a rule set whose (L1) rule asks for ``tls_policy``, which the rule's schema
+    allows as Optional or Require only; the rule's name and rule set name are outputs (through
+    aws-cdk-lib's ``receipt_rule_ref`` and the rule's RuleName attribute)."""
+
+    def build(app: cdk.App) -> None:
+        stack = new_stack(app, name)
+        kept = sns.Topic(stack, "Kept")
+        rule_set = ses.CfnReceiptRuleSet(stack, "RuleSet")
+        rule_set.add_dependency(kept.node.default_child)  # type: ignore[arg-type]
+        rule = ses.CfnReceiptRule(
+            stack,
+            "Rule",
+            rule_set_name=rule_set.ref,
+            rule=ses.CfnReceiptRule.RuleProperty(name="tls", tls_policy=tls_policy),
+        )
+        cdk.CfnOutput(stack, "RuleName", value=rule.attr_rule_name)
+        cdk.CfnOutput(stack, "RuleFromRef", value=rule.receipt_rule_ref.rule_name)
+
+    return build
+
+
+def stack_status(aws: LocalAws, stack: str) -> str:
+    (described,) = aws.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    return str(described["StackStatus"])
+
+
+def test_a_deploy_whose_resource_fails_rolls_back_and_the_next_deploy_starts_again(
+    aws: LocalAws, tmp_path: Path
+) -> None:
+    """A create that fails is rolled back (ROLLBACK_COMPLETE); the CLI prints the resource's
+    reason and exits non-zero, and its next deploy deletes the stack and creates it again."""
+    topics_before = aws.client("sns").list_topics()["Topics"]
+    failing = synthesized(tmp_path / "failing", tls_stack("Tls", "Sometimes"))
+    deployed = deploy(aws, failing, "Tls")
+    output = deployed.stdout + deployed.stderr
+    assert deployed.returncode != 0, output
+    assert (
+        "Properties validation failed for resource Rule with message: "
+        "#/Rule/TlsPolicy: failed validation constraint for keyword [enum]"
+    ) in output, output
+    assert "ROLLBACK_COMPLETE" in output, output
+    assert stack_status(aws, "Tls") == "ROLLBACK_COMPLETE"
+    assert aws.client("sns").list_topics()["Topics"] == topics_before
+    fixed = synthesized(tmp_path / "fixed", tls_stack("Tls", "Require"))
+    redeployed = deploy(aws, fixed, "Tls")
+    assert redeployed.returncode == 0, redeployed.stdout + redeployed.stderr
+    (described,) = aws.client("cloudformation").describe_stacks(StackName="Tls")["Stacks"]
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in described["Outputs"]}
+    assert outputs == {"RuleName": "tls", "RuleFromRef": "tls"}
+    destroy(aws, fixed, "Tls")
+
+
+def test_no_rollback_leaves_what_the_failed_deploy_made(aws: LocalAws, tmp_path: Path) -> None:
+    """``cdk deploy --no-rollback`` executes the change set with DisableRollback: the stack
+    stays CREATE_FAILED with what was made, until it is destroyed."""
+    failing = synthesized(tmp_path, tls_stack("TlsKept", "Sometimes"))
+    deployed = cdk_cli(
+        "deploy",
+        "--app",
+        str(failing),
+        "--require-approval",
+        "never",
+        "--no-rollback",
+        "TlsKept",
+        env=aws.env,
+    )
+    output = deployed.stdout + deployed.stderr
+    assert deployed.returncode != 0, output
+    assert "Properties validation failed for resource Rule" in output, output
+    assert stack_status(aws, "TlsKept") == "CREATE_FAILED"
+    resources = aws.client("cloudformation").describe_stack_resources(StackName="TlsKept")
+    made = {r["ResourceType"] for r in resources["StackResources"]}
+    assert {"AWS::SNS::Topic", "AWS::SES::ReceiptRuleSet"} <= made
+    destroy(aws, failing, "TlsKept")
+
+
+def test_unchanged_deploys_in_a_row_and_concurrent_deploys_of_one_stack(
+    aws: LocalAws, tmp_path: Path
+) -> None:
+    """Any number of unchanged deploys in a row work; of two concurrent deploys of one stack,
+    CloudFormation's one-operation-at-a-time leaves one stack, whichever wins, and destroy
+    removes it."""
+    assembly = synthesized(tmp_path, tls_stack("Steady", "Require"))
+    for _ in range(3):
+        deployed = deploy(aws, assembly, "Steady")
+        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    destroy(aws, assembly, "Steady")
+    command = [
+        str(REPO / "node_modules" / ".bin" / "cdk"),
+        "deploy",
+        "--app",
+        str(assembly),
+        "--require-approval",
+        "never",
+        "Steady",
+        "--no-notices",
+    ]
+    environment = {**without_host_aws_settings(), **aws.env, "CDK_DISABLE_CLI_TELEMETRY": "true"}
+    running = [
+        subprocess.Popen(
+            command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for _ in range(2)
+    ]
+    results = [
+        (process.wait(timeout=300), process.stdout.read() if process.stdout else "")
+        for process in running
+    ]
+    assert any(code == 0 for code, _ in results), results
+    summaries = aws.client("cloudformation").list_stacks()["StackSummaries"]
+    live = [
+        s["StackStatus"]
+        for s in summaries
+        if s["StackName"] == "Steady" and s["StackStatus"] != "DELETE_COMPLETE"
+    ]
+    assert live == ["CREATE_COMPLETE"], (live, results)
+    deployed = deploy(aws, assembly, "Steady")
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    destroy(aws, assembly, "Steady")
+    assert stack_rule_sets(aws, "Steady") == []

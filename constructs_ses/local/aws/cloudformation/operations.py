@@ -17,8 +17,10 @@ does not. Here (``install()``), as the CloudFormation API Reference and User Gui
   review is refused; one for a stack in review adds to it);
 - a change set given by name is the stack's own (``StackName``; moto takes the oldest of that
   name, of whichever stack: the CLI names every stack's ``cdk-deploy-change-set``);
-  ``DescribeChangeSet``, ``DeleteChangeSet`` and ``ExecuteChangeSet`` of one that does not
-  exist answer ``ChangeSetNotFound``, which the CDK CLI waits for; a name already taken on the
+  ``DescribeChangeSet`` and ``ExecuteChangeSet`` of one that does not exist answer
+  ``ChangeSetNotFound``, which the CDK CLI waits for, and ``DeleteChangeSet`` of a name that
+  names none does nothing (it answered ``ChangeSetNotFound``, which failed every third unchanged
+  ``cdk deploy``); a name already taken on the
   stack is ``AlreadyExistsException``; only an ``AVAILABLE`` change set executes
   (``InvalidChangeSetStatus``), and executing one removes the stack's other change sets;
   ``ListChangeSets`` lists the stack's own;
@@ -124,9 +126,16 @@ def _describe_change_set(self: CloudFormationResponse) -> ActionResult:
 
 
 def _delete_change_set(self: CloudFormationResponse) -> ActionResult:
-    arn = _change_set_arn(
-        self.cloudformation_backend, self._get_param("ChangeSetName"), self._get_param("StackName")
-    )
+    """DeleteChangeSet; of a name the stack has no change set of, it does nothing, as
+    CloudFormation answers it (the CDK CLI deletes its change set's name before each deploy,
+    then waits for ``ChangeSetNotFound``); an ARN that names none is ``ChangeSetNotFound``."""
+    name = self._get_param("ChangeSetName")
+    try:
+        arn = _change_set_arn(self.cloudformation_backend, name, self._get_param("StackName"))
+    except ChangeSetNotFoundError:
+        if name.startswith("arn:"):
+            raise
+        return EmptyResult()
     self.cloudformation_backend.delete_change_set(change_set_name=arn)
     return EmptyResult()
 
