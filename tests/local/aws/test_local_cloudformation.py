@@ -73,6 +73,15 @@ def template(resources: dict[str, Any], outputs: dict[str, Any] | None = None) -
     return body
 
 
+def change_set(
+    aws: LocalAws, stack: str, body: dict[str, Any], kind: str, *, name: str = CHANGE_SET
+) -> None:
+    """CreateChangeSet of ``body`` for ``stack``, as the CDK CLI sends it."""
+    aws.client("cloudformation").create_change_set(
+        StackName=stack, ChangeSetName=name, ChangeSetType=kind, TemplateBody=json.dumps(body)
+    )
+
+
 def execute(
     aws: LocalAws,
     stack: str,
@@ -82,11 +91,8 @@ def execute(
     disable_rollback: bool = False,
 ) -> dict[str, Any]:
     """Create, then execute, a change set of ``body`` for ``stack``; the stack as described."""
-    cloudformation = aws.client("cloudformation")
-    cloudformation.create_change_set(
-        StackName=stack, ChangeSetName=CHANGE_SET, ChangeSetType=kind, TemplateBody=json.dumps(body)
-    )
-    cloudformation.execute_change_set(
+    change_set(aws, stack, body, kind)
+    aws.client("cloudformation").execute_change_set(
         StackName=stack, ChangeSetName=CHANGE_SET, DisableRollback=disable_rollback
     )
     return described(aws, stack)
@@ -184,12 +190,7 @@ def test_fails_to_create_a_change_set_of_a_template_cloudformation_refuses(
     stack = name("Refused")
     body = template(resources, outputs)
     with pytest.raises(ClientError) as error:
-        aws.client("cloudformation").create_change_set(
-            StackName=stack,
-            ChangeSetName=CHANGE_SET,
-            ChangeSetType="CREATE",
-            TemplateBody=json.dumps(body),
-        )
+        change_set(aws, stack, body, "CREATE")
     assert error.value.response["Error"]["Code"] == "ValidationError"
     assert refusal(error) == message
     with pytest.raises(ClientError):
@@ -271,12 +272,7 @@ def test_a_stack_whose_create_rolled_back_can_only_be_deleted(aws: LocalAws) -> 
     execute(aws, stack, template({"Failing": PERMISSION}))
     cloudformation = aws.client("cloudformation")
     with pytest.raises(ClientError) as error:
-        cloudformation.create_change_set(
-            StackName=stack,
-            ChangeSetName="again",
-            ChangeSetType="UPDATE",
-            TemplateBody=json.dumps(template({"Made": topic()})),
-        )
+        change_set(aws, stack, template({"Made": topic()}), "UPDATE", name="again")
     assert "is in ROLLBACK_COMPLETE state and can not be updated." in refusal(error)
     cloudformation.delete_stack(StackName=stack)
     with pytest.raises(ClientError):
@@ -510,12 +506,7 @@ def test_continue_update_rollback_goes_on_past_a_resource_that_failed_its_rollba
     assert execute(aws, stack, second, "UPDATE")["StackStatus"] == "UPDATE_ROLLBACK_FAILED"
     cloudformation = aws.client("cloudformation")
     with pytest.raises(ClientError) as error:
-        cloudformation.create_change_set(
-            StackName=stack,
-            ChangeSetName="meanwhile",
-            ChangeSetType="UPDATE",
-            TemplateBody=json.dumps(custom_stack("3")),
-        )
+        change_set(aws, stack, custom_stack("3"), "UPDATE", name="meanwhile")
     assert "is in UPDATE_ROLLBACK_FAILED state and can not be updated." in refusal(error)
     cloudformation.continue_update_rollback(StackName=stack, ResourcesToSkip=["Thing"])
     assert described(aws, stack)["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
@@ -533,12 +524,7 @@ def test_one_operation_runs_on_a_stack_at_a_time(aws: LocalAws) -> None:
     while the stack's create runs, and a CREATE change set for its name is refused."""
     stack = name("Busy")
     cloudformation = aws.client("cloudformation")
-    cloudformation.create_change_set(
-        StackName=stack,
-        ChangeSetName=CHANGE_SET,
-        ChangeSetType="CREATE",
-        TemplateBody=json.dumps(custom_stack("1", sleep=3)),
-    )
+    change_set(aws, stack, custom_stack("1", sleep=3), "CREATE")
     running = threading.Thread(
         target=cloudformation.execute_change_set,
         kwargs={"StackName": stack, "ChangeSetName": CHANGE_SET},
@@ -549,19 +535,9 @@ def test_one_operation_runs_on_a_stack_at_a_time(aws: LocalAws) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     with pytest.raises(ClientError) as update:
-        cloudformation.create_change_set(
-            StackName=stack,
-            ChangeSetName="second",
-            ChangeSetType="UPDATE",
-            TemplateBody=json.dumps(custom_stack("2")),
-        )
+        change_set(aws, stack, custom_stack("2"), "UPDATE", name="second")
     with pytest.raises(ClientError) as create:
-        cloudformation.create_change_set(
-            StackName=stack,
-            ChangeSetName="third",
-            ChangeSetType="CREATE",
-            TemplateBody=json.dumps(custom_stack("2")),
-        )
+        change_set(aws, stack, custom_stack("2"), "CREATE", name="third")
     with pytest.raises(ClientError) as delete:
         cloudformation.delete_stack(StackName=stack)
     running.join(timeout=60)
@@ -583,19 +559,56 @@ def test_any_number_of_unchanged_change_sets_in_a_row(aws: LocalAws) -> None:
     execute(aws, stack, body)
     cloudformation = aws.client("cloudformation")
     for _ in range(3):
-        cloudformation.create_change_set(
-            StackName=stack,
-            ChangeSetName=CHANGE_SET,
-            ChangeSetType="UPDATE",
-            TemplateBody=json.dumps(body),
-        )
-        change_set = cloudformation.describe_change_set(StackName=stack, ChangeSetName=CHANGE_SET)
-        assert change_set["Status"] == "FAILED"
-        assert "didn't contain changes" in change_set["StatusReason"]
+        change_set(aws, stack, body, "UPDATE")
+        unchanged = cloudformation.describe_change_set(StackName=stack, ChangeSetName=CHANGE_SET)
+        assert unchanged["Status"] == "FAILED"
+        assert "didn't contain changes" in unchanged["StatusReason"]
         cloudformation.delete_change_set(StackName=stack, ChangeSetName=CHANGE_SET)
     with pytest.raises(ClientError) as error:
         cloudformation.describe_change_set(StackName=stack, ChangeSetName=CHANGE_SET)
     assert error.value.response["Error"]["Code"] == "ChangeSetNotFound"
+
+
+def app_templates() -> list[dict[str, Any]]:
+    """The templates of the example app and of the every-option stack."""
+    import aws_cdk as cdk  # noqa: PLC0415
+
+    from conftest import cdk_json_context  # noqa: PLC0415
+    from scenarios import every_option_stack, example_stack  # noqa: PLC0415
+
+    app = cdk.App(context=cdk_json_context())
+    stacks = [example_stack(app), every_option_stack(app)]
+    assembly = app.synth()
+    return [assembly.get_stack_by_name(stack.stack_name).template for stack in stacks]
+
+
+def test_every_type_the_apps_use_has_its_schema_and_a_model_reading_what_get_att_asks() -> None:
+    """Each resource type of the example and every-option apps exists in the region's
+    registry, and every ``Fn::GetAtt`` of their templates names an attribute its schema lets
+    ``Fn::GetAtt`` read and its model here answers (moto's, or ours)."""
+    from moto.cloudformation.parsing import resource_class_from_type  # noqa: PLC0415
+
+    from constructs_ses.local.aws.cloudformation import models  # noqa: F401, PLC0415
+    from constructs_ses.local.aws.cloudformation.template_graph import (  # noqa: PLC0415
+        referenced,
+    )
+
+    checked = set()
+    for body in app_templates():
+        resources = body["Resources"]
+        for resource in resources.values():
+            assert schema_of(resource["Type"], REGION) is not None, resource["Type"]
+        for name, attribute in referenced({**resources, **body.get("Outputs", {})}):
+            if attribute is None or name not in resources:
+                continue
+            kind = resources[name]["Type"]
+            schema = schema_of(kind, REGION)
+            assert schema is not None and schema.has_attribute(attribute), (kind, attribute)
+            model = resource_class_from_type(kind)
+            assert model is not None and model.has_cfn_attr(attribute), (kind, attribute)
+            checked.add((kind, attribute))
+    assert ("AWS::Lambda::Function", "Arn") in checked
+    assert any(kind == "AWS::SES::EmailIdentity" for kind, _ in checked)
 
 
 @pytest.mark.parametrize(

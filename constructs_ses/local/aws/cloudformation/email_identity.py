@@ -147,13 +147,10 @@ class SesEmailIdentity(Model, CloudFormationModel):
         account_id: str,
         region_name: str,
     ) -> SesEmailIdentity:
-        """A new ``EmailIdentity`` replaces the identity; other changes update it in place."""
+        """Changes other than ``EmailIdentity`` (create-only in its schema: a new one replaces
+        the identity) update it in place."""
         properties = cloudformation_json["Properties"]
-        name = properties.get("EmailIdentity", new_resource_name)
-        if name != original_resource.name:
-            return cls.replacement(
-                original_resource, new_resource_name, cloudformation_json, account_id, region_name
-            )
+        name = original_resource.name
         _check(name, properties)
         identity = original_resource._sesv2().get_email_identity(name)  # NotFound when gone
         original_resource._apply(identity, properties)

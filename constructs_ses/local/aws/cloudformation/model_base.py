@@ -20,8 +20,6 @@ class Model:
     """The property that names the resource; without one moto makes a name up."""
     physical_id: str
     """What ``Ref`` returns."""
-    replaces: Model | None = None
-    """The resource an update replaced with this one, deleted in the update's cleanup phase."""
 
     @classmethod
     def cloudformation_type(cls) -> str:
@@ -64,19 +62,15 @@ class Model:
         raise NotImplementedError  # each model creates its own
 
     @classmethod
-    def replacement(
+    def update_from_cloudformation_json(
         cls,
-        original: Model,
-        resource_name: str,
+        original_resource: Self,
+        new_resource_name: str,
         cloudformation_json: dict[str, Any],
         account_id: str,
         region_name: str,
-        **kwargs: Any,
     ) -> Self:
-        """A new resource in place of ``original``, as CloudFormation replaces a resource whose
-        change needs a new one; ``original`` is deleted in the update's cleanup phase."""
-        created = cls.create_from_cloudformation_json(
-            resource_name, cloudformation_json, account_id, region_name, **kwargs
-        )
-        created.replaces = original
-        return created
+        """Nothing to update in place: a change of a create-only property (for some types,
+        every property) replaces the resource, as its schema says, and the stack operation
+        makes that replacement itself."""
+        return original_resource

@@ -113,8 +113,9 @@ class TopicPolicy(RecordedPolicy, CloudFormationModel):
 
 class LambdaPermission(Model, CloudFormationModel):
     """``AWS::Lambda::Permission``: a statement of the function's policy. moto's own model adds
-    the statement but never changes or removes it; here a change replaces it (CloudFormation
-    replaces a permission whose properties change) and deleting the resource removes it."""
+    the statement but never changes or removes it; here a change replaces it (every property
+    is create-only in its schema) and deleting the resource removes it. ``Fn::GetAtt`` reads
+    ``Id``, the statement's id."""
 
     TYPE = "AWS::Lambda::Permission"
 
@@ -149,24 +150,6 @@ class LambdaPermission(Model, CloudFormationModel):
         statement["StatementId"] = permission.statement_id  # as AddPermission takes it
         function.policy.add_statement(raw=json.dumps(statement))
         return permission
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: LambdaPermission,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> LambdaPermission:
-        return cls.replacement(
-            original_resource,
-            new_resource_name,
-            cloudformation_json,
-            account_id,
-            region_name,
-            LogicalId=original_resource.logical_id,
-        )
 
     def delete(self, account_id: str, region_name: str) -> None:
         """Remove the statement; gone already is fine, as it goes with its function."""

@@ -42,21 +42,6 @@ class SesReceiptRuleSet(Model, CloudFormationModel):
         ses_backends[account_id][region_name].create_receipt_rule_set(resource_name)
         return cls(resource_name, account_id, region_name)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: SesReceiptRuleSet,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> SesReceiptRuleSet:
-        if new_resource_name == original_resource.name:
-            return original_resource
-        return cls.replacement(
-            original_resource, new_resource_name, cloudformation_json, account_id, region_name
-        )
-
     def delete(self, account_id: str, region_name: str) -> None:
         ses_backends[account_id][region_name].delete_receipt_rule_set(self.name)
 
@@ -103,15 +88,11 @@ class SesReceiptRule(Model, CloudFormationModel):
         account_id: str,
         region_name: str,
     ) -> SesReceiptRule:
-        """A new name, rule set or place replaces the rule; other changes update it."""
+        """``UpdateReceiptRule``; a new ``After`` moves the rule (deleted and made again in its
+        new place). A new name or rule set replaces it: create-only in its schema."""
         properties = cloudformation_json["Properties"]
         rule = _rule_of(properties, str(original_resource.rule["Name"]))
-        same_place = (
-            rule["Name"] == original_resource.rule["Name"]
-            and str(properties["RuleSetName"]) == original_resource.rule_set
-            and properties.get("After") == original_resource.after()
-        )
-        if not same_place:
+        if properties.get("After") != original_resource.after():
             original_resource.delete(account_id, region_name)
             return cls.create_from_cloudformation_json(
                 new_resource_name, cloudformation_json, account_id, region_name
