@@ -632,3 +632,22 @@ def test_the_modelled_types_answer_every_attribute_their_schema_lets_get_att_rea
     model = resource_class_from_type(kind)
     assert all(model.has_cfn_attr(attribute) for attribute in schema.attributes)
     assert not model.has_cfn_attr("NoSuchAttribute")
+
+
+def test_events_never_show_a_write_only_property(aws: LocalAws) -> None:
+    """``writeOnlyProperties`` ("Resource type schema"): an identity's DKIM private key."""
+    stack = name("WriteOnly")
+    key = "MIIB" + "A" * 60
+    signing = {"DomainSigningSelector": "mail2026", "DomainSigningPrivateKey": key}
+    identity = {
+        "Type": "AWS::SES::EmailIdentity",
+        "Properties": {
+            "EmailIdentity": f"{stack.lower()}.example",
+            "DkimSigningAttributes": signing,
+        },
+    }
+    execute(aws, stack, template({"Identity": identity}))
+    listed = aws.client("cloudformation").describe_stack_events(StackName=stack)["StackEvents"]
+    shown = [e["ResourceProperties"] for e in listed if e["LogicalResourceId"] == "Identity"]
+    assert shown and all(key not in each for each in shown)
+    assert any("mail2026" not in each and "DkimSigningAttributes" in each for each in shown)

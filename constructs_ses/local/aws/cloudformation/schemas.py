@@ -13,6 +13,7 @@ behaviour contradicts.
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from collections.abc import Iterator, Mapping
@@ -194,6 +195,19 @@ def _at(properties: Any, path: tuple[str, ...]) -> Iterator[Any]:
         yield from _at(properties[head], rest)
 
 
+def _drop(properties: Any, path: tuple[str, ...]) -> None:
+    """Remove the values at ``path`` (``*`` for every item of a list) from ``properties``."""
+    head, rest = path[0], path[1:]
+    if head == "*" and isinstance(properties, list) and rest:
+        for item in properties:
+            _drop(item, rest)
+    elif isinstance(properties, dict) and head in properties:
+        if rest:
+            _drop(properties[head], rest)
+        else:
+            del properties[head]
+
+
 @dataclass(frozen=True)
 class ResourceSchema:
     """A resource type's registry schema, read for what CloudFormation decides with it."""
@@ -244,6 +258,13 @@ class ResourceSchema:
             return None
         message = found[0] if len(found) == 1 else "[" + ", ".join(found) + "]"
         return f"Properties validation failed for resource {logical_id} with message: {message}"
+
+    def readable(self, properties: Mapping[str, Any]) -> dict[str, Any]:
+        """``properties`` without the write-only ones, which CloudFormation never returns."""
+        kept = copy.deepcopy(dict(properties))
+        for path in self.write_only:
+            _drop(kept, path)
+        return kept
 
     def replaced_by(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
         """Whether going from ``old`` to ``new`` properties replaces the resource: a change of a

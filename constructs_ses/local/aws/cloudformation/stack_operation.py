@@ -142,10 +142,16 @@ class StackOperation:
                 resource_type=self._type(name),
                 resource_status=status,
                 resource_status_reason=reason,
-                resource_properties=json.dumps(self.state.resolved.get(name, {}), default=str),
+                resource_properties=json.dumps(self._readable(name), default=str),
             )
         )
         self._stamp()
+
+    def _readable(self, name: str) -> dict[str, Any]:
+        """The resource's properties as its events show them: without write-only ones."""
+        properties = self.state.resolved.get(name, {})
+        schema = schema_of(self._type(name), self.map._region_name)
+        return schema.readable(properties) if schema else dict(properties)
 
     def _type(self, name: str) -> str:
         for resources in (self.map._resource_json_map, self.stack.template_dict.get("Resources")):
