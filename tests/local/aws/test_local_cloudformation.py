@@ -546,7 +546,9 @@ def test_one_operation_runs_on_a_stack_at_a_time(aws: LocalAws) -> None:
         refusal(update)
         == f"Stack:{stack_id} is in CREATE_IN_PROGRESS state and can not be updated."
     )
-    assert create.value.response["Error"]["Code"] == "AlreadyExistsException"
+    assert refusal(create) == (
+        f"Stack [{stack}] already exists and cannot be created again with the changeSet [third]."
+    )
     assert "CREATE_IN_PROGRESS" in refusal(delete)
     assert described(aws, stack)["StackStatus"] == "CREATE_COMPLETE"
     summaries = cloudformation.list_stacks()["StackSummaries"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
@@ -27,7 +28,9 @@ SELECTOR = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
 PRIVATE_KEY = re.compile(r"[a-zA-Z0-9+/]{1,20480}={0,2}")
 """A BYODKIM selector and private key as SES takes them ("DkimSigningAttributes", SESv2 API
 Reference)."""
-MX_FAILURE_V1 = {"USE_DEFAULT_VALUE": "UseDefaultValue", "REJECT_MESSAGE": "RejectMessage"}
+MX_FAILURE_V1 = MappingProxyType(
+    {"USE_DEFAULT_VALUE": "UseDefaultValue", "REJECT_MESSAGE": "RejectMessage"}
+)
 """SESv2's ``BehaviorOnMxFailure`` values as SES v1 (and moto, which keeps the MAIL FROM domain
 where SES v1's ``SetIdentityMailFromDomain`` puts it) spells them."""
 

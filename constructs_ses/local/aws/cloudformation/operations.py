@@ -133,8 +133,14 @@ def _delete_change_set(self: CloudFormationResponse) -> ActionResult:
     try:
         arn = _change_set_arn(self.cloudformation_backend, name, self._get_param("StackName"))
     except ChangeSetNotFoundError:
-        if name.startswith("arn:"):
+        stack = self._get_param("StackName")
+        if name.startswith("arn:") or stack is None:
             raise
+        if not any(
+            stack in (each.name, each.stack_id)
+            for each in self.cloudformation_backend.stacks.values()
+        ):
+            raise ValidationError(message=f"Stack [{stack}] does not exist") from None
         return EmptyResult()
     self.cloudformation_backend.delete_change_set(change_set_name=arn)
     return EmptyResult()
@@ -207,9 +213,9 @@ def _create_change_set(  # noqa: PLR0917 (moto's signature)
                 raise ValidationError(message=f"Stack [{stack_name}] does not exist")
             _refuse(stack)
         elif stack is not None and stack.status != "REVIEW_IN_PROGRESS":
-            raise AlreadyExistsException(
-                f"Stack [{stack_name}] already exists and cannot be created again with the "
-                f"changeSet [{change_set_name}]."
+            raise ValidationError(
+                message=f"Stack [{stack_name}] already exists and cannot be created again with "
+                f"the changeSet [{change_set_name}]."
             )
         if stack is None:
             stack = Stack(  # type: ignore[abstract]

@@ -16,8 +16,9 @@ from __future__ import annotations
 import copy
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import jsonschema
@@ -27,15 +28,17 @@ from cfnlint.schema._exceptions import ResourceNotFoundError
 
 __all__ = ["ResourceSchema", "schema_of"]
 
-_SCHEMA_NAMES = {
-    "string": "String",
-    "integer": "Integer",
-    "number": "Number",
-    "boolean": "Boolean",
-    "object": "JSONObject",
-    "array": "JSONArray",
-    "null": "Null",
-}
+_SCHEMA_NAMES = MappingProxyType(
+    {
+        "string": "String",
+        "integer": "Integer",
+        "number": "Number",
+        "boolean": "Boolean",
+        "object": "JSONObject",
+        "array": "JSONArray",
+        "null": "Null",
+    }
+)
 
 
 def _found(value: Any) -> str:
@@ -138,21 +141,27 @@ _Validator = jsonschema.validators.extend(
 )
 
 
-_WORDING = {
-    "maxLength": lambda expected, value: f"expected maxLength: {expected}, actual: {len(value)}",
-    "minLength": lambda expected, value: f"expected minLength: {expected}, actual: {len(value)}",
-    "minimum": lambda expected, value: f"{value} is not greater or equal to {expected}",
-    "maximum": lambda expected, value: f"{value} is not less or equal to {expected}",
-    "minItems": lambda expected, value: (
-        f"expected minimum item count: {expected}, found: {len(value)}"
-    ),
-    "maxItems": lambda expected, value: (
-        f"expected maximum item count: {expected}, found: {len(value)}"
-    ),
-    "type": lambda expected, value: (
-        f"expected type: {_type_name(expected)}, found: {_found(value)}"
-    ),
-}
+_WORDING: Mapping[str, Callable[[Any, Any], str]] = MappingProxyType(
+    {
+        "maxLength": lambda expected, value: (
+            f"expected maxLength: {expected}, actual: {len(value)}"
+        ),
+        "minLength": lambda expected, value: (
+            f"expected minLength: {expected}, actual: {len(value)}"
+        ),
+        "minimum": lambda expected, value: f"{value} is not greater or equal to {expected}",
+        "maximum": lambda expected, value: f"{value} is not less or equal to {expected}",
+        "minItems": lambda expected, value: (
+            f"expected minimum item count: {expected}, found: {len(value)}"
+        ),
+        "maxItems": lambda expected, value: (
+            f"expected maximum item count: {expected}, found: {len(value)}"
+        ),
+        "type": lambda expected, value: (
+            f"expected type: {_type_name(expected)}, found: {_found(value)}"
+        ),
+    }
+)
 """CloudFormation's words for a violated keyword (its validator's); any other keyword is
 "failed validation constraint for keyword [<keyword>]"."""
 

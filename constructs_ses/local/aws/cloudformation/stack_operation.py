@@ -74,12 +74,10 @@ class StackState:
     """What a rollback still has to undo (rollback disabled, or a rollback that failed)."""
 
 
-_STATES: dict[str, StackState] = {}
-
-
 def state_of(stack: Stack) -> StackState:
-    """The local AWS's state of ``stack``."""
-    return _STATES.setdefault(stack.stack_id, StackState())
+    """The local AWS's state of ``stack``, kept on moto's stack object."""
+    state: StackState = vars(stack).setdefault("local_state", StackState())
+    return state
 
 
 @dataclass
