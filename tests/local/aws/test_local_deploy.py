@@ -18,6 +18,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
+from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+from jsonschema import Draft7Validator
 from test_local_flow import MESSAGE
 from test_local_host_aws import HOST_SETTINGS, KINDS, set_host
 
@@ -391,6 +393,25 @@ def other_active(aws: LocalAws) -> Iterator[str]:
     ses.delete_receipt_rule_set(RuleSetName="someone-elses")
 
 
+def refs_against_their_schemas(aws: LocalAws, stack: str) -> list[str]:
+    """Each of ``stack``'s resources whose ``Ref`` (its physical id) is not what its type's
+    ``Ref`` is, as cfn-lint's registry data describes it (type, pattern, length, and the
+    ``format``: an ``...Arn`` is an ARN, a ``...Name`` or ``...Id`` is not)."""
+    cloudformation = aws.client("cloudformation")
+    resources = cloudformation.describe_stack_resources(StackName=stack)["StackResources"]
+    wrong = []
+    for resource in resources:
+        kind, value = resource["ResourceType"], resource["PhysicalResourceId"]
+        described = PROVIDER_SCHEMA_MANAGER.get_type_ref(kind, REGION)
+        shape = {key: item for key, item in described.items() if key != "format"}
+        wanted_arn = str(described.get("format", "")).endswith(".Arn")
+        problems = list(Draft7Validator(shape).iter_errors(value))
+        if problems or (value.startswith("arn:") != wanted_arn and "format" in described):
+            wrong.append(f"{kind} {resource['LogicalResourceId']}: {value!r} against {described}")
+    assert {r["ResourceType"] for r in resources} >= {"AWS::SNS::Topic", "AWS::S3::Bucket"}
+    return wrong
+
+
 def test_every_option_deploys_activated_and_destroys_deactivated(
     aws: LocalAws, every_option_assembly: Path, example_zone: str
 ) -> None:
@@ -425,6 +446,7 @@ def test_every_option_deploys_activated_and_destroys_deactivated(
     }
     expected[("example.com.", "MX")] = [f"10 inbound-smtp.{REGION}.amazonaws.com"]
     assert zone_records(aws, example_zone) == expected
+    assert refs_against_their_schemas(aws, "Mail") == []
 
     destroy(aws, every_option_assembly, "Mail")
     assert active_rule_set(aws) is None
