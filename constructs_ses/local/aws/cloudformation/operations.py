@@ -33,8 +33,6 @@ does not. Here (``install()``), as the CloudFormation API Reference and User Gui
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from moto.cloudformation.exceptions import (
@@ -78,13 +76,11 @@ def _refuse(stack: Stack, *, deleting: bool = False) -> None:
         )
 
 
-@contextmanager
-def _claimed(stack: Stack, status: str, *, deleting: bool = False) -> Iterator[None]:
+def _claim(stack: Stack, status: str, *, deleting: bool = False) -> None:
     """Claim ``stack`` for one operation (its status becomes ``status``), or refuse."""
     with _OPERATIONS:
         _refuse(stack, deleting=deleting)
         stack.status = status
-    yield
 
 
 def _checked(backend: CloudFormationBackend, template: Any) -> None:
@@ -97,22 +93,30 @@ class ChangeSetNotFoundError(CloudFormationError):
     code = "ChangeSetNotFound"
 
 
+def _live_stack(backend: CloudFormationBackend, name_or_id: str | None) -> Stack | None:
+    """The stack (not deleted) of that name or id, or None."""
+    return next(
+        (each for each in backend.stacks.values() if name_or_id in (each.name, each.stack_id)),
+        None,
+    )
+
+
+def _executed(change_set: ChangeSet) -> bool:
+    return str(change_set.execution_status).startswith("EXECUTE_")
+
+
 def _change_set_arn(backend: CloudFormationBackend, name: str, stack: str | None) -> str:
     """The ARN of change set ``name``: an ARN, or the name of one of the stack ``stack``'s not
     yet executed (its newest of that name); ``ChangeSetNotFound`` when there is none, as
     CloudFormation answers."""
     if name in backend.change_sets:
         return name
-    stack_ids = {
-        each.stack_id for each in backend.stacks.values() if stack in (each.name, each.stack_id)
-    }
-    arns = [
-        arn
-        for arn, change_set in backend.change_sets.items()
-        if change_set.change_set_name == name
-        and (stack is None or change_set.stack_id in stack_ids)
-        and not str(change_set.execution_status).startswith("EXECUTE_")
-    ]
+    if stack is None:
+        candidates = [arn for arn, each in backend.change_sets.items() if not _executed(each)]
+    else:
+        found = _live_stack(backend, stack)
+        candidates = _stack_change_sets(backend, found, pending=True) if found else []
+    arns = [arn for arn in candidates if backend.change_sets[arn].change_set_name == name]
     if not arns:
         raise ChangeSetNotFoundError(f"ChangeSet [{name}] does not exist")
     return arns[-1]
@@ -136,10 +140,7 @@ def _delete_change_set(self: CloudFormationResponse) -> ActionResult:
         stack = self._get_param("StackName")
         if name.startswith("arn:") or stack is None:
             raise
-        if not any(
-            stack in (each.name, each.stack_id)
-            for each in self.cloudformation_backend.stacks.values()
-        ):
+        if _live_stack(self.cloudformation_backend, stack) is None:
             raise ValidationError(message=f"Stack [{stack}] does not exist") from None
         return EmptyResult()
     self.cloudformation_backend.delete_change_set(change_set_name=arn)
@@ -158,8 +159,7 @@ def _stack_change_sets(
     return [
         arn
         for arn, each in backend.change_sets.items()
-        if each.stack_id == stack.stack_id
-        and not (pending and str(each.execution_status).startswith("EXECUTE_"))
+        if each.stack_id == stack.stack_id and not (pending and _executed(each))
     ]
 
 
@@ -174,11 +174,11 @@ def _execute_change_set(self: CloudFormationResponse) -> ActionResult:
         )
     stack = backend.stacks[change_set.stack_id]
     creating = stack.status == "REVIEW_IN_PROGRESS"
-    with _claimed(stack, "CREATE_IN_PROGRESS" if creating else "UPDATE_IN_PROGRESS"):
-        for each in _stack_change_sets(backend, stack):
-            if each != arn:
-                del backend.change_sets[each]
-        change_set.execution_status = "EXECUTE_IN_PROGRESS"
+    _claim(stack, "CREATE_IN_PROGRESS" if creating else "UPDATE_IN_PROGRESS")
+    for each in _stack_change_sets(backend, stack):
+        if each != arn:
+            del backend.change_sets[each]
+    change_set.execution_status = "EXECUTE_IN_PROGRESS"
     stack.disable_rollback = self._get_bool_param("DisableRollback", False)
     StackOperation(stack).change(
         change_set.template,
@@ -207,7 +207,7 @@ def _create_change_set(  # noqa: PLR0917 (moto's signature)
     validate_create_change_set(change_set_name)
     _checked(self, template)
     with _OPERATIONS:
-        stack = next((each for each in self.stacks.values() if each.name == stack_name), None)
+        stack = _live_stack(self, stack_name)
         if change_set_type == "UPDATE":
             if stack is None or stack.status == "REVIEW_IN_PROGRESS":
                 raise ValidationError(message=f"Stack [{stack_name}] does not exist")
@@ -268,14 +268,10 @@ def _create_change_set(  # noqa: PLR0917 (moto's signature)
 def _delete_stack(self: CloudFormationResponse) -> ActionResult:
     """DeleteStack: nothing for a stack that is gone; otherwise as the module describes."""
     backend = self.cloudformation_backend
-    name = self._get_param("StackName")
-    stack = next(
-        (each for each in backend.stacks.values() if name in (each.name, each.stack_id)), None
-    )
+    stack = _live_stack(backend, self._get_param("StackName"))
     if stack is None:
         return EmptyResult()
-    with _claimed(stack, "DELETE_IN_PROGRESS", deleting=True):
-        pass
+    _claim(stack, "DELETE_IN_PROGRESS", deleting=True)
     if not StackOperation(stack).delete():
         return EmptyResult()
     for arn in _stack_change_sets(backend, stack):
@@ -338,8 +334,7 @@ def _update_stack(
     tags: dict[str, str] | None = None,
 ) -> None:
     """UpdateStack (moto's ``Stack.update``)."""
-    with _claimed(self, "UPDATE_IN_PROGRESS"):
-        pass
+    _claim(self, "UPDATE_IN_PROGRESS")
     StackOperation(self).change(
         template, parameters or self.parameters, creating=False, disable_rollback=False
     )
@@ -379,19 +374,10 @@ def _checked_create_stack(create: Any) -> Any:
 
 
 def _list_change_sets(self: CloudFormationResponse) -> ActionResult:
-    stack = self._get_param("StackName")
-    stack_ids = {
-        each.stack_id
-        for each in self.cloudformation_backend.stacks.values()
-        if stack in (each.name, each.stack_id)
-    }
-    change_sets = [
-        change_set
-        for change_set in self.cloudformation_backend.list_change_sets()
-        if change_set.stack_id in stack_ids
-        and not str(change_set.execution_status).startswith("EXECUTE_")
-    ]
-    return ActionResult({"Summaries": change_sets})
+    backend = self.cloudformation_backend
+    stack = _live_stack(backend, self._get_param("StackName"))
+    arns = _stack_change_sets(backend, stack, pending=True) if stack else []
+    return ActionResult({"Summaries": [backend.change_sets[arn] for arn in arns]})
 
 
 def _ssm_parameter(method: Any) -> Any:

@@ -62,7 +62,7 @@ def _number_text(value: Any) -> bool:
 
 def _is_string(_checker: Any, value: Any) -> bool:
     """CloudFormation takes numbers and booleans where a string is wanted (as their text)."""
-    return isinstance(value, (str, int, float)) and value is not None
+    return isinstance(value, (str, int, float))
 
 
 def _is_integer(_checker: Any, value: Any) -> bool:
