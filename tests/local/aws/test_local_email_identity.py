@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from test_local_cloudformation import events, execute
 
 from constructs_ses.local.aws.local_aws import LocalAws
 
 ACCOUNT = "111111111111"
 REGION = "us-east-1"
-CHANGE_SET = "cdk-deploy-change-set"  # the name the CDK CLI gives every change set
 CONFIGURATION_SETS = ("transactional", "marketing")
 PRIVATE_KEY = base64.b64encode(b"a stand-in for a PKCS #1 RSA private key" * 8).decode()
 STACK_NUMBERS = itertools.count(1)
@@ -57,25 +55,8 @@ def mail_from(domain: str | None = None, behavior: str | None = None) -> dict[st
 
 def deploy(aws: LocalAws, stack: str, template: dict[str, Any], kind: str = "CREATE") -> None:
     """Deploy ``template`` as stack ``stack`` through a change set (``kind`` CREATE or UPDATE),
-    as the CDK CLI does: create it, wait for it, execute it, check the stack's status."""
-    cloudformation = aws.client("cloudformation")
-    cloudformation.create_change_set(
-        StackName=stack,
-        ChangeSetName=CHANGE_SET,
-        ChangeSetType=kind,
-        TemplateBody=json.dumps(template),
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        change_set = cloudformation.describe_change_set(StackName=stack, ChangeSetName=CHANGE_SET)
-        if change_set["Status"] == "CREATE_COMPLETE":
-            break
-        assert change_set["Status"] != "FAILED", change_set.get("StatusReason")
-        assert time.monotonic() < deadline, change_set["Status"]
-        time.sleep(0.2)
-    cloudformation.execute_change_set(StackName=stack, ChangeSetName=CHANGE_SET)
-    (described,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
-    assert described["StackStatus"] == f"{kind}_COMPLETE"
+    as the CDK CLI does, and check that it completed."""
+    assert execute(aws, stack, template, kind)["StackStatus"] == f"{kind}_COMPLETE"
 
 
 def deploy_failing(
@@ -83,24 +64,14 @@ def deploy_failing(
 ) -> str:
     """Deploy ``template`` expecting the operation to fail and roll back, as CloudFormation
     does ("Stack status codes", CloudFormation User Guide); the failed resource's reason."""
-    cloudformation = aws.client("cloudformation")
-    cloudformation.create_change_set(
-        StackName=stack,
-        ChangeSetName=CHANGE_SET,
-        ChangeSetType=kind,
-        TemplateBody=json.dumps(template),
-    )
-    cloudformation.execute_change_set(StackName=stack, ChangeSetName=CHANGE_SET)
-    (described,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
     rolled_back = "ROLLBACK_COMPLETE" if kind == "CREATE" else "UPDATE_ROLLBACK_COMPLETE"
-    assert described["StackStatus"] == rolled_back
-    events = cloudformation.describe_stack_events(StackName=stack)["StackEvents"]
-    failed = [
-        e
-        for e in events
-        if e["ResourceStatus"] == f"{kind}_FAILED" and e["LogicalResourceId"] != stack
+    assert execute(aws, stack, template, kind)["StackStatus"] == rolled_back
+    (reason,) = [
+        reason
+        for logical_id, status, reason in events(aws, stack)
+        if status == f"{kind}_FAILED" and logical_id != stack
     ]
-    return str(failed[0]["ResourceStatusReason"])
+    return reason
 
 
 def new_stack_name(prefix: str) -> str:
