@@ -10,9 +10,14 @@ PY := $(BIN)/python
 export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup run demo synth test lint bench deploy deploy-local clean
+.PHONY: setup sandbox run demo synth test lint bench deploy deploy-local clean
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed sandbox
+
+# bubblewrap, Debian's sandbox, in which the local Lambda runtime runs functions; without it (or
+# without the right to install it) they run as plain processes, with a warning.
+sandbox:
+	@command -v bwrap >/dev/null || { test "$$(id -u)" = 0 && { apt-get install -y -qq bubblewrap >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq bubblewrap >/dev/null; }; }; } || echo "bubblewrap is not installed: local Lambda functions will run without a sandbox (see README)"
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -102,6 +102,7 @@ def _flow(arguments: argparse.Namespace) -> MailFlow:
         stack=arguments.stack,
         store_dir=arguments.store,
         python=arguments.python,
+        sandbox=False if arguments.no_sandbox else None,
     )
 
 
@@ -366,6 +367,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for runs_functions in (serve_parser, demo_parser):
         runs_functions.add_argument(
             "--python", help="the interpreter that runs the functions (default: this one)"
+        )
+        runs_functions.add_argument(
+            "--no-sandbox",
+            action="store_true",
+            help="run the functions as plain processes even where a sandbox can be had",
         )
     arguments = parser.parse_args(argv)
     if arguments.command == "serve" and arguments.port == 0:

@@ -51,7 +51,7 @@ def test_wheel_contains_the_handler_template_and_data(wheel: Path) -> None:
         "constructs_ses/lambda_src/__init__.py",
         "constructs_ses/lambda_src/handler.py",
         "constructs_ses/activation/runtime/handler.py",
-        "constructs_ses/local/lambda_runtime/worker.py",
+        "constructs_ses/local/lambda_runtime/reaper.py",
     ):
         assert name in names
     modules = {

@@ -82,6 +82,9 @@ class MailFlow:
         ``DEFAULT_CONCURRENCY`` (10).
     :param event_retry_delays: seconds before each retry of a failed Event invocation.
         Default: 1 and 2 (Lambda waits about 1 and 2 minutes).
+    :param sandbox: whether functions run in a sandbox: True (refused where none can be had),
+        False (plain processes), or None, the default: a sandbox where one can be had, plain
+        processes with a warning elsewhere (``LambdaRuntime``).
     """
 
     def __init__(
@@ -93,6 +96,7 @@ class MailFlow:
         concurrency: int = DEFAULT_CONCURRENCY,
         event_retry_delays: Sequence[float] = EVENT_RETRY_DELAYS,
         aws: LocalAws | None = None,
+        sandbox: bool | None = None,
     ) -> None:
         if aws is not None and aws.account != rule_set.account:
             raise ValueError(
@@ -116,6 +120,7 @@ class MailFlow:
                 default_concurrency=concurrency,
                 event_retry_delays=event_retry_delays,
                 aws_environment=self._stack.environment,
+                sandbox=sandbox,
             )
             """The Lambda runtime that runs the rules' functions."""
         except BaseException:  # an interpreter that does not run, say: nothing left behind

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import ipaddress
 import re
@@ -19,7 +20,6 @@ from typing import Any
 
 from constructs_ses.local.aws.ids import random_token
 from constructs_ses.local.flow.envelope import helo_problem
-from constructs_ses.local.lambda_runtime.worker import utc_second
 
 __all__ = [
     "DMARC_POLICIES",
@@ -45,6 +45,13 @@ MAX_HEADERS_BYTES = 10 * 1024
 def new_message_id() -> str:
     """A message id in SES's style: 40 lower-case letters and digits."""
     return random_token(40)
+
+
+@functools.lru_cache(maxsize=1)
+def utc_second(second: int) -> str:
+    """The epoch second ``second`` in UTC, ``2026-11-23T20:32:33``: made once a second, as
+    receipts ask for the same one many times (``strftime`` is a good share of their cost)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
 
 
 def now_iso(moment: datetime | None = None) -> str:

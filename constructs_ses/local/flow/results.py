@@ -49,6 +49,9 @@ class Invocation:
     """The last attempt's error: ``ErrorType: message``, or Lambda's wording for a timeout
     (``Task timed out after 3.00 seconds``), a process that exited or a throttle (``Rate
     Exceeded.``, a reserved concurrency of 0); None when it answered."""
+    error_payload: dict[str, Any] | None = None
+    """The last attempt's error as Lambda's Invoke API returns it: ``errorMessage``,
+    ``errorType`` and, for an error the function raised, ``requestId`` and ``stackTrace``."""
     attempts: int = 0
     _completion: Future[Any] | None = field(default=None, repr=False, compare=False)
     _event: dict[str, Any] | None = field(default=None, repr=False, compare=False)
@@ -169,4 +172,5 @@ def record(invocation: Invocation, result: InvokeResult) -> None:
     invocation.attempts += 1
     invocation._results.append(result)
     invocation.error = result.error
+    invocation.error_payload = result.error_payload
     invocation.answer = result.answer if result.error is None else None

@@ -1,9 +1,10 @@
-"""The local Lambda runtime: Python functions in warm worker processes of their own.
+"""The local Lambda runtime: functions run under AWS's own runtime interface client against a
+local Lambda Runtime API, each execution environment in a sandbox where one can be had.
 
-Each function runs its code in a task root of its own, with Lambda's environment, context, logs
-(START, END, REPORT), timeouts, concurrency and Event retries, as the AWS Lambda Developer Guide
-describes them (each point's page is named where it is emulated, ``runtime``); ``worker`` is the
-process side, ``zygote`` the process that forks the workers.
+``runtime`` is the part the flow and the local AWS use (``LambdaRuntime``); ``runtime_api``
+serves the Runtime API, ``python`` starts Python's runtime client, ``sandbox`` places the
+processes, ``environment`` gives them Lambda's variables (each point's AWS page is named where it
+is emulated).
 
 May import: nothing else of ``constructs_ses.local`` (the flow and the local AWS use it).
 """

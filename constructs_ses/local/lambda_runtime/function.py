@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-__all__ = ["DEFAULT_MEMORY_MB", "LOCAL_CREDENTIALS", "FunctionSpec"]
+__all__ = ["DEFAULT_EPHEMERAL_STORAGE_MB", "DEFAULT_MEMORY_MB", "LOCAL_CREDENTIALS", "FunctionSpec"]
 
 LOCAL_CREDENTIALS: Mapping[str, str] = MappingProxyType(
     {
@@ -19,6 +19,8 @@ LOCAL_CREDENTIALS: Mapping[str, str] = MappingProxyType(
 """Credentials for the local AWS: stand-ins, never anyone's real keys."""
 DEFAULT_MEMORY_MB = 128
 """Lambda's default memory size."""
+DEFAULT_EPHEMERAL_STORAGE_MB = 512
+"""Lambda's default ``/tmp`` size (``EphemeralStorage``)."""
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,31 @@ class FunctionSpec:
     """Its ``Runtime``, such as ``python3.14``; None when the template states none."""
     reserved_concurrency: int | None = None
     """Its ``ReservedConcurrentExecutions``, when set."""
+    layers: tuple[Path, ...] = ()
+    """Its layers' unpacked contents, in the order of its ``Layers`` (later ones win)."""
+    ephemeral_storage: int = DEFAULT_EPHEMERAL_STORAGE_MB
+    """Its ``EphemeralStorage.Size``: the MB of its ``/tmp``."""
+    log_format: str = "Text"
+    """Its ``LoggingConfig.LogFormat``: ``Text`` or ``JSON``."""
+    application_log_level: str | None = None
+    """Its ``LoggingConfig.ApplicationLogLevel`` (JSON format only), such as ``INFO``."""
 
     @property
     def region(self) -> str:
         """The region of its ARN."""
         return self.arn.split(":")[3]
+
+    @property
+    def log_variables(self) -> dict[str, str]:
+        """What Lambda sets for its advanced logging controls ("Configuring advanced logging
+        controls for Lambda functions"): with the JSON format, ``AWS_LAMBDA_LOG_FORMAT`` and
+        ``AWS_LAMBDA_LOG_LEVEL`` (its application log level, INFO by default)."""
+        if self.log_format.upper() != "JSON":
+            return {}
+        return {
+            "AWS_LAMBDA_LOG_FORMAT": "JSON",
+            "AWS_LAMBDA_LOG_LEVEL": (self.application_log_level or "INFO").upper(),
+        }
 
     @property
     def log_group_name(self) -> str:

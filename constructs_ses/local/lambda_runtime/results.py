@@ -4,41 +4,43 @@ functions": START, the function's output, END, REPORT)."""
 
 from __future__ import annotations
 
+import json
 import math
-import os
 import time
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from constructs_ses.local.lambda_runtime.worker import EventPath, decode_event, encode_event
+__all__ = ["EncodedEvent", "EventPath", "InvokeResult", "Report", "encode_value", "log_stream"]
 
-__all__ = ["EncodedEvent", "InvokeResult", "LogFile", "LogLines", "log_stream"]
+EventPath = tuple[str | int, ...]
+"""Where a value sits in an event: its keys and list indexes, from the top."""
 
-LOG_CHUNK = 1 << 16
-"""How much of a log file one read takes."""
+
+def encode_value(value: Any) -> bytes:
+    """``value`` as JSON, encoded once for the many events that hold it (``EncodedEvent.of``);
+    TypeError or ValueError for a value JSON cannot hold."""
+    return json.dumps(value, allow_nan=False).encode()
 
 
 class EncodedEvent(bytes):
-    """An event encoded for the workers once (``of``) and sent as it is, every attempt."""
+    """An event as the Runtime API hands it to the function: JSON, encoded once (``of``) and
+    sent as it is, every attempt."""
 
     __slots__ = ()
 
     @classmethod
-    def of(
-        cls,
-        event: Any,
-        *,
-        json_types: bool = False,
-        inserts: Iterable[tuple[EventPath, bytes]] = (),
-    ) -> EncodedEvent:
-        """``event`` as the function gets it: what JSON gives back (``worker.encode_event``;
-        ``json_types``: it is built of JSON's types alone, so it goes as it is; ``inserts``:
-        values many events share, each encoded once by ``worker.encode_value``, and where in
-        this one they go)."""
-        return cls(encode_event(event, json_types=json_types, inserts=inserts))
+    def of(cls, event: Any, *, inserts: Iterable[tuple[EventPath, bytes]] = ()) -> EncodedEvent:
+        """``event`` as JSON (TypeError or ValueError for one JSON cannot hold); ``inserts``:
+        values many events share, each encoded once by ``encode_value``, and where in this one
+        they go (``event`` itself is left as it is)."""
+        fragments = list(inserts)
+        for index, (path, _) in enumerate(fragments):
+            event = _with(event, path, f"\0insert{index}\0")
+        text = json.dumps(event, allow_nan=False)
+        for index, (_, fragment) in enumerate(fragments):
+            text = text.replace(json.dumps(f"\0insert{index}\0"), fragment.decode(), 1)
+        return cls(text.encode())
 
     @classmethod
     def of_any(cls, event: Any) -> EncodedEvent:
@@ -46,42 +48,28 @@ class EncodedEvent(bytes):
         return event if isinstance(event, EncodedEvent) else cls.of(event)
 
     def decoded(self) -> Any:
-        """A new copy of the event."""
-        return decode_event(self)
+        """A new copy of the event, as the function gets it."""
+        return json.loads(self)
 
 
-class LogFile:
-    """A worker's log file, open for reading as long as an invocation whose lines it holds may
-    be asked for them (the file itself goes with its worker)."""
-
-    def __init__(self, path: Path) -> None:
-        self._fd = os.open(path, os.O_RDONLY)
-        weakref.finalize(self, os.close, self._fd)
-        self.position = 0
-        """Where the lines of the worker's last invocation end."""
-
-    def read(self, start: int, end: int | None = None) -> str:
-        """Its text from ``start`` to ``end`` (None: to its end, which becomes ``position``)."""
-        if end is not None:
-            return os.pread(self._fd, end - start, start).decode(errors="replace")
-        chunks = []
-        while chunk := os.pread(self._fd, LOG_CHUNK, start):
-            chunks.append(chunk)
-            start += len(chunk)
-        self.position = start
-        return b"".join(chunks).decode(errors="replace")
+def _with(node: Any, path: EventPath, value: Any) -> Any:
+    """A copy of ``node`` with ``value`` at ``path``, copying only the containers on it."""
+    if not path:
+        return value
+    copy: Any = list(node) if isinstance(node, list) else dict(node)
+    step = path[0]
+    inner = node.get(step, {}) if isinstance(node, dict) else node[step]
+    copy[step] = _with(inner, path[1:], value)
+    return copy
 
 
-@dataclass
-class LogLines:
-    """Where an invocation's output lies in its worker's log, and what its REPORT line says."""
+@dataclass(frozen=True)
+class Report:
+    """What an invocation's REPORT line says beside its duration."""
 
-    log: LogFile
-    start: int
-    end: int
     memory_size: int
-    max_memory_mb: int | None
-    init_ms: float | None
+    max_memory_mb: int | None = None
+    init_ms: float | None = None
 
 
 @dataclass
@@ -90,46 +78,50 @@ class InvokeResult:
 
     request_id: str
     answer: Any = None
+    """The function's answer: what its JSON response holds, or the response's bytes when it
+    is not JSON (a handler that returned bytes)."""
     error: str | None = None
     """``ErrorType: message`` for an error the function raised; Lambda's own wording for a
     timeout, a runtime failure or a throttle; None when it answered."""
     error_type: str | None = None
     """Lambda's ``errorType``: the exception's name, ``Sandbox.Timedout``,
     ``Runtime.ExitError``, ``Runtime.ImportModuleError``, ``Runtime.MarshalError``..."""
+    error_payload: dict[str, Any] | None = None
+    """Lambda's error payload, as its Invoke API returns it: ``errorMessage``, ``errorType``,
+    and from the runtime client ``requestId`` and ``stackTrace``."""
     duration_ms: float = 0.0
+    output: str = field(default="", repr=False)
+    """What the function and its processes wrote during the invocation."""
+    report: Report | None = field(default=None, repr=False)
     _logs: str | None = field(default=None, repr=False, compare=False)
-    _lines: LogLines | None = field(default=None, repr=False, compare=False)
 
     @property
     def logs(self) -> str:
         """Its lines as Lambda's log stream holds them: START, what the function and its
-        children wrote and logged, END and REPORT; read from the worker's log when first asked
-        for."""
+        children wrote and logged, END and REPORT."""
         if self._logs is None:
-            lines = self._lines
-            self._logs = (
-                ""
-                if lines is None
-                else log_stream(
-                    self,
-                    lines.log.read(lines.start, lines.end),
-                    lines.memory_size,
-                    memory_mb=lines.max_memory_mb,
-                    init_ms=lines.init_ms,
-                )
-            )
-            self._lines = None
+            self._logs = "" if self.report is None else log_stream(self, self.output, self.report)
         return self._logs
 
+    def raised(self, payload: dict[str, Any], error_type: str = "") -> None:
+        """The error the runtime client posted: ``payload`` as it posted it."""
+        self.error_type = error_type or str(payload.get("errorType") or "Runtime.Unknown")
+        self.error_payload = payload
+        self.error = f"{self.error_type}: {payload.get('errorMessage', '')}"
 
-def log_stream(
-    result: InvokeResult,
-    output: str,
-    memory_size: int,
-    *,
-    memory_mb: int | None = None,
-    init_ms: float | None = None,
-) -> str:
+    def failed(self, error_type: str, message: str) -> None:
+        """An error of Lambda's own (a timeout, an exit, a throttle): ``message`` as Lambda
+        words it, and its payload as the Invoke API returns it ("Troubleshoot invocation issues
+        in Lambda")."""
+        self.error_type = error_type
+        self.error = message
+        self.error_payload = {
+            "errorType": error_type,
+            "errorMessage": f"RequestId: {self.request_id} Error: {message}",
+        }
+
+
+def log_stream(result: InvokeResult, output: str, report: Report) -> str:
     """An invocation's lines as Lambda's log stream holds them."""
     request_id = result.request_id
     if output and not output.endswith("\n"):
@@ -138,10 +130,11 @@ def log_stream(
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         output += f"{stamp} {request_id} {result.error}\n"
     duration = result.duration_ms
-    init = "" if init_ms is None else f"\tInit Duration: {init_ms:.2f} ms"
+    init = "" if report.init_ms is None else f"\tInit Duration: {report.init_ms:.2f} ms"
+    memory = report.max_memory_mb if report.max_memory_mb is not None else "-"
     return (
         f"START RequestId: {request_id} Version: $LATEST\n{output}END RequestId: {request_id}\n"
         f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\t"
-        f"Billed Duration: {math.ceil(duration)} ms\tMemory Size: {memory_size} MB\t"
-        f"Max Memory Used: {memory_mb if memory_mb is not None else '-'} MB{init}\n"
+        f"Billed Duration: {math.ceil(duration)} ms\tMemory Size: {report.memory_size} MB\t"
+        f"Max Memory Used: {memory} MB{init}\n"
     )

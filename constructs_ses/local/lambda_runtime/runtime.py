@@ -1,29 +1,34 @@
-"""The local Lambda runtime: Python functions of a cloud assembly, run the way Lambda runs them.
+"""The local Lambda runtime: the functions of a cloud assembly, run under AWS's own runtime
+interface client against a local Runtime API, the way Lambda runs them.
 
-What it reproduces, each from the Lambda developer guide:
+What is AWS's own: the runtime client (``awslambdaric``, as Lambda's Python runtimes run it)
+defines the handler's resolution, init errors, error payloads and types, the context object,
+the text and JSON log formats and levels, and how answers are marshalled. What is emulated, each
+from the Lambda Developer Guide:
 
+- **The Runtime API** ("Using the Lambda runtime API for custom runtimes"): one per execution
+  environment (``runtime_api``), with the documented paths, headers and answers.
 - **Execution environments** ("Understanding the Lambda execution environment lifecycle"): each
-  function gets warm worker processes of its own, up to its reserved concurrency
+  function gets warm workers of its own, up to its reserved concurrency
   (``ReservedConcurrentExecutions``) or ``DEFAULT_CONCURRENCY``; an invocation waits for a free
-  one, so one function's slowness never holds up another's. The handler's module is imported
-  once per worker (its init phase, reported as ``Init Duration``). Workers are forked from one
-  process per runtime (``zygote``), each in a session of its own.
+  one, so one function's slowness never holds up another's. Each is a process started as Lambda
+  starts the runtime, its init phase reported as ``Init Duration``; in a sandbox where one can
+  be had (``sandbox``).
+- **What the function sees** ("Lambda execution environment", "Working with layers"): its code
+  as the task root, its layers at ``/opt``, the runtime's libraries, never this machine's
+  environment or the packages of the environment running this.
 - **Timeouts** ("Configure Lambda function timeout"): at the deadline the worker and every process
   it started are killed; the error is ``Task timed out after N.NN seconds``, and the next
   invocation gets a fresh worker. A worker that exits is reported as Lambda reports it
   (``Runtime exited with error: exit status N``) and replaced.
+- **Quotas** ("Lambda quotas"): a response over 6 MB fails with
+  ``Function.ResponseSizeTooLarge``.
 - **Logs** ("Log and monitor Python Lambda functions"): everything the function and its children
-  write to stdout or stderr, and its log records (Lambda's format), between ``START``, ``END`` and
-  ``REPORT`` lines; answers travel on a pipe of their own, never mixed with output.
-- **Task root** ("Defined runtime environment variables", ``LAMBDA_TASK_ROOT``): each function
-  configuration runs in a copy of its code of its own, made in the scratch directory when its
-  first worker starts, so nothing the function writes there (nor Python's bytecode) reaches
-  the cloud assembly or another function sharing its asset.
+  write to stdout or stderr, between ``START``, ``END`` and ``REPORT`` lines; kept up to
+  ``OUTPUT_LIMIT`` per invocation (ours).
 - **Environment** ("Defined runtime environment variables"): the function's variables and Lambda's
-  reserved ones, never the host's: no credentials, profile or configuration of the developer
-  (the AWS variables hold local stand-ins, the shared AWS files are hidden).
-- **Context** ("Using the Lambda context object"): the function's name and ARN, memory size, log
-  group and stream, and the remaining time counting down from the timeout.
+  own, never the host's: no credentials, profile or configuration of the developer (the AWS
+  variables hold local stand-ins or the local AWS's).
 - **Asynchronous invocation** ("Error handling and automatic retries"): a failed Event
   invocation is retried twice, after delays that are shorter here (``EVENT_RETRY_DELAYS``: 1 and
   2 seconds instead of about 1 and 2 minutes).
@@ -35,36 +40,57 @@ Python runtimes run.
 
 from __future__ import annotations
 
+import json
 import logging
-import os
 import queue
-import re
 import shutil
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
+from constructs_ses.local.lambda_runtime.environment import (
+    lambda_environment,
+    log_stream_name,
+    trace_id,
+)
 from constructs_ses.local.lambda_runtime.file_names import store_name
 from constructs_ses.local.lambda_runtime.function import FunctionSpec
-from constructs_ses.local.lambda_runtime.results import EncodedEvent, InvokeResult, LogLines
-from constructs_ses.local.lambda_runtime.worker import encode_value
+from constructs_ses.local.lambda_runtime.python import PythonRuntime
+from constructs_ses.local.lambda_runtime.results import (
+    EncodedEvent,
+    InvokeResult,
+    Report,
+    encode_value,
+)
+from constructs_ses.local.lambda_runtime.runtime_api import (
+    Answered,
+    Ended,
+    Failed,
+    InitFailed,
+    Ready,
+    RuntimeApi,
+    TimedOut,
+    TooLarge,
+)
+from constructs_ses.local.lambda_runtime.sandbox import (
+    Placement,
+    choose_isolation,
+    runtime_directory,
+)
 from constructs_ses.local.lambda_runtime.workers import (
+    LogFile,
     Pool,
     Worker,
     close_idle,
     configuration,
-    lambda_environment,
-    log_now,
-    log_stream_name,
     request_ids,
 )
-from constructs_ses.local.lambda_runtime.zygote import Zygote
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -86,19 +112,29 @@ INIT_TIMEOUT_SECONDS = 10.0
 _KNOWN_FUNCTIONS = 256
 """How many ``FunctionSpec`` objects the runtime remembers the pool of (then it forgets them
 all and finds each pool again by its configuration)."""
+_SIGNALS = MappingProxyType({9: "killed", 6: "aborted", 11: "segmentation fault", 15: "terminated"})
+"""How Lambda names the signal that ended a runtime (``Runtime exited with error: signal:
+killed``)."""
 
 
 class LambdaRuntime:
-    """Runs the Python Lambda functions of an assembly in local workers (see the module).
+    """Runs the Python Lambda functions of an assembly in local execution environments (see the
+    module).
 
-    :param scratch_dir: where the functions' task roots (copies of their code) and worker
-        logs are written.
-    :param python: the interpreter that runs functions. Default: this one.
+    :param scratch_dir: where task roots, layers, temporary directories and logs are written.
+    :param python: the interpreter that runs functions (its installation, never a virtual
+        environment's packages). Default: this one's.
     :param default_concurrency: workers per function without reserved concurrency.
     :param event_retry_delays: seconds before each retry of a failed Event invocation.
     :param aws_environment: gives the variables with which functions reach a local AWS
         (``AWS_ENDPOINT_URL``, credentials), asked for when a worker starts. Default: none; the
         credentials are stand-ins that reach nothing.
+    :param sandbox: True: every function runs in a sandbox (ValueError where none can be had);
+        False: none does; None (the default): a sandbox where one can be had, plain processes
+        with a warning elsewhere (``sandbox``).
+    :param runtime_packages: a directory holding the runtime's libraries (awslambdaric, boto3
+        and what they need, for ``python``'s version). Default: those installed with this
+        package.
     """
 
     def __init__(
@@ -109,13 +145,18 @@ class LambdaRuntime:
         default_concurrency: int = DEFAULT_CONCURRENCY,
         event_retry_delays: Sequence[float] = EVENT_RETRY_DELAYS,
         aws_environment: Callable[[], Mapping[str, str]] | None = None,
+        sandbox: bool | None = None,
+        runtime_packages: Path | None = None,
     ) -> None:
         if default_concurrency < 1:
             raise ValueError(f"default_concurrency={default_concurrency!r} must be 1 or more")
         self.scratch_dir = scratch_dir
-        self.python = python or sys.executable
         self.default_concurrency = default_concurrency
         self.event_retry_delays = tuple(event_retry_delays)
+        self.python = PythonRuntime.find(python, runtime_packages)
+        """The interpreter and the runtime's libraries functions run with."""
+        self.isolation = choose_isolation(sandbox)
+        """How execution environments are isolated (``sandboxed`` tells whether they are)."""
         self._aws_environment = aws_environment
         self._pools: dict[tuple[object, ...], Pool] = {}
         self._known: dict[int, tuple[FunctionSpec, Pool]] = {}
@@ -124,10 +165,9 @@ class LambdaRuntime:
         self._closed = False
         self._generation = 0
         """How many times ``replace_workers`` was called: workers started before are ended."""
-        self._version = _interpreter_version(self.python)
-        self._zygote = Zygote(self.python)
         self._request_ids: list[str] = []
         """Request ids made ahead (``list.pop`` and ``extend`` are atomic)."""
+        self._runtime_dir: Path | None = None
 
     def invoke(
         self, function: FunctionSpec, event: Any, *, timeout: float | None = None
@@ -143,13 +183,16 @@ class LambdaRuntime:
         request_id = self._request_id()
         pool = self._pool(function)
         if pool.problem is not None:
-            return InvokeResult(request_id, error=pool.problem, error_type="Runtime.InvalidRuntime")
+            result = InvokeResult(request_id)
+            result.failed("Runtime.InvalidRuntime", pool.problem)
+            return result
         if pool.limit == 0:
-            return InvokeResult(
-                request_id,
-                error="Rate Exceeded. (the function's reserved concurrency is 0)",
-                error_type="TooManyRequestsException",
+            result = InvokeResult(request_id)
+            result.failed(
+                "TooManyRequestsException",
+                "Rate Exceeded. (the function's reserved concurrency is 0)",
             )
+            return result
         pool.slots.get()
         try:
             return self._run(function, pool, request_id, encoded, seconds)
@@ -182,7 +225,6 @@ class LambdaRuntime:
             pool.events.shutdown(wait=True)
         for pool in pools:
             close_idle(pool)
-        self._zygote.close()
 
     def replace_workers(self) -> None:
         """End every function's workers, the idle ones now and the busy ones once their
@@ -254,34 +296,56 @@ class LambdaRuntime:
         runtime = function.runtime
         if runtime is not None and not runtime.startswith("python"):
             return f"the {runtime} runtime cannot run locally: only Python functions run"
-        wanted = runtime.removeprefix("python") if runtime is not None else self._version
-        warn = wanted != self._version and wanted not in self._warned
+        version = self.python.version
+        wanted = runtime.removeprefix("python") if runtime is not None else version
+        warn = wanted != version and wanted not in self._warned
         self._warned.add(wanted)
         if warn:
             LOGGER.warning(
                 "functions with runtime %s run locally with Python %s (%s); choose another "
                 "interpreter with python= or --python",
                 runtime,
-                self._version,
-                self.python,
+                version,
+                self.python.executable,
             )
         return None
 
-    def _task_root(self, function: FunctionSpec, pool: Pool) -> Path:
-        """The pool's own copy of the function's code (``LAMBDA_TASK_ROOT`` and the workers'
-        cwd), made when its first worker starts: what the function, or Python writing bytecode,
-        writes there reaches neither the assembly nor another configuration."""
+    def _placement(self, function: FunctionSpec, pool: Pool) -> Placement:
+        """What the pool's workers are made of, its code and layers set up when its first
+        worker starts: in a sandbox the asset itself, read-only; outside one a copy of its own,
+        so what the function, or Python writing bytecode, writes there reaches neither the
+        assembly nor another configuration."""
         with pool.lock:
             if pool.task_root is None:
                 name = f"{store_name(function.name)}-{uuid.uuid4().hex[:12]}"
                 root = self.scratch_dir / "task" / name
-                if function.code_dir is not None:
-                    shutil.copytree(function.code_dir, root, symlinks=True)
-                else:
+                if function.code_dir is None:
                     root.mkdir(parents=True)
                     (root / "index.py").write_text(function.inline_code or "")
+                elif self.isolation.sandboxed:
+                    root = function.code_dir
+                else:
+                    shutil.copytree(function.code_dir, root, symlinks=True)
+                if function.layers:
+                    pool.opt = self.scratch_dir / "opt" / name
+                    for layer in function.layers:  # later layers win, as in Lambda
+                        shutil.copytree(layer, pool.opt, symlinks=True, dirs_exist_ok=True)
                 pool.task_root = root
-            return pool.task_root
+        with self._lock:
+            if self._runtime_dir is None:
+                self._runtime_dir = runtime_directory(self.python, self.scratch_dir / "runtime")
+        tmp = self.scratch_dir / "tmp" / uuid.uuid4().hex[:12]
+        if not self.isolation.sandboxed:
+            tmp.mkdir(parents=True)
+        return Placement(
+            task_root=pool.task_root,
+            opt=pool.opt,
+            runtime=self.python,
+            runtime_dir=self._runtime_dir,
+            tmp_mb=function.ephemeral_storage,
+            tmp_dir=tmp,
+            scratch=self.scratch_dir,
+        )
 
     def _give_back(self, pool: Pool, worker: Worker, *, alive: bool) -> None:
         """Keep a worker that lives for the next invocation; end it otherwise, and once the
@@ -295,47 +359,48 @@ class LambdaRuntime:
 
     def _start(self, function: FunctionSpec, pool: Pool) -> Worker:
         generation = self._generation  # before the environment: a replacement meanwhile ends it
-        code_dir = self._task_root(function, pool)
-        stream = log_stream_name()
+        placement = self._placement(function, pool)
+        isolation = self.isolation
         logs = self.scratch_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        log = logs / f"{store_name(function.name)}-{uuid.uuid4().hex[:12]}.log"
-        requests_read, requests_write = os.pipe()
-        answers_read, answers_write = os.pipe()
-        setup = {
-            "handler": function.handler,
-            "function_name": function.name,
-            "function_version": "$LATEST",
-            "invoked_function_arn": function.arn,
-            "memory_limit_in_mb": function.memory_size,
-            "log_group_name": function.log_group_name,
-            "log_stream_name": stream,
-        }
+        log = LogFile(logs / f"{store_name(function.name)}-{uuid.uuid4().hex[:12]}.log")
+        api = RuntimeApi()
         environment = lambda_environment(
             function,
-            code_dir=code_dir,
-            log_stream=stream,
-            python=self.python,
+            isolation.paths(placement),
+            runtime_api=api.address,
+            log_stream=log_stream_name(),
+            runtime_name=function.runtime or f"python{self.python.version}",
             aws=self._aws_environment() if self._aws_environment else None,
         )
+        environment["_LAMBDA_TELEMETRY_LOG_FD"] = str(log.fd)
+        if not isolation.sandboxed:
+            environment["TMPDIR"] = str(placement.tmp_dir)
+        command = isolation.command(placement, function.handler)
         try:
-            with log.open("wb") as output:
-                process = self._zygote.fork(
-                    setup=setup,
-                    environment=environment,
-                    cwd=code_dir,
-                    requests=requests_read,
-                    answers=answers_write,
-                    log=output.fileno(),
-                )
-        except BaseException:
-            os.close(requests_write)
-            os.close(answers_read)
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log.fd,
+                stderr=log.fd,
+                pass_fds=(log.fd,),
+                env=environment,
+                cwd=isolation.paths(placement).task_root if not isolation.sandboxed else "/",
+                start_new_session=True,
+            )
+        except OSError:
+            api.close()
+            log.close()
             raise
-        finally:
-            os.close(requests_read)
-            os.close(answers_write)
-        return Worker(process, requests_write, answers_read, log, generation)
+        return Worker(
+            process,
+            api,
+            log,
+            generation=generation,
+            depth=2 if isolation.sandboxed else 1,
+            started=time.monotonic(),
+            reaped=not isolation.sandboxed,
+        )
 
     def _run(
         self,
@@ -351,93 +416,96 @@ class LambdaRuntime:
         except IndexError:
             worker = self._start(function, pool)
         alive = False
+        init_ms: float | None = None
         try:
             while True:
                 cold = worker.init_ms is None
-                if cold and not self._init(worker, result):
-                    log_now(result, worker, function)
+                wait = INIT_TIMEOUT_SECONDS if cold else timeout
+                ready = worker.api.wait_ready(time.monotonic() + wait)
+                if cold and not isinstance(ready, Ready):
+                    self._init_failed(result, worker, function, ready)
                     return result
+                if cold:
+                    worker.init_ms = init_ms = (time.monotonic() - worker.started) * 1000
                 started = time.monotonic()
-                sent = worker.send(request_id, event, time.time() + timeout)
-                if sent or cold:
+                deadline_ms = int((time.time() + timeout) * 1000)
+                if isinstance(ready, Ready) and worker.api.invoke(
+                    request_id,
+                    event,
+                    deadline_ms=deadline_ms,
+                    function_arn=function.arn,
+                    trace_id=trace_id(),
+                ):
                     break
                 # it ended while idle: Lambda gives the invocation a new execution environment
                 worker.close()
                 worker = self._start(function, pool)
-            answer = worker.receive(timeout) if sent else {}
+            answer = worker.api.wait_answer(started + timeout)
             result.duration_ms = (time.monotonic() - started) * 1000
-            if answer is None:
+            if isinstance(answer, TimedOut):
                 worker.kill()
-                result.error = f"Task timed out after {timeout:.2f} seconds"
-                result.error_type = "Sandbox.Timedout"
-            elif not answer:
-                code = worker.exit_code()
-                result.error = f"Runtime exited with error: exit status {code}"
-                result.error_type = "Runtime.ExitError"
+                result.failed("Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds")
+            elif isinstance(answer, Ended):
+                result.failed("Runtime.ExitError", _exit_message(worker.exit_code()))
+            elif isinstance(answer, TooLarge):
+                alive = True
+                result.failed(
+                    "Function.ResponseSizeTooLarge",
+                    "Response payload size exceeded maximum allowed payload size "
+                    f"({worker.api.response_limit} bytes).",
+                )
+            elif isinstance(answer, Failed):
+                alive = True
+                result.raised(answer.payload, answer.error_type)
             else:
                 alive = True
-                error = answer.get("error")
-                if error is not None:
-                    result.error_type = str(error.get("errorType"))
-                    result.error = f"{result.error_type}: {error.get('errorMessage')}"
-                else:
-                    result.answer = answer.get("result")
-            memory = answer.get("max_rss_mb") if answer else None
-            init_ms = worker.init_ms if cold else None
-            end = answer.get("log_end") if answer else None
-            if isinstance(end, int) and end >= worker.lines.position:
-                start, worker.lines.position = worker.lines.position, end
-                result._lines = LogLines(
-                    worker.lines, start, end, function.memory_size, memory, init_ms
-                )
-            else:  # it ended, or cannot tell where its lines end: all it wrote is this one's
-                log_now(result, worker, function, memory_mb=memory, init_ms=init_ms)
+                result.answer = _decoded(answer)
+            self._report(result, worker, function, init_ms)
         finally:
             self._give_back(pool, worker, alive=alive)
         return result
 
-    def _init(self, worker: Worker, result: InvokeResult) -> bool:
-        """Wait for the worker's init phase; False (with the error in ``result``) if it failed."""
-        ready = worker.receive(INIT_TIMEOUT_SECONDS)
-        if ready is None:
+    def _init_failed(
+        self,
+        result: InvokeResult,
+        worker: Worker,
+        function: FunctionSpec,
+        found: InitFailed | Ended | TimedOut,
+    ) -> None:
+        """Record why the worker's init phase failed, and end it."""
+        if isinstance(found, InitFailed):
+            worker.exit_code()  # the client exits once it reported its error
+            result.raised(found.payload, found.error_type)
+        elif isinstance(found, TimedOut):
             worker.kill()
-            result.error = f"Init timed out after {INIT_TIMEOUT_SECONDS:.2f} seconds"
-            result.error_type = "Sandbox.Timedout"
-            return False
-        if not ready.get("ready"):
-            error = ready.get("error") or {}
-            result.error_type = str(error.get("errorType", "Runtime.ExitError"))
-            message = error.get("errorMessage") or f"exit status {worker.exit_code()}"
-            result.error = f"{result.error_type}: {message}"
-            return False
-        worker.init_ms = float(ready.get("init_ms", 0.0))
-        return True
+            result.failed(
+                "Sandbox.Timedout", f"Init timed out after {INIT_TIMEOUT_SECONDS:.2f} seconds"
+            )
+        else:
+            result.failed("Runtime.ExitError", _exit_message(worker.exit_code()))
+        self._report(result, worker, function, None)
+
+    def _report(
+        self, result: InvokeResult, worker: Worker, function: FunctionSpec, init_ms: float | None
+    ) -> None:
+        result.output = worker.log.take()
+        result.report = Report(function.memory_size, worker.max_memory_mb(), init_ms)
 
 
-_VERSION = re.compile(r"[0-9]+\.[0-9]+")
+def _decoded(answer: Answered) -> Any:
+    """The response as the caller gets it: decoded when it is JSON, its bytes otherwise."""
+    if answer.content_type.split(";")[0].strip() == "application/json":
+        try:
+            return json.loads(answer.body)
+        except ValueError:
+            return answer.body
+    return answer.body
 
 
-def _interpreter_version(python: str) -> str:
-    """``3.11`` for the interpreter at ``python``."""
-    if python == sys.executable:
-        return f"{sys.version_info.major}.{sys.version_info.minor}"
-    try:
-        found = subprocess.run(
-            [python, "-c", "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=30,
-        )
-    except OSError as error:
-        raise ValueError(f"python={python!r} does not run: {error}") from None
-    if found.returncode != 0:
-        why = found.stderr.strip() or f"exit status {found.returncode}"
-        raise ValueError(f"python={python!r} does not run: {why}")
-    version = found.stdout.strip()
-    if not _VERSION.fullmatch(version):
-        raise ValueError(
-            f"python={python!r} does not run Python: asked for its version, it printed "
-            f"{version[:80]!r}"
-        )
-    return version
+def _exit_message(code: int) -> str:
+    """Lambda's words for a runtime that ended: ``Runtime exited with error: exit status 1``,
+    or ``...: signal: killed`` (a status of 128 + N: signal N ended the client)."""
+    signal = -code if code < 0 else code - 128 if code > 128 else 0
+    if signal in _SIGNALS:
+        return f"Runtime exited with error: signal: {_SIGNALS[signal]}"
+    return f"Runtime exited with error: exit status {code}"

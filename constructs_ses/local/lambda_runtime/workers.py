@@ -1,129 +1,165 @@
-"""A function's worker processes as the runtime keeps them: each worker's pipes and log, the pool
-of one function configuration, and the environment a worker starts with ("Defined runtime
-environment variables", AWS Lambda Developer Guide)."""
+"""A function's execution environments as the runtime keeps them: each one's process, Runtime
+API and log file, and the pool of one function configuration."""
 
 from __future__ import annotations
 
-import marshal
-import math
+import contextlib
 import os
 import queue
-import select
 import signal
 import subprocess
 import threading
-import time
-import uuid
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from constructs_ses.local.lambda_runtime.function import LOCAL_CREDENTIALS, FunctionSpec
-from constructs_ses.local.lambda_runtime.results import (
-    EncodedEvent,
-    InvokeResult,
-    LogFile,
-    log_stream,
-)
-from constructs_ses.local.lambda_runtime.worker import ANSWER, REQUEST, write_all
-from constructs_ses.local.lambda_runtime.zygote import WORKER, WorkerProcess
+from constructs_ses.local.lambda_runtime.function import FunctionSpec
+from constructs_ses.local.lambda_runtime.runtime_api import RuntimeApi
 
 __all__ = [
+    "LOG_FILE_LIMIT",
+    "OUTPUT_LIMIT",
+    "LogFile",
     "Pool",
     "Worker",
     "close_idle",
     "configuration",
-    "lambda_environment",
-    "log_now",
-    "log_stream_name",
     "request_ids",
 ]
 
+OUTPUT_LIMIT = 1024 * 1024
+"""The most of one invocation's output its result keeps (the rest is counted, not kept)."""
+LOG_FILE_LIMIT = 8 * 1024 * 1024
+"""A worker's log file is emptied after an invocation once it is longer than this."""
+_READ = 1 << 16
 
-def lambda_environment(
-    function: FunctionSpec,
-    *,
-    code_dir: Path,
-    log_stream: str,
-    python: str,
-    aws: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """The environment of a function's worker: its own variables, then Lambda's reserved ones
-    (which win, as Lambda refuses to let a function set them), then ``aws``: what reaches the
-    local AWS (``AWS_ENDPOINT_URL`` and its credentials)."""
-    interpreter_dir = str(Path(python).parent)
-    reserved = {
-        "_HANDLER": function.handler,
-        "AWS_REGION": function.region,
-        "AWS_DEFAULT_REGION": function.region,
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime or 'python'}",
-        "AWS_LAMBDA_FUNCTION_NAME": function.name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-        "AWS_LAMBDA_LOG_GROUP_NAME": function.log_group_name,
-        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
-        **LOCAL_CREDENTIALS,
-        "LAMBDA_TASK_ROOT": str(code_dir),
-        "LAMBDA_RUNTIME_DIR": str(WORKER.parent),
-        "LANG": "en_US.UTF-8",
-        "PATH": os.pathsep.join([interpreter_dir, "/usr/local/bin", "/usr/bin", "/bin"]),
-        "TZ": ":UTC",
-        # not Lambda's, but what keeps the developer's ~/.aws files out of reach
-        "AWS_CONFIG_FILE": str(code_dir / ".no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(code_dir / ".no-aws-credentials"),
-    }
-    return {**function.environment, **reserved, **(aws or {})}
+
+_FRAME = b"\xa5\x5a\x00"
+"""How the runtime client's log frames begin (``_LAMBDA_TELEMETRY_LOG_FD``: type 0xA55A00xx,
+then a 4-byte length and an 8-byte timestamp, big-endian, then the message)."""
+_FRAME_HEAD = 16
+
+
+def unframed(data: bytes) -> bytes:
+    """``data`` with each of the runtime client's log frames replaced by its message, on a line
+    of its own, as Lambda's log stream shows each record."""
+    start = data.find(_FRAME)
+    if start < 0:
+        return data
+    parts = []
+    while start >= 0 and start + _FRAME_HEAD <= len(data):
+        parts.append(data[:start])
+        length = int.from_bytes(data[start + 4 : start + 8], "big")
+        message = data[start + _FRAME_HEAD : start + _FRAME_HEAD + length]
+        parts.append(message if message.endswith(b"\n") else message + b"\n")
+        data = data[start + _FRAME_HEAD + length :]
+        start = data.find(_FRAME)
+    parts.append(data)
+    return b"".join(parts)
+
+
+class LogFile:
+    """A worker's log: the file its stdout and stderr append to, and the runtime client's log
+    frames (``_LAMBDA_TELEMETRY_LOG_FD``, as in Lambda, so that logging reaches the log whatever
+    the function does with its stdout), read one invocation at a time and emptied once long
+    (``LOG_FILE_LIMIT``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        self._reader = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        self.position = 0
+        """Where what the last invocation was given ends."""
+
+    def take(self) -> str:
+        """What was written since the last ``take``: at most ``OUTPUT_LIMIT`` bytes of it, with
+        a line saying how much more there was."""
+        end = os.fstat(self._reader).st_size
+        if end < self.position:  # emptied meanwhile
+            self.position = 0
+        size = end - self.position
+        kept = os.pread(self._reader, min(size, OUTPUT_LIMIT), self.position)
+        self.position = end
+        if end > LOG_FILE_LIMIT:
+            os.ftruncate(self.fd, 0)
+            self.position = 0
+        text = unframed(kept).decode(errors="replace")
+        if size > len(kept):
+            text += f"\n[{size - len(kept)} more bytes of output were not kept]\n"
+        return text
+
+    def close(self) -> None:
+        for fd in (self.fd, self._reader):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.path.unlink(missing_ok=True)
 
 
 class Worker:
-    """One worker process: its pipes and its log file."""
+    """One execution environment: its process, its Runtime API and its log."""
 
     def __init__(
-        self, process: WorkerProcess, requests: int, answers: int, log: Path, generation: int
+        self,
+        process: subprocess.Popen[bytes],
+        api: RuntimeApi,
+        log: LogFile,
+        *,
+        generation: int,
+        depth: int,
+        started: float,
+        reaped: bool,
     ) -> None:
         self.process = process
+        self.api = api
         self.log = log
         self.generation = generation
         """The runtime's ``replace_workers`` count when it started."""
-        self._requests = requests
-        self._answers = os.fdopen(answers, "rb")
-        self._answer_ready = select.poll()
-        self._answer_ready.register(answers, select.POLLIN)
-        self.lines = LogFile(log)
+        self.started = started
+        """When it was started (monotonic)."""
         self.init_ms: float | None = None
-        """The init phase's duration, until the first invocation reports it."""
+        """Its init phase's duration, once the runtime client asked for its first invocation."""
+        self._depth = depth
+        self._reaped = reaped
+        self._client: int | None = None
+        self._status: int | None = None
+        api.watch(process)
 
-    def send(self, request_id: str, event: EncodedEvent, deadline: float) -> bool:
-        """Send one request (``request_id`` is a UUID); False if the worker's end of the pipe
-        is closed (it exited)."""
+    def max_memory_mb(self) -> int | None:
+        """The runtime client's peak resident memory (``VmHWM``), in MB; None where it cannot
+        be read."""
+        if self._status is None:
+            pid = self._client_pid()
+            if pid is None:
+                return None
+            try:
+                self._status = os.open(f"/proc/{pid}/status", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                return None
         try:
-            write_all(
-                self._requests, REQUEST.pack(len(event), request_id.encode(), deadline) + event
-            )
-        except OSError:
-            return False
-        return True
-
-    def receive(self, timeout: float) -> dict[str, Any] | None:
-        """The next answer; None past ``timeout`` seconds; ``{}`` when the process ended (its
-        answer cut short included)."""
-        if not self._answer_ready.poll(max(0, math.ceil(timeout * 1000))):
+            status = os.pread(self._status, 4096, 0)
+            start = status.index(b"VmHWM:") + 6
+            return int(status[start : status.index(b"kB", start)]) // 1024 + 1
+        except (OSError, ValueError):
             return None
-        head = self._answers.read(ANSWER.size)
-        if len(head) < ANSWER.size:
-            return {}
-        (size,) = ANSWER.unpack(head)
-        payload = self._answers.read(size)
-        if len(payload) < size:
-            return {}
-        answer: dict[str, Any] = marshal.loads(payload)  # a worker's answer, as it sent it
-        return answer
+
+    def _client_pid(self) -> int | None:
+        """The runtime client's process: ``depth`` generations below the one started."""
+        if self._client is None:
+            pid = self.process.pid
+            for _ in range(self._depth):
+                try:
+                    with open(f"/proc/{pid}/task/{pid}/children") as children:
+                        first = children.read().split()[:1]
+                except OSError:
+                    return None
+                if not first:
+                    return None
+                pid = int(first[0])
+            self._client = pid
+        return self._client
 
     def exit_code(self) -> int:
+        """Its exit status (negative: the signal that ended it), once it ended."""
         try:
             return self.process.wait(5)
         except subprocess.TimeoutExpired:
@@ -131,24 +167,30 @@ class Worker:
             return self.process.wait()
 
     def kill(self) -> None:
-        """Stop the worker and every process it started (its process group)."""
-        with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        """End it and every process it started."""
+        if self.process.poll() is None:
+            if self._reaped:  # the reaper ends what the function started, then itself
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.process.pid, signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.process.wait(2)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
     def close(self) -> None:
-        """End the worker: closing its requests pipe ends its loop; killed if it lingers."""
-        os.close(self._requests)
-        with suppress(subprocess.TimeoutExpired):
-            self.process.wait(2)
+        """End it, its Runtime API and its log."""
         self.kill()
-        self._answers.close()
-        self.log.unlink(missing_ok=True)  # still readable for the invocations that hold it
+        self.api.close()
+        self.log.close()
+        if self._status is not None:
+            os.close(self._status)
+            self._status = None
 
 
 @dataclass
 class Pool:
-    """The workers of one function configuration."""
+    """The execution environments of one function configuration."""
 
     limit: int
     problem: str | None
@@ -160,24 +202,11 @@ class Pool:
     idle: list[Worker] = field(default_factory=list)
     """Its warm workers, the most recently used last (``list.append`` and ``pop`` are atomic)."""
     task_root: Path | None = None
-    """The copy of the function's code its workers run in, once the first has started."""
+    """Its code as its workers see it, once the first has started."""
+    opt: Path | None = None
+    """Its layers merged, once the first has started (None without layers)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     """Held while its task root is made."""
-
-
-def log_now(
-    result: InvokeResult,
-    worker: Worker,
-    function: FunctionSpec,
-    *,
-    memory_mb: int | None = None,
-    init_ms: float | None = None,
-) -> None:
-    """Give ``result`` everything its worker wrote since its last invocation, read now."""
-    output = worker.lines.read(worker.lines.position)
-    result._logs = log_stream(
-        result, output, function.memory_size, memory_mb=memory_mb, init_ms=init_ms
-    )
 
 
 def close_idle(pool: Pool) -> None:
@@ -212,10 +241,9 @@ def configuration(function: FunctionSpec) -> tuple[object, ...]:
         function.memory_size,
         function.runtime,
         function.reserved_concurrency,
+        function.layers,
+        function.ephemeral_storage,
+        function.log_format,
+        function.application_log_level,
         frozenset(function.environment.items()),
     )
-
-
-def log_stream_name() -> str:
-    """A log stream name of Lambda's form: ``YYYY/MM/DD/[$LATEST]<32 hex digits>``."""
-    return time.strftime("%Y/%m/%d/[$LATEST]", time.gmtime()) + uuid.uuid4().hex

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import subprocess
@@ -148,11 +149,15 @@ WRITER = """
 import os
 from written import FILE_NAME
 def handler(event, context):
-    with open(FILE_NAME, "w") as out:  # beside its code, in its working directory
-        out.write(event["Records"][0]["ses"]["mail"]["messageId"])
+    try:
+        with open(FILE_NAME, "w") as out:  # beside its code, in its working directory
+            out.write(event["Records"][0]["ses"]["mail"]["messageId"])
+    except OSError as error:  # a read-only task root, as Lambda's
+        return {"disposition": "CONTINUE", "refused": error.errno}
     return {"disposition": "CONTINUE", "wrote": os.path.abspath(FILE_NAME)}
 """
-"""A function of two modules, one importing the other, that writes a file next to its code."""
+"""A function of two modules, one importing the other, that writes a file next to its code
+(or says why it could not)."""
 
 
 @pytest.fixture(scope="module")
@@ -202,16 +207,20 @@ def test_the_flow_and_a_local_deploy_leave_the_assembly_as_synthesized(
     monkeypatch.chdir(tmp_path)
     synthesized_files = files_and_times(writing_assembly)
     assert any(name.endswith("/handler.py") for name in synthesized_files)  # the template's
-    with MailFlow.from_assembly(writing_assembly) as flow:
-        for _ in range(2):  # the second through warm workers
-            delivery = flow.deliver(MESSAGE, recipients=["write@example.com"])
-            assert [i.error for i in delivery.invocations] == [None, None], delivery.trace()
-            filtered, written = delivery.invocations
-            assert filtered.function != written.function
-            assert filtered.answer == {"disposition": "CONTINUE"}, filtered.logs
-            wrote = Path(written.answer["wrote"])
-            assert wrote.read_text() == delivery.message_id
-            assert writing_assembly.resolve() not in wrote.resolve().parents
+    for sandbox in (None, False):  # the asset read-only in a sandbox, else a copy of it
+        with MailFlow.from_assembly(writing_assembly, sandbox=sandbox) as flow:
+            for _ in range(2):  # the second through warm workers
+                delivery = flow.deliver(MESSAGE, recipients=["write@example.com"])
+                assert [i.error for i in delivery.invocations] == [None, None], delivery.trace()
+                filtered, written = delivery.invocations
+                assert filtered.function != written.function
+                assert filtered.answer == {"disposition": "CONTINUE"}, filtered.logs
+                if flow.runtime.isolation.sandboxed:
+                    assert written.answer["refused"] == errno.EROFS
+                    continue
+                wrote = Path(written.answer["wrote"])
+                assert wrote.read_text() == delivery.message_id
+                assert writing_assembly.resolve() not in wrote.resolve().parents
     cdk = str(REPO / "node_modules" / ".bin" / "cdk")
     assert deploy_locally(str(writing_assembly), cdk=cdk, aws=aws) == 0
     destroy(aws, writing_assembly, "Writing")

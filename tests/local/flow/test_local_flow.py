@@ -136,7 +136,10 @@ def flow(record_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         invocation_type=InvocationType.REQUEST_RESPONSE,
     )
     flow = MailFlow.from_stack(
-        stack, store_dir=tmp_path_factory.mktemp("store"), event_retry_delays=QUICK_RETRIES
+        stack,
+        store_dir=tmp_path_factory.mktemp("store"),
+        event_retry_delays=QUICK_RETRIES,
+        sandbox=False,  # its functions write to this test's files
     )
     yield flow
     flow.close()
@@ -360,6 +363,11 @@ def test_failing_event_function_is_retried_twice(flow: MailFlow, record_dir: Pat
     flaky = next(i for i in delivery.invocations if i.function.startswith("Mail-Failing"))
     assert flaky.attempts == 3
     assert flaky.error == "RuntimeError: recorder told to fail"
+    # Lambda's error payload, as the runtime interface client posted it
+    assert flaky.error_payload is not None
+    assert flaky.error_payload["errorType"] == "RuntimeError"
+    assert flaky.error_payload["errorMessage"] == "recorder told to fail"
+    assert flaky.error_payload["stackTrace"] and flaky.error_payload["requestId"]
     assert "recorder told to fail" in flaky.logs
     assert len(list((record_dir / "flaky").glob(f"{delivery.message_id}-*"))) == 3
 
@@ -368,6 +376,8 @@ def test_request_response_timeout_is_reported_and_mail_flows_on(flow: MailFlow) 
     delivery = flow.deliver(MESSAGE, recipients=["slow@example.com"])
     slow = next(i for i in delivery.invocations if i.function.startswith("Mail-Sleeper"))
     assert slow.error == "Task timed out after 1.00 seconds"  # Lambda's wording
+    assert slow.error_payload is not None
+    assert slow.error_payload["errorType"] == "Sandbox.Timedout"
     assert ("Slow", "error") in [(s.rule, s.outcome) for s in delivery.steps]
     assert delivery.stopped_by is None
 
@@ -718,7 +728,7 @@ def test_the_function_sees_its_context_and_lambda_s_environment_not_the_host_s(
     assert answer["arn"] == event_arn == invocation.function_arn
     assert event_arn == f"arn:aws:lambda:eu-west-1:123456789012:function:{invocation.function}"
     assert invocation.function.startswith("Mail-Inspect")
-    assert answer["memory"] == 1024
+    assert answer["memory"] == "1024"  # a string, as the runtime client gives it
     environment = answer["environment"]
     assert environment["AWS_REGION"] == environment["AWS_DEFAULT_REGION"] == "eu-west-1"
     assert environment["AWS_LAMBDA_FUNCTION_NAME"] == invocation.function
@@ -761,7 +771,7 @@ def concurrency_flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailF
             reserved_concurrent_executions=reserved,
             environment={"SECONDS": str(seconds), **environment},
         )
-    with MailFlow.from_stack(stack) as flow:
+    with MailFlow.from_stack(stack, sandbox=False) as flow:  # one touches this test's file
         yield flow
 
 

@@ -3,10 +3,10 @@ guide, named at its test)."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
-import signal
 import sys
 import threading
 import time
@@ -58,7 +58,24 @@ def function(
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[LambdaRuntime]:
+    """The runtime as users get it: sandboxed where a sandbox can be had."""
     lambda_runtime = LambdaRuntime(tmp_path, event_retry_delays=(0.01, 0.01))
+    yield lambda_runtime
+    lambda_runtime.close()
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Iterator[LambdaRuntime]:
+    """A runtime whose functions run as plain processes, for tests that share files with them."""
+    lambda_runtime = LambdaRuntime(tmp_path / "host", sandbox=False)
+    yield lambda_runtime
+    lambda_runtime.close()
+
+
+@pytest.fixture(params=["sandboxed", "unsandboxed"])
+def either(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LambdaRuntime]:
+    """Each way functions run: in a sandbox, and as plain processes."""
+    lambda_runtime = LambdaRuntime(tmp_path / request.param, sandbox=request.param == "sandboxed")
     yield lambda_runtime
     lambda_runtime.close()
 
@@ -176,30 +193,33 @@ def test_timeout_kills_a_function_that_catches_everything_and_the_next_call_is_f
 # "Configure Lambda function timeout": at the timeout the execution environment is stopped, and
 # with it every process the function started.
 STARTS_A_CHILD = """
-import pathlib, subprocess, sys, time
+import subprocess, sys, time
 def handler(event, context):
-    how = event["how"]
+    how, seconds = event["how"], event["seconds"]
     if how == "daemon":  # a daemon: in a session of its own, and its parent gone
         script = (
             "import subprocess as s; "
-            "print(s.Popen(['sleep', '60'], stdout=s.DEVNULL, start_new_session=True).pid)"
+            f"s.Popen(['sleep', '{seconds}'], stdout=s.DEVNULL, start_new_session=True)"
         )
-        child = subprocess.run([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-        pid = int(child.stdout)
+        subprocess.run([sys.executable, "-c", script])
     else:
-        pid = subprocess.Popen(["sleep", "60"], start_new_session=how == "session").pid
-    pathlib.Path(event["pid_file"]).write_text(str(pid))
+        subprocess.Popen(["sleep", seconds], start_new_session=how == "session")
     time.sleep(30)
 """
 
 
-def _running(pid: int) -> bool:
-    """Whether the process ``pid`` runs (not ended, nor a zombie awaiting its reaping)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+def _sleeping(seconds: str) -> list[int]:
+    """The processes of this machine running ``sleep <seconds>`` (and not yet ended)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if command[:2] == [b"sleep", seconds.encode()] and state != "Z":
+            found.append(int(entry.name))
+    return found
 
 
 @pytest.mark.parametrize(
@@ -207,17 +227,15 @@ def _running(pid: int) -> bool:
     [("child", 0.5), ("session", 0.5), ("daemon", 3.0)],  # a daemon takes an interpreter's start
 )
 def test_a_timeout_kills_the_processes_the_function_started(
-    runtime: LambdaRuntime, tmp_path: Path, how: str, timeout: float
+    either: LambdaRuntime, how: str, timeout: float
 ) -> None:
     """In its own process group and session, or an orphan whose parent ended: Lambda stops the
-    execution environment with every process in it."""
-    pid_file = tmp_path / "child.pid"
-    result = runtime.invoke(
-        function(STARTS_A_CHILD, timeout=timeout), {"pid_file": str(pid_file), "how": how}
-    )
+    execution environment with every process in it (sandboxed or not)."""
+    seconds = f"{60 + uuid.uuid4().int % 1000}.{uuid.uuid4().int % 1000}"
+    function_ = function(STARTS_A_CHILD, timeout=timeout)
+    result = either.invoke(function_, {"how": how, "seconds": seconds})
     assert result.error == f"Task timed out after {timeout:.2f} seconds"
-    child = int(pid_file.read_text())
-    _wait_for(lambda: not _running(child), seconds=2.0)
+    _wait_for(lambda: not _sleeping(seconds), seconds=3.0)
 
 
 def test_a_timeout_shorter_than_the_function_s_own_applies(runtime: LambdaRuntime) -> None:
@@ -244,53 +262,23 @@ def test_a_worker_that_exits_is_reported_as_lambda_does_and_replaced(
     assert runtime.invoke(leaving, {}).error == "Runtime exited with error: exit status 3"
 
 
-# Workers are forked from one process: each is still an environment of its own.
+# "Lambda execution environment": each environment is a process tree of its own.
 OWN_STATE = """
 import os, random
 def handler(event, context):
-    return {"pid": os.getpid(), "random": random.random(), "sid": os.getsid(0)}
-"""
-SIGNALS_ITS_ZYGOTE = """
-import os, signal
-def handler(event, context):
-    watcher = os.getppid()
-    with open(f"/proc/{watcher}/stat") as stat:
-        zygote = int(stat.read().rsplit(")", 1)[1].split()[1])
-    os.kill(zygote, getattr(signal, event["signal"]))
-    return {"zygote": zygote}
+    return {"pid": os.getpid(), "random": random.random(), "sid": os.getsid(0),
+            "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit())}
 """
 
 
-def test_forked_workers_are_environments_of_their_own(runtime: LambdaRuntime) -> None:
-    one, other = (runtime.invoke(function(OWN_STATE, name), {}).answer for name in ("A", "B"))
-    assert one["pid"] != other["pid"] and one["random"] != other["random"]
-    assert one["sid"] == one["pid"] and other["sid"] == other["pid"]  # a session each
-    assert os.getpid() not in (one["pid"], other["pid"])
-
-
-def test_workers_still_start_after_the_process_that_forks_them_ended(
-    runtime: LambdaRuntime,
-) -> None:
-    ender = runtime.invoke(function(SIGNALS_ITS_ZYGOTE, "Ender"), {"signal": "SIGKILL"})
-    assert ender.error is None
-    later = runtime.invoke(function(OWN_STATE, "Later"), {})
-    assert later.error is None and later.answer["pid"] > 0
-
-
-def test_a_worker_asked_of_a_process_that_ends_before_forking_it_still_starts(
-    runtime: LambdaRuntime,
-) -> None:
-    stopper = runtime.invoke(function(SIGNALS_ITS_ZYGOTE, "Stopper"), {"signal": "SIGSTOP"})
-    assert stopper.error is None
-    results: list[Any] = []
-    asking = threading.Thread(
-        target=lambda: results.append(runtime.invoke(function(OWN_STATE, "Later"), {}))
-    )
-    asking.start()
-    time.sleep(0.3)  # the request waits in the stopped zygote's socket
-    os.kill(stopper.answer["zygote"], signal.SIGKILL)
-    asking.join(10)
-    assert results and results[0].error is None and results[0].answer["pid"] > 0
+def test_each_worker_is_an_environment_of_its_own(either: LambdaRuntime) -> None:
+    one, other = (either.invoke(function(OWN_STATE, name), {}).answer for name in ("A", "B"))
+    assert one["random"] != other["random"]
+    if either.isolation.sandboxed:  # a PID namespace each: only its own processes are seen
+        assert one["pid"] == other["pid"] and max(one["processes"]) < 10
+        assert os.getpid() not in one["processes"]
+    else:
+        assert one["pid"] != other["pid"] and os.getpid() not in (one["pid"], other["pid"])
 
 
 # "Understanding the Lambda execution environment lifecycle": an environment that ended between
@@ -304,12 +292,12 @@ def handler(event, context):
 
 
 def test_a_worker_that_ends_while_idle_is_replaced_before_the_next_invocation(
-    runtime: LambdaRuntime,
+    host: LambdaRuntime,
 ) -> None:
     leaving = function(EXITS_WHEN_IDLE)
-    first = runtime.invoke(leaving, {})
+    first = host.invoke(leaving, {})
     time.sleep(1.0)
-    second = runtime.invoke(leaving, {})
+    second = host.invoke(leaving, {})
     assert first.error is None and second.error is None
     assert second.answer["pid"] != first.answer["pid"]
     assert "Init Duration" in second.logs
@@ -372,9 +360,9 @@ def test_fails_to_invoke_with_an_event_json_cannot_hold(runtime: LambdaRuntime) 
 def test_a_shared_part_encoded_once_decodes_into_every_event_as_a_copy_of_its_own() -> None:
     shared = encode_value({"headers": [{"name": "To", "value": "a@example.com"}]})
     path = ("Records", 0, "mail")
-    encoded = EncodedEvent.of(
-        {"Records": [{"mail": None, "n": 1}]}, json_types=True, inserts=((path, shared),)
-    )
+    event = {"Records": [{"mail": None, "n": 1}]}
+    encoded = EncodedEvent.of(event, inserts=((path, shared),))
+    assert event == {"Records": [{"mail": None, "n": 1}]}  # left as it was
     first, second = encoded.decoded(), encoded.decoded()
     assert first == {
         "Records": [{"mail": {"headers": [{"name": "To", "value": "a@example.com"}]}, "n": 1}]
@@ -426,22 +414,39 @@ def test_the_environment_is_lambda_s_and_the_function_s_never_the_host_s(
     assert "HOST_ONLY" not in environ and "AWS_PROFILE" not in environ
     assert environ["AWS_SECRET_ACCESS_KEY"] != "the-developer-s-secret"
     assert not Path(environ["AWS_SHARED_CREDENTIALS_FILE"]).exists()
+    # the Runtime API's address, and the trace header the runtime client sets per invocation
+    assert re.fullmatch(r"127\.0\.0\.1:[0-9]+", environ["AWS_LAMBDA_RUNTIME_API"])
+    assert re.fullmatch(
+        r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0",
+        environ["_X_AMZN_TRACE_ID"],
+    )
+    assert environ["LAMBDA_RUNTIME_DIR"] in environ["PYTHONPATH"].split(":")
+    assert environ["PATH"].endswith("/opt/bin") or environ["PATH"].endswith("no-layers/bin")
+    assert environ["LD_LIBRARY_PATH"].split(":")[-1].endswith("/lib")
+    assert environ["AWS_XRAY_CONTEXT_MISSING"] == "LOG_ERROR"
+    assert environ["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"
 
 
-# "Defined runtime environment variables": LAMBDA_TASK_ROOT, the function's own code directory.
+# "Defined runtime environment variables": LAMBDA_TASK_ROOT, the function's own code directory;
+# "Lambda execution environment": /var/task is read-only.
 WRITER = """
 import os
 from helper import NAME
 def handler(event, context):
     seen = sorted(os.listdir("."))
-    with open(NAME, "w") as out:
-        out.write(os.environ["AWS_LAMBDA_FUNCTION_NAME"])
-    return {"cwd": os.getcwd(), "root": os.environ["LAMBDA_TASK_ROOT"], "seen": seen}
+    try:
+        with open(NAME, "w") as out:
+            out.write(os.environ["AWS_LAMBDA_FUNCTION_NAME"])
+        wrote = None
+    except OSError as error:
+        wrote = error.errno
+    return {"cwd": os.getcwd(), "root": os.environ["LAMBDA_TASK_ROOT"], "seen": seen,
+            "refused": wrote}
 """
 
 
-def test_each_function_runs_in_a_copy_of_its_own_and_its_asset_stays_as_it_was(
-    runtime: LambdaRuntime, tmp_path: Path
+def test_each_function_runs_in_its_own_code_and_its_asset_stays_as_it_was(
+    either: LambdaRuntime, tmp_path: Path
 ) -> None:
     asset = tmp_path / "asset.0123abcd"
     asset.mkdir()
@@ -452,12 +457,16 @@ def test_each_function_runs_in_a_copy_of_its_own_and_its_asset_stays_as_it_was(
         replace(function("", name), code_dir=asset, inline_code=None, handler="writer.handler")
         for name in ("First", "Second")
     ]
-    first, second = (runtime.invoke(spec, {}) for spec in sharing)
-    assert first.error is None and second.error is None, first.logs + second.logs
-    assert first.answer["cwd"] == first.answer["root"] != second.answer["root"]
-    assert not {first.answer["root"], second.answer["root"]} & {str(asset)}
-    assert "written.txt" not in second.answer["seen"]  # the first one's write is its own
-    assert Path(first.answer["root"], "written.txt").read_text() == sharing[0].name
+    first, second = (either.invoke(spec, {}).answer for spec in sharing)
+    assert first["cwd"] == first["root"]
+    assert "written.txt" not in second["seen"]  # the first one's write is its own
+    if either.isolation.sandboxed:  # the asset itself, read-only, at Lambda's path
+        assert first["root"] == second["root"] == "/var/task"
+        assert first["refused"] == second["refused"] == errno.EROFS
+    else:  # a copy of its own
+        assert first["root"] != second["root"] and str(asset) not in (first["root"], second["root"])
+        assert first["refused"] is None
+        assert Path(first["root"], "written.txt").read_text() == sharing[0].name
     assert {path: path.stat().st_mtime_ns for path in asset.rglob("*")} == before
 
 
@@ -474,7 +483,7 @@ def test_the_context_names_the_function_as_the_event_does(runtime: LambdaRuntime
     assert context["invoked_function_arn"] == spec.arn
     assert spec.arn == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{spec.name}"
     assert context["function_name"] == spec.name
-    assert context["memory_limit_in_mb"] == 1024
+    assert context["memory_limit_in_mb"] == "1024"  # a string, as the runtime client gives it
     assert context["log_group_name"] == f"/aws/lambda/{spec.name}"
     assert context["log_stream_name"].endswith("]" + context["log_stream_name"][-32:])
     assert "[$LATEST]" in context["log_stream_name"]
@@ -524,7 +533,8 @@ def handler(event, context):
 QUICK = "def handler(event, context):\n    return {'quick': True}\n"
 
 
-def test_a_busy_function_holds_up_no_other_function(runtime: LambdaRuntime, tmp_path: Path) -> None:
+def test_a_busy_function_holds_up_no_other_function(host: LambdaRuntime, tmp_path: Path) -> None:
+    runtime = host
     gate = tmp_path / "gate"
     gated = function(GATED, "Gated", timeout=30.0, GATE=str(gate))
     results: list[Any] = []
@@ -545,8 +555,9 @@ def test_a_busy_function_holds_up_no_other_function(runtime: LambdaRuntime, tmp_
 
 
 def test_reserved_concurrency_limits_the_workers_of_a_function(
-    runtime: LambdaRuntime, tmp_path: Path
+    host: LambdaRuntime, tmp_path: Path
 ) -> None:
+    runtime = host
     gate = tmp_path / "gate"
     gated = function(GATED, "Gated", timeout=30.0, reserved=1, GATE=str(gate))
     threads = [threading.Thread(target=runtime.invoke, args=(gated, {})) for _ in range(2)]
@@ -603,11 +614,11 @@ def test_functions_of_other_runtimes_are_refused(runtime: LambdaRuntime) -> None
 
 
 def test_the_interpreter_can_be_chosen(tmp_path: Path) -> None:
-    code = "import sys\ndef handler(event, context):\n    return sys.executable\n"
+    code = "import sys\ndef handler(event, context):\n    return sys.version\n"
     python = os.path.realpath(sys.executable)
     with_chosen = LambdaRuntime(tmp_path, python=python)
     try:
-        assert with_chosen.invoke(function(code), {}).answer == python
+        assert with_chosen.invoke(function(code), {}).answer == sys.version
     finally:
         with_chosen.close()
     with pytest.raises(ValueError, match=r"python='/no/such/python' does not run"):

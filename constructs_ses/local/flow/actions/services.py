@@ -74,6 +74,5 @@ class ActionServices:
         timed = {**receipt, "timestamp": timestamp, "processingTimeMillis": millis}
         return EncodedEvent.of(
             lambda_event(timed),
-            json_types=True,
             inserts=((MAIL_PATH, rule_run.encoded_mail(raw)),),
         )
