@@ -17,7 +17,11 @@ from constructs_ses.local.aws.cloud_assembly import (
     stack_artifacts,
     stack_environment,
 )
-from constructs_ses.local.lambda_runtime.function import DEFAULT_MEMORY_MB, FunctionSpec
+from constructs_ses.local.lambda_runtime.function import (
+    DEFAULT_EPHEMERAL_STORAGE_MB,
+    DEFAULT_MEMORY_MB,
+    FunctionSpec,
+)
 
 __all__ = [
     "EMULATED_KINDS",
@@ -212,11 +216,10 @@ def _function(resolver: _Resolver, value: Any, assembly_dir: Path | None) -> Fun
         return None
     properties = resource.get("Properties", {})
     code = properties.get("Code", {})
-    code_dir = None
-    key = code.get("S3Key")
-    if isinstance(key, str) and assembly_dir is not None:
-        candidate = assembly_dir / f"asset.{key.removesuffix('.zip')}"
-        code_dir = candidate if candidate.is_dir() else None
+    code_dir = _asset_dir(code.get("S3Key"), assembly_dir)
+    layers, missing = _layers(resolver, properties.get("Layers"), assembly_dir)
+    logging_config = properties.get("LoggingConfig") or {}
+    storage = _number((properties.get("EphemeralStorage") or {}).get("Size"))
     variables = resolver.value(properties.get("Environment", {}).get("Variables", {}))
     return FunctionSpec(
         name=resolver.name_of(logical_id),
@@ -229,7 +232,47 @@ def _function(resolver: _Resolver, value: Any, assembly_dir: Path | None) -> Fun
         memory_size=int(_number(properties.get("MemorySize")) or DEFAULT_MEMORY_MB),
         runtime=str(properties["Runtime"]) if isinstance(properties.get("Runtime"), str) else None,
         reserved_concurrency=_reserved(properties.get("ReservedConcurrentExecutions")),
+        layers=layers,
+        missing_layers=missing,
+        ephemeral_storage=int(storage or DEFAULT_EPHEMERAL_STORAGE_MB),
+        log_format=str(logging_config.get("LogFormat") or "Text"),
+        application_log_level=(
+            str(logging_config["ApplicationLogLevel"])
+            if isinstance(logging_config.get("ApplicationLogLevel"), str)
+            else None
+        ),
     )
+
+
+def _asset_dir(key: Any, assembly_dir: Path | None) -> Path | None:
+    """The unpacked asset of an S3 key of the assembly's assets (``<hash>.zip``)."""
+    if not isinstance(key, str) or assembly_dir is None:
+        return None
+    candidate = assembly_dir / f"asset.{key.removesuffix('.zip')}"
+    return candidate if candidate.is_dir() else None
+
+
+def _layers(
+    resolver: _Resolver, value: Any, assembly_dir: Path | None
+) -> tuple[tuple[Path, ...], tuple[str, ...]]:
+    """A function's ``Layers``: the unpacked assets of the template's own LayerVersions, and
+    the ones that are not in the assembly (a layer ARN of another account, say)."""
+    found: list[Path] = []
+    missing: list[str] = []
+    for layer in value if isinstance(value, list) else []:
+        logical_id = layer.get("Ref") if isinstance(layer, dict) else None
+        resource = resolver.resources.get(str(logical_id), {}) if logical_id else {}
+        content = resource.get("Properties", {}).get("Content", {})
+        directory = (
+            _asset_dir(content.get("S3Key"), assembly_dir)
+            if resource.get("Type") == "AWS::Lambda::LayerVersion"
+            else None
+        )
+        if directory is None:
+            missing.append(str(logical_id or resolver.value(layer)))
+        else:
+            found.append(directory)
+    return tuple(found), tuple(missing)
 
 
 def _number(value: Any) -> float | None:

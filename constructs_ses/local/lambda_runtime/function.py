@@ -46,6 +46,8 @@ class FunctionSpec:
     """Its ``ReservedConcurrentExecutions``, when set."""
     layers: tuple[Path, ...] = ()
     """Its layers' unpacked contents, in the order of its ``Layers`` (later ones win)."""
+    missing_layers: tuple[str, ...] = ()
+    """Its layers the assembly does not hold (ARNs from outside its template)."""
     ephemeral_storage: int = DEFAULT_EPHEMERAL_STORAGE_MB
     """Its ``EphemeralStorage.Size``: the MB of its ``/tmp``."""
     log_format: str = "Text"

@@ -22,7 +22,9 @@ from the Lambda Developer Guide:
   invocation gets a fresh worker. A worker that exits is reported as Lambda reports it
   (``Runtime exited with error: exit status N``) and replaced.
 - **Quotas** ("Lambda quotas"): a response over 6 MB fails with
-  ``Function.ResponseSizeTooLarge``.
+  ``Function.ResponseSizeTooLarge``; an environment holding more resident memory than the
+  function's ``MemorySize`` is ended (``Runtime.OutOfMemory``), measured every
+  ``MEMORY_CHECK_SECONDS`` and at the client's peak when it answers.
 - **Logs** ("Log and monitor Python Lambda functions"): everything the function and its children
   write to stdout or stderr, between ``START``, ``END`` and ``REPORT`` lines; kept up to
   ``OUTPUT_LIMIT`` per invocation (ours).
@@ -33,8 +35,7 @@ from the Lambda Developer Guide:
   invocation is retried twice, after delays that are shorter here (``EVENT_RETRY_DELAYS``: 1 and
   2 seconds instead of about 1 and 2 minutes).
 
-What it does not: memory is reported (``Max Memory Used``), not limited; the function runs with
-this machine's Python (``python=``), with a warning when its runtime names another version; only
+What it does not: the function runs with this machine's Python (``python=``), with a warning when its runtime names another version; only
 Python runtimes run.
 """
 
@@ -107,6 +108,8 @@ DEFAULT_CONCURRENCY = 10
 """Workers per function when it reserves no concurrency of its own."""
 EVENT_RETRY_DELAYS = (1.0, 2.0)
 """Seconds before the two retries of a failed Event invocation (Lambda: about 1 and 2 minutes)."""
+MEMORY_CHECK_SECONDS = 0.05
+"""How often a running invocation's environment is measured against its ``MemorySize``."""
 INIT_TIMEOUT_SECONDS = 10.0
 """Lambda's limit on a function's init phase."""
 _KNOWN_FUNCTIONS = 256
@@ -293,6 +296,12 @@ class LambdaRuntime:
         with the lock held, once per configuration."""
         if function.inline_code is None and function.code_dir is None:
             return f"function {function.name} has no code in the assembly"
+        if function.missing_layers:
+            return (
+                f"function {function.name} uses layers the assembly does not hold "
+                f"({', '.join(function.missing_layers)}): only the template's own "
+                "AWS::Lambda::LayerVersion layers can run locally"
+            )
         runtime = function.runtime
         if runtime is not None and not runtime.startswith("python"):
             return f"the {runtime} runtime cannot run locally: only Python functions run"
@@ -440,9 +449,19 @@ class LambdaRuntime:
                 # it ended while idle: Lambda gives the invocation a new execution environment
                 worker.close()
                 worker = self._start(function, pool)
-            answer = worker.api.wait_answer(started + timeout)
+            limit = function.memory_size
+            answer = worker.api.wait_answer(
+                started + timeout, every=(MEMORY_CHECK_SECONDS, lambda: worker.limit_memory(limit))
+            )
             result.duration_ms = (time.monotonic() - started) * 1000
-            if isinstance(answer, TimedOut):
+            peak = worker.max_memory_mb()
+            if not worker.out_of_memory and peak is not None and peak > limit:
+                worker.out_of_memory = True  # its peak, between two checks
+                worker.kill()
+            if worker.out_of_memory:
+                alive = False
+                result.failed("Runtime.OutOfMemory", "Runtime exited with error: signal: killed")
+            elif isinstance(answer, TimedOut):
                 worker.kill()
                 result.failed("Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds")
             elif isinstance(answer, Ended):
@@ -489,7 +508,8 @@ class LambdaRuntime:
         self, result: InvokeResult, worker: Worker, function: FunctionSpec, init_ms: float | None
     ) -> None:
         result.output = worker.log.take()
-        result.report = Report(function.memory_size, worker.max_memory_mb(), init_ms)
+        peak = function.memory_size if worker.out_of_memory else worker.max_memory_mb()
+        result.report = Report(function.memory_size, peak, init_ms)
 
 
 def _decoded(answer: Answered) -> Any:

@@ -29,7 +29,7 @@ import os
 import select
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -306,10 +306,14 @@ class RuntimeApi:
         connection.answer("200 OK", event, headers)
         return not connection.closed
 
-    def wait_answer(self, deadline: float) -> Answered | Failed | TooLarge | Ended | TimedOut:
-        """Wait for the invocation's response or error (``deadline``: monotonic)."""
+    def wait_answer(
+        self, deadline: float, *, every: tuple[float, Callable[[], None]] | None = None
+    ) -> Answered | Failed | TooLarge | Ended | TimedOut:
+        """Wait for the invocation's response or error (``deadline``: monotonic); ``every``:
+        seconds and what to call each time they pass meanwhile (a check of the environment's
+        memory, say)."""
         while True:
-            found = self._next_request(deadline)
+            found = self._next_request(deadline, every)
             if not isinstance(found, tuple):
                 return found
             connection, request = found
@@ -382,7 +386,10 @@ class RuntimeApi:
     def _has_exited(self) -> bool:
         return self._process is not None and self._process.poll() is not None
 
-    def _next_request(self, deadline: float) -> tuple[_Connection, _Request] | Ended | TimedOut:
+    def _next_request(
+        self, deadline: float, every: tuple[float, Callable[[], None]] | None = None
+    ) -> tuple[_Connection, _Request] | Ended | TimedOut:
+        tick = time.monotonic() + every[0] if every else math.inf
         while True:
             for connection in self._connections:
                 request = connection.request(self.response_limit)
@@ -394,6 +401,12 @@ class RuntimeApi:
             if left <= 0:
                 return TimedOut()
             wait = left if self._exited is not None else min(left, _POLL_SECONDS)
+            if every is not None:
+                now = time.monotonic()
+                if now >= tick:
+                    every[1]()
+                    tick = now + every[0]
+                wait = min(wait, max(0.0, tick - now))
             events = self._poll.poll(math.ceil(wait * 1000))
             if not events and self._exited is None and self._has_exited():
                 return Ended()

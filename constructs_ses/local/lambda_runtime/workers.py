@@ -32,6 +32,7 @@ OUTPUT_LIMIT = 1024 * 1024
 LOG_FILE_LIMIT = 8 * 1024 * 1024
 """A worker's log file is emptied after an invocation once it is longer than this."""
 _READ = 1 << 16
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 _FRAME = b"\xa5\x5a\x00"
@@ -122,6 +123,8 @@ class Worker:
         self._reaped = reaped
         self._client: int | None = None
         self._status: int | None = None
+        self.out_of_memory = False
+        """Whether it was ended for holding more memory than its function's ``MemorySize``."""
         api.watch(process)
 
     def max_memory_mb(self) -> int | None:
@@ -141,6 +144,28 @@ class Worker:
             return int(status[start : status.index(b"kB", start)]) // 1024 + 1
         except (OSError, ValueError):
             return None
+
+    def resident_mb(self) -> int:
+        """The resident memory of every process of the environment, in MB."""
+        total = 0
+        pending = [self.process.pid]
+        while pending:
+            pid = pending.pop()
+            try:
+                with open(f"/proc/{pid}/task/{pid}/children") as children:
+                    pending.extend(int(child) for child in children.read().split())
+                with open(f"/proc/{pid}/statm") as statm:
+                    total += int(statm.read().split()[1]) * _PAGE
+            except (OSError, ValueError, IndexError):
+                continue
+        return total // (1024 * 1024)
+
+    def limit_memory(self, limit_mb: int) -> None:
+        """End the environment if it holds more than ``limit_mb`` (``out_of_memory`` says
+        so)."""
+        if self.resident_mb() > limit_mb:
+            self.out_of_memory = True
+            self.kill()
 
     def _client_pid(self) -> int | None:
         """The runtime client's process: ``depth`` generations below the one started."""
@@ -242,6 +267,7 @@ def configuration(function: FunctionSpec) -> tuple[object, ...]:
         function.runtime,
         function.reserved_concurrency,
         function.layers,
+        function.missing_layers,
         function.ephemeral_storage,
         function.log_format,
         function.application_log_level,

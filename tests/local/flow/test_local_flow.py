@@ -871,3 +871,52 @@ def test_a_given_store_directory_is_kept(tmp_path: Path) -> None:
     with MailFlow.from_stack(stack, store_dir=tmp_path / "kept"):
         pass
     assert (tmp_path / "kept").is_dir()
+
+
+LAYERED = """
+import json, logging
+from shared_rules import RULE
+def handler(event, context):
+    logging.getLogger("layered").warning("from %s", RULE)
+    return {"disposition": "CONTINUE", "rule": RULE}
+"""
+
+
+def test_the_template_s_layers_storage_and_logging_config_reach_the_function(
+    tmp_path: Path,
+) -> None:
+    """A LayerVersion of the template is unpacked at /opt ("Working with layers for Python
+    Lambda functions"), ``EphemeralStorage`` sizes its /tmp, ``LoggingConfig`` chooses JSON logs
+    ("Configuring advanced logging controls"); a layer from outside the assembly is refused,
+    saying which."""
+    layer_code = tmp_path / "layer"
+    (layer_code / "python").mkdir(parents=True)
+    (layer_code / "python" / "shared_rules.py").write_text("RULE = 'the layer'\n")
+    stack = new_stack()
+    mail = InboundEmail(stack, "Inbound", rule_set_name="inbound")
+    layer = lambda_.LayerVersion(stack, "Shared", code=lambda_.Code.from_asset(str(layer_code)))
+    request_response_rule(
+        mail,
+        "Layered",
+        LAYERED,
+        layers=[layer],
+        ephemeral_storage_size=cdk.Size.mebibytes(2048),
+        logging_format=lambda_.LoggingFormat.JSON,
+        application_log_level_v2=lambda_.ApplicationLogLevel.WARN,
+    )
+    elsewhere = lambda_.LayerVersion.from_layer_version_arn(
+        stack, "Elsewhere", "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertools:1"
+    )
+    request_response_rule(mail, "Outside", LAYERED, layers=[elsewhere])
+    with MailFlow.from_stack(stack) as flow:
+        spec = function_of(flow, "Layered")
+        assert len(spec.layers) == 1 and spec.ephemeral_storage == 2048
+        assert (spec.log_format, spec.application_log_level) == ("JSON", "WARN")
+        (layered,) = flow.deliver(MESSAGE, recipients=["layered@example.com"]).invocations
+        assert layered.answer == {"disposition": "CONTINUE", "rule": "the layer"}, layered.logs
+        (record,) = [json.loads(line) for line in layered.logs.splitlines() if line[:1] == "{"]
+        assert (record["level"], record["message"]) == ("WARNING", "from the layer")
+        (outside,) = flow.deliver(MESSAGE, recipients=["outside@example.com"]).invocations
+        assert outside.error is not None
+        assert "uses layers the assembly does not hold" in outside.error
+        assert "AWSLambdaPowertools" in outside.error

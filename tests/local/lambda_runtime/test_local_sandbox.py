@@ -173,3 +173,31 @@ def test_output_is_capped_per_invocation_and_the_log_file_emptied(
     assert logs and all(log.stat().st_size < LOG_FILE_LIMIT for log in logs)
     small = unsandboxed.invoke(spec, {"size": 10})
     assert small.output == "y" * 10
+
+
+# "Configure Lambda function memory": the function gets at most its MemorySize; over it, Lambda
+# ends the runtime (seen from Lambda: "Runtime exited with error: signal: killed", error type
+# Runtime.OutOfMemory, Max Memory Used at the memory size).
+GREEDY = """
+import time
+def handler(event, context):
+    held = b"x" * (event["mb"] * 1024 * 1024)
+    time.sleep(event["hold"])
+    return len(held)
+"""
+
+
+@pytest.mark.parametrize("hold", [2.0, 0.0], ids=["held", "released-at-once"])
+@pytest.mark.parametrize("isolation", ["sandboxed", "unsandboxed"])
+def test_memory_over_the_memory_size_ends_the_invocation(
+    request: pytest.FixtureRequest, isolation: str, hold: float
+) -> None:
+    unsandboxed: LambdaRuntime = request.getfixturevalue(isolation)
+    spec = replace(function(GREEDY, f"Greedy{int(hold)}"), memory_size=128)
+    result = unsandboxed.invoke(spec, {"mb": 200, "hold": hold})
+    assert result.error_type == "Runtime.OutOfMemory"
+    assert result.error == "Runtime exited with error: signal: killed"
+    assert "Memory Size: 128 MB\tMax Memory Used: 128 MB" in result.logs
+    assert result.duration_ms < 1500  # ended at once, not at the end of its sleep
+    within = unsandboxed.invoke(spec, {"mb": 20, "hold": 0.0})
+    assert within.answer == 20 * 1024 * 1024 and within.error is None
