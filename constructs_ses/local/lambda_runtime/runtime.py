@@ -35,8 +35,8 @@ from the Lambda Developer Guide:
   invocation is retried twice, after delays that are shorter here (``EVENT_RETRY_DELAYS``: 1 and
   2 seconds instead of about 1 and 2 minutes).
 
-What it does not: the function runs with this machine's Python (``python=``), with a warning when its runtime names another version; only
-Python runtimes run.
+What it does not: the function runs with this machine's Python (``python=``), with a warning
+when its runtime names another version; only Python runtimes run.
 """
 
 from __future__ import annotations
@@ -454,31 +454,7 @@ class LambdaRuntime:
                 started + timeout, every=(MEMORY_CHECK_SECONDS, lambda: worker.limit_memory(limit))
             )
             result.duration_ms = (time.monotonic() - started) * 1000
-            peak = worker.max_memory_mb()
-            if not worker.out_of_memory and peak is not None and peak > limit:
-                worker.out_of_memory = True  # its peak, between two checks
-                worker.kill()
-            if worker.out_of_memory:
-                alive = False
-                result.failed("Runtime.OutOfMemory", "Runtime exited with error: signal: killed")
-            elif isinstance(answer, TimedOut):
-                worker.kill()
-                result.failed("Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds")
-            elif isinstance(answer, Ended):
-                result.failed("Runtime.ExitError", _exit_message(worker.exit_code()))
-            elif isinstance(answer, TooLarge):
-                alive = True
-                result.failed(
-                    "Function.ResponseSizeTooLarge",
-                    "Response payload size exceeded maximum allowed payload size "
-                    f"({worker.api.response_limit} bytes).",
-                )
-            elif isinstance(answer, Failed):
-                alive = True
-                result.raised(answer.payload, answer.error_type)
-            else:
-                alive = True
-                result.answer = _decoded(answer)
+            alive = _record(result, answer, worker, limit, timeout)
             self._report(result, worker, function, init_ms)
         finally:
             self._give_back(pool, worker, alive=alive)
@@ -510,6 +486,41 @@ class LambdaRuntime:
         result.output = worker.log.take()
         peak = function.memory_size if worker.out_of_memory else worker.max_memory_mb()
         result.report = Report(function.memory_size, peak, init_ms)
+
+
+def _record(
+    result: InvokeResult,
+    answer: Answered | Failed | TooLarge | Ended | TimedOut,
+    worker: Worker,
+    limit_mb: int,
+    timeout: float,
+) -> bool:
+    """Give ``result`` what came of the invocation; whether its worker lives on."""
+    peak = worker.max_memory_mb()
+    if not worker.out_of_memory and peak is not None and peak > limit_mb:
+        worker.out_of_memory = True  # its peak, between two checks
+        worker.kill()
+    if worker.out_of_memory:
+        result.failed("Runtime.OutOfMemory", "Runtime exited with error: signal: killed")
+        return False
+    if isinstance(answer, TimedOut):
+        worker.kill()
+        result.failed("Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds")
+        return False
+    if isinstance(answer, Ended):
+        result.failed("Runtime.ExitError", _exit_message(worker.exit_code()))
+        return False
+    if isinstance(answer, TooLarge):
+        result.failed(
+            "Function.ResponseSizeTooLarge",
+            "Response payload size exceeded maximum allowed payload size "
+            f"({worker.api.response_limit} bytes).",
+        )
+    elif isinstance(answer, Failed):
+        result.raised(answer.payload, answer.error_type)
+    else:
+        result.answer = _decoded(answer)
+    return True
 
 
 def _decoded(answer: Answered) -> Any:

@@ -410,17 +410,22 @@ class RuntimeApi:
             events = self._poll.poll(math.ceil(wait * 1000))
             if not events and self._exited is None and self._has_exited():
                 return Ended()
-            exited = False
-            for fd, _ in events:
-                reader = self._by_fd.get(fd)
-                if reader is not None:
-                    reader.receive()
-                elif fd == self._exited:
-                    exited = True
-                else:
-                    self._accept()
-            if exited and not any(fd in self._by_fd for fd, _ in events):
+            if self._read(events):
                 return Ended()
+
+    def _read(self, events: list[tuple[int, int]]) -> bool:
+        """Take in what ``events`` say arrived; whether the process ended (and nothing else
+        came with its end)."""
+        exited = False
+        for fd, _ in events:
+            reader = self._by_fd.get(fd)
+            if reader is not None:
+                reader.receive()
+            elif fd == self._exited:
+                exited = True
+            else:
+                self._accept()
+        return exited and not any(fd in self._by_fd for fd, _ in events)
 
     def _drop(self, connection: _Connection) -> None:
         if connection is self._waiting:
