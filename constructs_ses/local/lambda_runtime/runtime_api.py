@@ -62,14 +62,6 @@ class Ready:
 
 
 @dataclass(frozen=True)
-class InitFailed:
-    """The client reported a failed init: Lambda's error payload and its error type header."""
-
-    payload: dict[str, Any]
-    error_type: str
-
-
-@dataclass(frozen=True)
 class Answered:
     """The invocation's response, as the client posted it."""
 
@@ -83,6 +75,11 @@ class Failed:
 
     payload: dict[str, Any]
     error_type: str
+
+
+@dataclass(frozen=True)
+class InitFailed(Failed):
+    """The client reported a failed init: Lambda's error payload and its error type header."""
 
 
 @dataclass(frozen=True)
