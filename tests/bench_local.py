@@ -17,6 +17,14 @@ repetition measures, back to back:
 - the isolated handler behind aiosmtpd: a bare server that sends each message's events to the
   isolated handler's processes before it accepts the message (what a server that runs the
   rules in one process per function pays at least over SMTP);
+- the awslambdaric floor: the same events sent to 10 warm processes, one a function, each
+  running the template's handler under AWS's runtime interface client (``python -m awslambdaric
+  handler.handler``, as the flow's workers run it) against a bare Runtime API written here (raw
+  sockets, one listening socket and one keep-alive connection a process, nothing but ``next``
+  and ``response``): what the flow's runtime pays at least, with no sandbox, logs kept, context,
+  limits or bookkeeping;
+- the awslambdaric floor behind aiosmtpd: a bare server that runs each message's round trips to
+  the awslambdaric floor's processes before it accepts the message;
 - the flow over SMTP with 4 concurrent clients.
 
 Ratios are of medians and, paired, the median of each repetition's ratio. Run with ``make bench``.
@@ -27,7 +35,10 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
+import shutil
 import smtplib
+import socket
 import statistics
 import subprocess
 import sys
@@ -52,6 +63,8 @@ REPETITIONS = 5
 CLIENTS = 4
 RAW = b"From: a@sender.example\r\nTo: to@example.com\r\nSubject: bench\r\n\r\nbody\r\n"
 TARGET_API, TARGET_SMTP = 0.25, 0.20
+TARGET_FLOOR = 0.8
+"""The flow's share of the awslambdaric floor, through the API and over SMTP."""
 
 ECHO = (
     "import sys\n"
@@ -117,6 +130,122 @@ def round_trips(events: list[Any], processes: list[subprocess.Popen[bytes]]) -> 
     """10 round trips a message with the events, rotating through ``processes``."""
     one_message = round_trips_of(events, processes)
 
+    def run() -> None:
+        for _ in range(MESSAGES):
+            one_message()
+
+    return rate(run, MESSAGES)
+
+
+_NEXT_HEAD = b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n"
+_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
+_ACCEPTED = b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n"
+_ACCEPTED += b'{"status":"OK"}'
+
+
+class BareRuntimeApi:
+    """A bare Lambda Runtime API for one process: one listening socket, one keep-alive
+    connection, ``next`` answered with the event (``Content-Type`` and the four
+    ``Lambda-Runtime-*`` headers the client needs, the request id a counter) and ``response``
+    read and answered 202; nothing else (no other path, no error, no timeout, no log)."""
+
+    def __init__(self, function_arn: str) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(60)
+        self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
+        self.sock: socket.socket | None = None
+        self.buffer = bytearray()
+        self.count = 0
+        deadline_ms = int((time.time() + 86400) * 1000)
+        self.head = (
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            "Lambda-Runtime-Aws-Request-Id: {}\r\n"
+            f"Lambda-Runtime-Deadline-Ms: {deadline_ms}\r\n"
+            f"Lambda-Runtime-Invoked-Function-Arn: {function_arn}\r\n"
+            "Lambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000;Sampled=0\r\n"
+            "Content-Length: {}\r\n\r\n"
+        )
+
+    def _receive(self) -> None:
+        assert self.sock is not None
+        data = self.sock.recv(1 << 16)
+        if not data:
+            raise ConnectionError("the runtime client closed its connection")
+        self.buffer += data
+
+    def _request(self) -> tuple[bytes, bytes]:
+        """The next request's head and body."""
+        if self.sock is None:
+            self.sock, _ = self.listener.accept()
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
+            self._receive()
+        head = bytes(self.buffer[: end + 2])
+        found = _LENGTH.search(head)
+        total = end + 4 + (int(found.group(1)) if found else 0)
+        while len(self.buffer) < total:
+            self._receive()
+        body = bytes(self.buffer[end + 4 : total])
+        del self.buffer[:total]
+        return head, body
+
+    def invoke(self, event: bytes) -> bytes:
+        """One invocation: the held ``next`` answered with ``event``; the response's body."""
+        head, _ = self._request()
+        assert head.startswith(_NEXT_HEAD), head
+        self.count += 1
+        request_id = f"00000000-0000-4000-8000-{self.count:012x}"
+        assert self.sock is not None
+        self.sock.sendall(self.head.format(request_id, len(event)).encode() + event)
+        head, body = self._request()
+        expected = f"POST /2018-06-01/runtime/invocation/{request_id}/response "
+        assert head.startswith(expected.encode()), head
+        self.sock.sendall(_ACCEPTED)
+        return body
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.listener.close()
+
+
+def ric_processes(
+    task_root: str, apis: list[BareRuntimeApi], names: list[str]
+) -> list[subprocess.Popen[bytes]]:
+    """One ``python -m awslambdaric handler.handler`` a Runtime API, in ``task_root``."""
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "awslambdaric", "handler.handler"],
+            cwd=task_root,
+            env={
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "AWS_LAMBDA_RUNTIME_API": api.address,
+                "AWS_LAMBDA_FUNCTION_NAME": name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+                "AWS_LAMBDA_LOG_STREAM_NAME": "2026/01/01/[$LATEST]" + "0" * 32,
+            },
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
+        for api, name in zip(apis, names, strict=True)
+    ]
+
+
+def ric_round_trips_of(events: list[Any], apis: list[BareRuntimeApi]) -> Callable[[], None]:
+    """One message's invocations: each event to one of ``apis`` in turn, its answer decoded."""
+    encoded = [json.dumps(event).encode() for event in events]
+    pairs = [(apis[index % len(apis)], event) for index, event in enumerate(encoded)]
+
+    def one_message() -> None:
+        for api, event in pairs:
+            json.loads(api.invoke(event))
+
+    return one_message
+
+
+def ric_floor(one_message: Callable[[], None]) -> float:
     def run() -> None:
         for _ in range(MESSAGES):
             one_message()
@@ -203,8 +332,18 @@ def main() -> None:
             )
             for _ in range(RULES)
         ]
+        task_root = Path(store) / "ric-task"
+        task_root.mkdir()
+        shutil.copy(handler.__code__.co_filename, task_root / "handler.py")
+        apis = [BareRuntimeApi(invocation.function_arn) for invocation in warm.invocations]
+        rics = ric_processes(
+            str(task_root), apis, [invocation.function for invocation in warm.invocations]
+        )
+        ric_message = ric_round_trips_of(events, apis)
+        ric_message()  # each client's first invocation: its connection and init
         bare = bare_port()
         bare_isolated = bare_port(RoundTrips(round_trips_of(events, isolated)))
+        bare_ric = bare_port(RoundTrips(ric_message))
         port = free_port()
         with serving(FlowHandler(flow), port=port, starttls=False):
             measures: list[tuple[str, Callable[[], float]]] = [
@@ -213,9 +352,11 @@ def main() -> None:
                 ("echo", lambda: round_trips(events, echoes[:1])),
                 ("echo10", lambda: round_trips(events, echoes)),
                 ("handler10", lambda: round_trips(events, isolated)),
+                ("ric10", lambda: ric_floor(ric_message)),
                 ("smtp", lambda: smtp(port)),
                 ("bare", lambda: smtp(bare.port)),
                 ("bare-handler10", lambda: smtp(bare_isolated.port)),
+                ("bare-ric10", lambda: smtp(bare_ric.port)),
                 ("smtp4", lambda: smtp(port, CLIENTS)),
                 ("bare4", lambda: smtp(bare.port, CLIENTS)),
             ]
@@ -224,6 +365,12 @@ def main() -> None:
                     runs.setdefault(name, []).append(measure())
         bare.stop()
         bare_isolated.stop()
+        bare_ric.stop()
+        for ric in rics:
+            ric.terminate()
+            ric.wait()
+        for api in apis:
+            api.close()
         for echo in echoes + isolated:
             assert echo.stdin is not None
             echo.stdin.close()
@@ -267,6 +414,20 @@ def report(runs: dict[str, list[float]]) -> None:
             None,
         ),
         ("flow, Python API", "api", f"isolated handler, {RULES} processes", "handler10", None),
+        (
+            f"awslambdaric floor, {RULES} processes",
+            "ric10",
+            "handler in-process",
+            "in-process",
+            None,
+        ),
+        (
+            "flow, Python API",
+            "api",
+            f"awslambdaric floor, {RULES} processes",
+            "ric10",
+            TARGET_FLOOR,
+        ),
         ("flow, SMTP, 1 client", "smtp", "bare aiosmtpd, 1 client", "bare", TARGET_SMTP),
         (
             f"isolated handler behind aiosmtpd, {RULES} processes, 1 client",
@@ -281,6 +442,20 @@ def report(runs: dict[str, list[float]]) -> None:
             "isolated handler behind aiosmtpd, 1 client",
             "bare-handler10",
             None,
+        ),
+        (
+            f"awslambdaric floor behind aiosmtpd, {RULES} processes, 1 client",
+            "bare-ric10",
+            "bare aiosmtpd, 1 client",
+            "bare",
+            None,
+        ),
+        (
+            "flow, SMTP, 1 client",
+            "smtp",
+            "awslambdaric floor behind aiosmtpd, 1 client",
+            "bare-ric10",
+            TARGET_FLOOR,
         ),
         (
             f"flow, SMTP, {CLIENTS} clients",
