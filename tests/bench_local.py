@@ -21,8 +21,10 @@ repetition measures, back to back:
   running the template's handler under AWS's runtime interface client (``python -m awslambdaric
   handler.handler``, as the flow's workers run it) against a bare Runtime API written here (raw
   sockets, one listening socket and one keep-alive connection a process, nothing but ``next``
-  and ``response``): what the flow's runtime pays at least, with no sandbox, logs kept, context,
-  limits or bookkeeping;
+  and ``response``): what the flow's runtime pays at least, with no sandbox, log file, timeout,
+  limits or bookkeeping. Its environment names no ``AWS_EXECUTION_ENV``, so awslambdaric
+  asks for ``next`` on its main thread; the flow's functions (``python3.12`` and later) have it
+  ask from a new thread at each invocation (awslambdaric's ``SUPPORTED_THREADPOLLING_ENVS``);
 - the awslambdaric floor behind aiosmtpd: a bare server that runs each message's round trips to
   the awslambdaric floor's processes before it accepts the message;
 - the flow over SMTP with 4 concurrent clients.
