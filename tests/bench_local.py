@@ -22,9 +22,9 @@ repetition measures, back to back:
   handler.handler``, as the flow's workers run it) against a bare Runtime API written here (raw
   sockets, one listening socket and one keep-alive connection a process, nothing but ``next``
   and ``response``): what the flow's runtime pays at least, with no sandbox, log file, timeout,
-  limits or bookkeeping. Its environment names no ``AWS_EXECUTION_ENV``, so awslambdaric
-  asks for ``next`` on its main thread; the flow's functions (``python3.12`` and later) have it
-  ask from a new thread at each invocation (awslambdaric's ``SUPPORTED_THREADPOLLING_ENVS``);
+  limits or bookkeeping. Its ``AWS_EXECUTION_ENV`` is the flow's functions' own, so the client
+  runs the same code (for ``python3.12`` and later it asks for ``next`` from a new thread at
+  each invocation, awslambdaric's ``SUPPORTED_THREADPOLLING_ENVS``);
 - the awslambdaric floor behind aiosmtpd: a bare server that runs each message's round trips to
   the awslambdaric floor's processes before it accepts the message;
 - the flow over SMTP with 4 concurrent clients.
@@ -56,6 +56,7 @@ from constructs_ses import InboundEmail, InvocationType
 from constructs_ses.lambda_src.handler import handler
 from constructs_ses.local import MailFlow
 from constructs_ses.local.flow.smtp import FlowHandler, free_port, serving
+from constructs_ses.local.lambda_runtime.function import FunctionSpec
 
 from conftest import new_stack
 
@@ -211,10 +212,21 @@ class BareRuntimeApi:
         self.listener.close()
 
 
+def flow_functions(flow: MailFlow) -> list[FunctionSpec]:
+    """The ``FunctionSpec`` of every Lambda action of the flow's rules."""
+    return [
+        action.function
+        for rule in flow.rule_set.rules
+        for action in rule.actions
+        if action.function is not None
+    ]
+
+
 def ric_processes(
-    task_root: str, apis: list[BareRuntimeApi], names: list[str]
+    task_root: str, apis: list[BareRuntimeApi], names: list[str], execution_env: str
 ) -> list[subprocess.Popen[bytes]]:
-    """One ``python -m awslambdaric handler.handler`` a Runtime API, in ``task_root``."""
+    """One ``python -m awslambdaric handler.handler`` a Runtime API, in ``task_root``, with the
+    flow's functions' ``AWS_EXECUTION_ENV``."""
     return [
         subprocess.Popen(
             [sys.executable, "-m", "awslambdaric", "handler.handler"],
@@ -222,6 +234,7 @@ def ric_processes(
             env={
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                 "AWS_LAMBDA_RUNTIME_API": api.address,
+                "AWS_EXECUTION_ENV": execution_env,
                 "AWS_LAMBDA_FUNCTION_NAME": name,
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -338,8 +351,12 @@ def main() -> None:
         task_root.mkdir()
         shutil.copy(handler.__code__.co_filename, task_root / "handler.py")
         apis = [BareRuntimeApi(invocation.function_arn) for invocation in warm.invocations]
+        (runtime,) = {spec.runtime for spec in flow_functions(flow)}
         rics = ric_processes(
-            str(task_root), apis, [invocation.function for invocation in warm.invocations]
+            str(task_root),
+            apis,
+            [invocation.function for invocation in warm.invocations],
+            f"AWS_Lambda_{runtime}",
         )
         ric_message = ric_round_trips_of(events, apis)
         ric_message()  # each client's first invocation: its connection and init
