@@ -21,9 +21,9 @@ import pytest
 
 from constructs_ses.local.aws.cloud_assembly import physical_name
 from constructs_ses.local.lambda_runtime.function import FunctionSpec
+from constructs_ses.local.lambda_runtime.results import EventTemplate
 from constructs_ses.local.lambda_runtime.runtime import (
     DEFAULT_CONCURRENCY,
-    EncodedEvent,
     LambdaRuntime,
     encode_value,
 )
@@ -357,18 +357,32 @@ def test_fails_to_invoke_with_an_event_json_cannot_hold(runtime: LambdaRuntime) 
         runtime.invoke(function(QUICK), {"recipients": {"a@example.com"}})
 
 
-def test_a_shared_part_encoded_once_decodes_into_every_event_as_a_copy_of_its_own() -> None:
+def test_an_event_template_fills_its_slots_with_values_encoded_once() -> None:
     shared = encode_value({"headers": [{"name": "To", "value": "a@example.com"}]})
-    path = ("Records", 0, "mail")
-    event = {"Records": [{"mail": None, "n": 1}]}
-    encoded = EncodedEvent.of(event, inserts=((path, shared),))
-    assert event == {"Records": [{"mail": None, "n": 1}]}  # left as it was
+    event = {"Records": [{"mail": None, "n": 1, "receipt": {"timestamp": None}}]}
+    template = EventTemplate(
+        event, [("Records", 0, "mail"), ("Records", 0, "receipt", "timestamp")]
+    )
+    assert event == {"Records": [{"mail": None, "n": 1, "receipt": {"timestamp": None}}]}
+    encoded = template.fill(shared, encode_value("2026-12-07T10:00:00.000Z"))
     first, second = encoded.decoded(), encoded.decoded()
     assert first == {
-        "Records": [{"mail": {"headers": [{"name": "To", "value": "a@example.com"}]}, "n": 1}]
+        "Records": [
+            {
+                "mail": {"headers": [{"name": "To", "value": "a@example.com"}]},
+                "n": 1,
+                "receipt": {"timestamp": "2026-12-07T10:00:00.000Z"},
+            }
+        ]
     }
-    first["Records"][0]["mail"]["headers"].clear()
+    first["Records"][0]["mail"]["headers"].clear()  # each decoding is a copy of its own
     assert second["Records"][0]["mail"]["headers"] == [{"name": "To", "value": "a@example.com"}]
+    other = template.fill(encode_value(None), encode_value("later"))
+    assert other.decoded()["Records"][0] == {
+        "mail": None,
+        "n": 1,
+        "receipt": {"timestamp": "later"},
+    }
 
 
 # "Defined runtime environment variables": the function's variables and Lambda's, not the host's.

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from constructs_ses.local.flow.assembly import Action
 from constructs_ses.local.flow.events import MAIL_PATH, RuleRun, lambda_event, notification
 from constructs_ses.local.flow.stack_resources import StackInAws
+from constructs_ses.local.lambda_runtime.results import EventTemplate
 from constructs_ses.local.lambda_runtime.runtime import EncodedEvent, LambdaRuntime
 
 __all__ = ["ActionServices", "Outcome"]
@@ -17,6 +17,9 @@ __all__ = ["ActionServices", "Outcome"]
 Outcome = tuple[str, bytes]
 """An action's outcome (``CONTINUE``, ``STOP_RULE``, ``STOP_RULE_SET``) and the message as the
 actions after it see it."""
+_RECEIPT_PATH = ("Records", 0, "ses", "receipt")
+_TIMESTAMP_PATH = (*_RECEIPT_PATH, "timestamp")
+_MILLIS_PATH = (*_RECEIPT_PATH, "processingTimeMillis")
 _RECEIPTS = 1024
 """How many receipts (one per Lambda action, recipients and verdicts) are kept before the
 cache starts again."""
@@ -32,7 +35,7 @@ class ActionServices:
     """Where copies of what S3 actions store are kept."""
     runtime: LambdaRuntime
     """Runs the functions of Lambda actions."""
-    _receipts: dict[tuple[object, ...], dict[str, Any]] = field(default_factory=dict)
+    _receipts: dict[tuple[object, ...], EventTemplate] = field(default_factory=dict)
 
     def notify(
         self,
@@ -57,12 +60,12 @@ class ActionServices:
         self, action: Action, arn: str, invocation_type: str, rule_run: RuleRun, raw: bytes
     ) -> EncodedEvent:
         """SES's event for a Lambda action: the message's ``mail`` (made and encoded once per
-        version of it) and a receipt made once per action, recipients and verdicts, with its
-        times now."""
+        version of it) and a receipt encoded once per action, recipients and verdicts, with its
+        times now set in it."""
         timestamp, millis = moment = rule_run.moment()
         key = (id(action), tuple(rule_run.matched), rule_run.verdicts)
-        receipt = self._receipts.get(key)
-        if receipt is None:
+        template = self._receipts.get(key)
+        if template is None:
             if len(self._receipts) >= _RECEIPTS:
                 self._receipts.clear()
             receipt_action = {
@@ -70,9 +73,10 @@ class ActionServices:
                 "functionArn": arn,
                 "invocationType": invocation_type,
             }
-            receipt = self._receipts[key] = rule_run.receipt(receipt_action, moment)
-        timed = {**receipt, "timestamp": timestamp, "processingTimeMillis": millis}
-        return EncodedEvent.of(
-            lambda_event(timed),
-            inserts=((MAIL_PATH, rule_run.encoded_mail(raw)),),
+            receipt = rule_run.receipt(receipt_action, moment)
+            template = self._receipts[key] = EventTemplate(
+                lambda_event(receipt), (MAIL_PATH, _TIMESTAMP_PATH, _MILLIS_PATH)
+            )
+        return template.fill(
+            rule_run.encoded_mail(raw), f'"{timestamp}"'.encode(), str(millis).encode()
         )
