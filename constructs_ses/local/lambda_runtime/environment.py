@@ -4,6 +4,7 @@ runtime, its layers and its interpreter (Lambda's own inside a sandbox, this mac
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Mapping
@@ -109,5 +110,5 @@ def trace_id() -> str:
     """An X-Ray trace header of Lambda's form, not sampled: ``Root=1-<epoch hex>-<24 hex
     digits>;Parent=<16 hex digits>;Sampled=0`` ("Tracing header", AWS X-Ray Developer
     Guide)."""
-    digits = uuid.uuid4().hex
-    return f"Root=1-{int(time.time()):08x}-{digits[:24]};Parent={digits[16:32]};Sampled=0"
+    digits = os.urandom(20).hex()
+    return f"Root=1-{int(time.time()):08x}-{digits[:24]};Parent={digits[24:]};Sampled=0"

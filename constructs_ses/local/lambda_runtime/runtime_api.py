@@ -285,7 +285,9 @@ class RuntimeApi:
         """Answer the held ``next`` with an invocation; False (nothing sent) when the client
         is gone. Call after ``wait_ready`` returned ``Ready``."""
         connection = self._waiting
-        if connection is None or self._gone(connection) or self._has_exited():
+        if connection is None or self._gone(connection):
+            return False
+        if self._exited is None and self._has_exited():  # with a pidfd, its end closes the socket
             return False
         headers = {
             "Content-Type": "application/json",

@@ -79,6 +79,8 @@ class LogFile:
         if end < self.position:  # emptied meanwhile
             self.position = 0
         size = end - self.position
+        if not size:
+            return ""
         kept = os.pread(self._reader, min(size, OUTPUT_LIMIT), self.position)
         self.position = end
         if end > LOG_FILE_LIMIT:
