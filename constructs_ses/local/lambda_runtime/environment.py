@@ -29,8 +29,6 @@ class Paths:
     """The language's installation (``/var/lang``)."""
     language_variables: tuple[tuple[str, str], ...] = ()
     """Variables of the runtime's language (``PYTHONPATH``, ``NODE_PATH``)."""
-    home: str | None = None
-    """``HOME``, where the sandbox gives one."""
 
 
 LAMBDA_PATHS = Paths(
@@ -74,8 +72,6 @@ def lambda_environment(
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
     }
-    if paths.home is not None:
-        unreserved["HOME"] = paths.home
     reserved = {
         "_HANDLER": function.handler,
         "AWS_REGION": function.region,

@@ -18,7 +18,7 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from constructs_ses.local.lambda_runtime.environment import Paths
@@ -109,14 +109,7 @@ class PythonRuntime:
             f"{base.opt}/python",
             base.runtime_dir,
         ]
-        return Paths(
-            task_root=base.task_root,
-            runtime_dir=base.runtime_dir,
-            opt=base.opt,
-            lang=base.lang,
-            language_variables=(("PYTHONPATH", ":".join(search)),),
-            home=base.home,
-        )
+        return replace(base, language_variables=(("PYTHONPATH", ":".join(search)),))
 
 
 @functools.lru_cache(maxsize=8)

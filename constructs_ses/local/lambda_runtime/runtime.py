@@ -374,9 +374,10 @@ class LambdaRuntime:
         logs.mkdir(parents=True, exist_ok=True)
         log = LogFile(logs / f"{store_name(function.name)}-{uuid.uuid4().hex[:12]}.log")
         api = RuntimeApi()
+        paths = isolation.paths(placement)
         environment = lambda_environment(
             function,
-            isolation.paths(placement),
+            paths,
             runtime_api=api.address,
             log_stream=log_stream_name(),
             runtime_name=function.runtime or f"python{self.python.version}",
@@ -394,7 +395,7 @@ class LambdaRuntime:
                 stderr=log.fd,
                 pass_fds=(log.fd,),
                 env=environment,
-                cwd=isolation.paths(placement).task_root if not isolation.sandboxed else "/",
+                cwd="/" if isolation.sandboxed else paths.task_root,
                 start_new_session=True,
             )
         except OSError:
@@ -406,9 +407,9 @@ class LambdaRuntime:
             api,
             log,
             generation=generation,
-            depth=2 if isolation.sandboxed else 1,
+            depth=isolation.client_depth,
             started=time.monotonic(),
-            reaped=not isolation.sandboxed,
+            reaped=isolation.reaped,
         )
 
     def _run(
@@ -454,8 +455,9 @@ class LambdaRuntime:
                 started + timeout, every=(MEMORY_CHECK_SECONDS, lambda: worker.limit_memory(limit))
             )
             result.duration_ms = (time.monotonic() - started) * 1000
-            alive = _record(result, answer, worker, limit, timeout)
-            self._report(result, worker, function, init_ms)
+            peak = worker.max_memory_mb()
+            alive = _record(result, answer, worker, (peak, limit), timeout)
+            self._report(result, worker, function, init_ms, peak)
         finally:
             self._give_back(pool, worker, alive=alive)
         return result
@@ -478,13 +480,20 @@ class LambdaRuntime:
             )
         else:
             result.failed("Runtime.ExitError", _exit_message(worker.exit_code()))
-        self._report(result, worker, function, None)
+        self._report(result, worker, function, None, worker.max_memory_mb())
 
     def _report(
-        self, result: InvokeResult, worker: Worker, function: FunctionSpec, init_ms: float | None
+        self,
+        result: InvokeResult,
+        worker: Worker,
+        function: FunctionSpec,
+        init_ms: float | None,
+        peak_mb: int | None,
     ) -> None:
+        """Give ``result`` its output and REPORT line (``peak_mb``: the client's peak memory,
+        read once the invocation ended)."""
         result.output = worker.log.take()
-        peak = function.memory_size if worker.out_of_memory else worker.max_memory_mb()
+        peak = function.memory_size if worker.out_of_memory else peak_mb
         result.report = Report(function.memory_size, peak, init_ms)
 
 
@@ -492,12 +501,13 @@ def _record(
     result: InvokeResult,
     answer: Answered | Failed | TooLarge | Ended | TimedOut,
     worker: Worker,
-    limit_mb: int,
+    memory: tuple[int | None, int],
     timeout: float,
 ) -> bool:
-    """Give ``result`` what came of the invocation; whether its worker lives on."""
-    peak = worker.max_memory_mb()
-    if not worker.out_of_memory and peak is not None and peak > limit_mb:
+    """Give ``result`` what came of the invocation (``memory``: the client's peak and the
+    function's memory size, in MB); whether its worker lives on."""
+    peak_mb, limit_mb = memory
+    if not worker.out_of_memory and peak_mb is not None and peak_mb > limit_mb:
         worker.out_of_memory = True  # its peak, between two checks
         worker.kill()
     if worker.out_of_memory:

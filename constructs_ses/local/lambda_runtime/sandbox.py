@@ -86,6 +86,10 @@ class Isolation:
     """How execution environments' processes are started."""
 
     sandboxed = False
+    client_depth = 1
+    """How many generations below the process started the runtime client runs."""
+    reaped = False
+    """Whether the process started is a reaper that ends the others when asked (SIGTERM)."""
 
     def paths(self, placement: Placement) -> Paths:
         """Where the function sees what it is given."""
@@ -100,6 +104,7 @@ class Sandbox(Isolation):
     """bubblewrap (see the module)."""
 
     sandboxed = True
+    client_depth = 2  # bwrap, then bwrap as the PID namespace's init, then the client
 
     def __init__(self, bwrap: str) -> None:
         self.bwrap = bwrap
@@ -162,6 +167,8 @@ class Sandbox(Isolation):
 class HostProcesses(Isolation):
     """Plain processes of this machine (see the module)."""
 
+    reaped = True
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
 
@@ -170,14 +177,14 @@ class HostProcesses(Isolation):
             task_root=str(placement.task_root),
             runtime_dir=str(placement.runtime_dir),
             opt=str(placement.opt or placement.scratch / "no-layers"),
-            lang=str(placement.runtime_dir.parent / "lang"),
+            lang=str(placement.scratch / "lang"),
         )
         return placement.runtime.paths(base)
 
     def command(self, placement: Placement, handler: str) -> list[str]:
         runtime = placement.runtime
         with self._lock:
-            lang = _language_environment(runtime, placement.runtime_dir.parent / "lang")
+            lang = _language_environment(runtime, placement.scratch / "lang")
         interpreter = str(lang / "bin" / runtime.executable.name)
         reaper = [str(runtime.executable), "-I", "-S", str(REAPER), "--"]
         return reaper + runtime.command(interpreter, handler)

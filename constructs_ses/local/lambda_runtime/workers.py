@@ -153,9 +153,8 @@ class Worker:
         pending = [self.process.pid]
         while pending:
             pid = pending.pop()
+            pending.extend(_children(pid))
             try:
-                with open(f"/proc/{pid}/task/{pid}/children") as children:
-                    pending.extend(int(child) for child in children.read().split())
                 with open(f"/proc/{pid}/statm") as statm:
                     total += int(statm.read().split()[1]) * _PAGE
             except (OSError, ValueError, IndexError):
@@ -174,14 +173,10 @@ class Worker:
         if self._client is None:
             pid = self.process.pid
             for _ in range(self._depth):
-                try:
-                    with open(f"/proc/{pid}/task/{pid}/children") as children:
-                        first = children.read().split()[:1]
-                except OSError:
+                below = _children(pid)
+                if not below:
                     return None
-                if not first:
-                    return None
-                pid = int(first[0])
+                pid = below[0]
             self._client = pid
         return self._client
 
@@ -213,6 +208,16 @@ class Worker:
         if self._status is not None:
             os.close(self._status)
             self._status = None
+
+
+def _children(pid: int) -> list[int]:
+    """The children of process ``pid`` (none once it ended, or where Linux's ``/proc`` does not
+    list them)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(child) for child in children.read().split()]
+    except (OSError, ValueError):
+        return []
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -17,6 +18,7 @@ import pytest
 from test_local_runtime import function
 
 from constructs_ses.local.lambda_runtime import sandbox
+from constructs_ses.local.lambda_runtime.python import installed_packages
 from constructs_ses.local.lambda_runtime.runtime import LambdaRuntime
 from constructs_ses.local.lambda_runtime.workers import LOG_FILE_LIMIT, OUTPUT_LIMIT
 
@@ -201,3 +203,33 @@ def test_memory_over_the_memory_size_ends_the_invocation(
     assert result.duration_ms < 1500  # ended at once, not at the end of its sleep
     within = unsandboxed.invoke(spec, {"mb": 20, "hold": 0.0})
     assert within.answer == 20 * 1024 * 1024 and within.error is None
+
+
+def test_runtime_packages_of_ones_own_serve_both_ways_and_nothing_is_written_beside_them(
+    tmp_path: Path,
+) -> None:
+    """A directory of the runtime's libraries given as ``runtime_packages`` is what functions
+    import them from, sandboxed or not; the runtime writes its own files in its scratch
+    directory, never beside that directory."""
+    packages = tmp_path / "mine" / "packages"
+    packages.mkdir(parents=True)
+    for package in installed_packages(("awslambdaric",)):  # a copy, as pip --target makes
+        if package.is_dir():
+            shutil.copytree(package, packages / package.name)
+        else:
+            shutil.copy2(package, packages / package.name)
+    code = (
+        "import sys\ndef handler(event, context):\n"
+        "    return sys.modules['awslambdaric'].__file__\n"
+    )
+    for sandboxed in ([True] if PROBLEM is None else []) + [False]:
+        runtime = LambdaRuntime(
+            tmp_path / f"scratch-{sandboxed}", sandbox=sandboxed, runtime_packages=packages
+        )
+        try:
+            answer = runtime.invoke(function(code, "OwnPackages"), {}).answer
+        finally:
+            runtime.close()
+        runtime_dir = "/var/runtime" if sandboxed else str(packages)
+        assert answer == f"{runtime_dir}/awslambdaric/__init__.py"
+    assert sorted(path.name for path in (tmp_path / "mine").iterdir()) == ["packages"]
