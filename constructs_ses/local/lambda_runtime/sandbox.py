@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from constructs_ses.local.lambda_runtime.environment import LAMBDA_PATHS, Paths
-from constructs_ses.local.lambda_runtime.python import PythonRuntime
+from constructs_ses.local.lambda_runtime.language import LanguageRuntime
 
 __all__ = ["HostProcesses", "Isolation", "Placement", "Sandbox", "choose_isolation"]
 
@@ -71,7 +71,7 @@ class Placement:
     """The function's code (read-only in a sandbox; a copy of its own otherwise)."""
     opt: Path | None
     """Its layers, merged; None without layers."""
-    runtime: PythonRuntime
+    runtime: LanguageRuntime
     runtime_dir: Path
     """The runtime's libraries as one directory (outside a sandbox)."""
     tmp_mb: int
@@ -147,7 +147,7 @@ class Sandbox(Isolation):
         argv += ["--proc", "/proc", "--dev", "/dev"]
         argv += ["--size", str(placement.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
         argv += ["--ro-bind", str(runtime.prefix), LAMBDA_PATHS.lang]
-        for hidden in runtime.site_packages:
+        for hidden in runtime.hidden:
             if hidden.is_dir():
                 inside = Path(LAMBDA_PATHS.lang, hidden.relative_to(runtime.prefix))
                 argv += ["--tmpfs", str(inside), "--remount-ro", str(inside)]
@@ -161,7 +161,8 @@ class Sandbox(Isolation):
         for package in runtime.packages:
             argv += ["--ro-bind", str(package), f"{LAMBDA_PATHS.runtime_dir}/{package.name}"]
         argv += ["--remount-ro", "/", "--chdir", LAMBDA_PATHS.task_root, "--"]
-        return argv + runtime.command(runtime.interpreter_in(LAMBDA_PATHS.lang), handler)
+        interpreter = runtime.interpreter_in(LAMBDA_PATHS.lang)
+        return argv + runtime.command(interpreter, handler, self.paths(placement))
 
 
 class HostProcesses(Isolation):
@@ -173,21 +174,21 @@ class HostProcesses(Isolation):
         self._lock = threading.Lock()
 
     def paths(self, placement: Placement) -> Paths:
+        with self._lock:
+            lang = placement.runtime.host_lang(placement.scratch)
         base = Paths(
             task_root=str(placement.task_root),
             runtime_dir=str(placement.runtime_dir),
             opt=str(placement.opt or placement.scratch / "no-layers"),
-            lang=str(placement.scratch / "lang"),
+            lang=str(lang),
         )
         return placement.runtime.paths(base)
 
     def command(self, placement: Placement, handler: str) -> list[str]:
-        runtime = placement.runtime
-        with self._lock:
-            lang = _language_environment(runtime, placement.scratch / "lang")
-        interpreter = str(lang / "bin" / runtime.executable.name)
-        reaper = [str(runtime.executable), "-I", "-S", str(REAPER), "--"]
-        return reaper + runtime.command(interpreter, handler)
+        paths = self.paths(placement)
+        interpreter = placement.runtime.interpreter_in(paths.lang)
+        reaper = [sys.executable, "-I", "-S", str(REAPER), "--"]
+        return reaper + placement.runtime.command(interpreter, handler, paths)
 
 
 def _etc_files(scratch: Path) -> Path:
@@ -199,23 +200,7 @@ def _etc_files(scratch: Path) -> Path:
     return etc
 
 
-def _language_environment(runtime: PythonRuntime, where: Path) -> Path:
-    """A virtual environment of the interpreter's installation with nothing installed, so the
-    function never sees that installation's site-packages (made once per scratch directory)."""
-    config = where / "pyvenv.cfg"
-    if not config.exists():
-        (where / "bin").mkdir(parents=True, exist_ok=True)
-        link = where / "bin" / runtime.executable.name
-        if not link.exists():
-            link.symlink_to(runtime.executable)
-        config.write_text(
-            f"home = {runtime.executable.parent}\ninclude-system-site-packages = false\n"
-            f"version = {runtime.version}\n"
-        )
-    return where
-
-
-def runtime_directory(runtime: PythonRuntime, where: Path) -> Path:
+def runtime_directory(runtime: LanguageRuntime, where: Path) -> Path:
     """The runtime's libraries as one directory (links to each), outside a sandbox."""
     if runtime.packages_dir is not None:
         return runtime.packages_dir

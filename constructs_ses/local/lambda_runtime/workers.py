@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from constructs_ses.local.lambda_runtime.function import FunctionSpec
+from constructs_ses.local.lambda_runtime.language import LanguageRuntime
 from constructs_ses.local.lambda_runtime.runtime_api import RuntimeApi
 
 __all__ = [
@@ -239,6 +240,8 @@ class Pool:
     """Its layers merged, once the first has started (None without layers)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     """Held while its task root is made."""
+    language: LanguageRuntime | None = None
+    """The language's runtime its workers run (None when it cannot run here)."""
 
 
 def close_idle(pool: Pool) -> None:

