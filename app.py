@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Example app: mail to a domain, and to its support@ address, reaches Lambda functions.
+"""Example app: mail to a domain, and to its sales@ and support@ addresses, reaches Lambda
+functions.
 
-Mail for support@ is stored in a bucket; the tickets function reads it back with the handler
-template's ``fetch_message`` and publishes a ticket to the rule's topic (boto3 calls that run
-unchanged in AWS and in the local flow, where they reach its local AWS).
+Mail for sales@ goes to a Node.js function (an ES module, as TypeScript compiles to), which
+logs it as a lead and stops the rule. Mail for support@ is stored in a bucket; the tickets
+function reads it back with the handler template's ``fetch_message`` and publishes a ticket to
+the rule's topic (boto3 calls that run unchanged in AWS and in the local flow, where they reach
+its local AWS).
 
 The stack's account and region come from CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION (set by the
 CDK CLI from your AWS profile); the region defaults to us-east-1, which receives email. Set
@@ -55,6 +58,16 @@ def handler(event, context):
 """
 """The tickets function's module; its code asset is this module beside the handler template."""
 
+LEADS_CODE = """
+export const handler = async (event) => {
+  const { mail } = event.Records[0].ses;
+  const lead = { from: mail.commonHeaders.from, subject: mail.commonHeaders.subject };
+  console.log("lead %s: %j", mail.messageId, lead);
+  return { disposition: "STOP_RULE" };
+};
+"""
+"""The leads function, a Node.js handler (``index.mjs``)."""
+
 
 class InboundMailStack(cdk.Stack):
     """A receipt rule set with a filtering rule and a notifying rule."""
@@ -84,6 +97,23 @@ class InboundMailStack(cdk.Stack):
         mail.add_lambda_rule(
             "Filter",
             recipients=[domain],
+            invocation_type=InvocationType.REQUEST_RESPONSE,
+        )
+        # Then: mail to sales@ is a lead, decided by a Node.js function.
+        with tempfile.TemporaryDirectory() as code_dir:
+            Path(code_dir, "index.mjs").write_text(LEADS_CODE)
+            leads = MailFunction(
+                self,
+                "Leads",
+                description="Logs each message to sales@ as a lead (example, Node.js)",
+                runtime=lambda_.Runtime.NODEJS_24_X,
+                handler="index.handler",
+                code=lambda_.Code.from_asset(code_dir),
+            )
+        mail.add_lambda_rule(
+            "Leads",
+            recipients=[f"sales@{domain}"],
+            function=leads,
             invocation_type=InvocationType.REQUEST_RESPONSE,
         )
         # Then: what passed the filter and was sent to support@ is stored, handed on

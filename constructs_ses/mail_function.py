@@ -1,4 +1,4 @@
-"""MailFunction: a Python Lambda function whose role may do only what the function needs."""
+"""MailFunction: a Lambda function whose role may do only what the function needs."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ LAMBDA_PRINCIPAL = "lambda.amazonaws.com"
 
 
 class MailFunction(lambda_.Function):
-    """A Python Lambda function (ARM) with its own log group and a role limited to it.
+    """A Lambda function (ARM; Python unless another runtime is given) with its own log group
+    and a role limited to it.
 
     ``aws_lambda.Function`` gives its role the AWS managed policy AWSLambdaBasicExecutionRole,
     which may write to every log group in the account (cdk-nag AwsSolutions-IAM4). A
@@ -36,7 +37,8 @@ class MailFunction(lambda_.Function):
     :param code: the function's code, as for ``aws_lambda.Function``.
     :param handler: the entry point, such as ``"index.handler"``.
     :param description: the function's description. Default: none.
-    :param runtime: a Python runtime. Default: Python 3.14.
+    :param runtime: the function's runtime (Python, or Node.js for a Node.js handler).
+        Default: Python 3.14.
     :param timeout: Default: 10 seconds, within the 30 seconds SES waits for a RequestResponse
         invocation.
     :param environment: environment variables. Default: none.

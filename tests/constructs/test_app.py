@@ -44,13 +44,22 @@ def test_cdk_synth_succeeds_without_node_end_of_life_banner(
     assert "not supported" not in output
 
 
-def test_example_has_a_filtering_rule_then_a_notifying_rule(template: dict[str, Any]) -> None:
+def test_example_has_a_filtering_rule_a_nodejs_rule_then_a_notifying_rule(
+    template: dict[str, Any],
+) -> None:
     resources = template["Resources"]
     rules = {k: v for k, v in resources.items() if v["Type"] == "AWS::SES::ReceiptRule"}
     by_name = {v["Properties"]["Rule"]["Name"]: (k, v["Properties"]) for k, v in rules.items()}
-    assert set(by_name) == {"Filter", "Support"}
+    assert set(by_name) == {"Filter", "Leads", "Support"}
     filter_id, filter_rule = by_name["Filter"]
+    leads_id, leads_rule = by_name["Leads"]
     _, support_rule = by_name["Support"]
+    (leads_action,) = leads_rule["Rule"]["Actions"]
+    assert leads_rule["Rule"]["Recipients"] == ["sales@example.com"]
+    assert leads_action["LambdaAction"]["InvocationType"] == "RequestResponse"
+    leads = resources[leads_action["LambdaAction"]["FunctionArn"]["Fn::GetAtt"][0]]["Properties"]
+    assert (leads["Runtime"], leads["Handler"]) == ("nodejs24.x", "index.handler")
+    assert leads_rule["After"] == {"Ref": filter_id}
     (filter_action,) = filter_rule["Rule"]["Actions"]
     store_action, support_action = support_rule["Rule"]["Actions"]
     assert filter_action["LambdaAction"]["InvocationType"] == "RequestResponse"
@@ -63,7 +72,7 @@ def test_example_has_a_filtering_rule_then_a_notifying_rule(template: dict[str, 
     variables = tickets["Environment"]["Variables"]
     assert variables["TICKETS_TOPIC_ARN"] == support_action["LambdaAction"]["TopicArn"]
     assert variables["SES_MESSAGE_BUCKET"] == store_action["S3Action"]["BucketName"]
-    assert support_rule["After"] == {"Ref": filter_id}
+    assert support_rule["After"] == {"Ref": leads_id}
     assert [v["Type"] for v in resources.values()].count("AWS::SES::ReceiptRuleSet") == 1
 
 
@@ -134,8 +143,14 @@ def test_demo_sends_sample_mail_through_the_example_app(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Filter: Lambda" in result.stdout and "-> STOP_RULE_SET" in result.stdout
     assert "Support: Lambda InboundMail-Tickets" in result.stdout
+    assert re.search(r"Leads: Lambda InboundMail-Leads\w+-\w+ -> STOP_RULE\n", result.stdout)
+    assert "\tINFO\tlead " in result.stdout  # the Node.js function's log, in the trace
     assert "refused someone@unreceived.invalid: 550" in result.stdout
-    for sent in ("a clean message to demo@example.com", "a clean message to support@example.com"):
+    for sent in (
+        "a clean message to demo@example.com",
+        "a clean message to sales@example.com",
+        "a clean message to support@example.com",
+    ):
         assert f"== {sent}\n" in result.stdout  # addresses the example's rules receive
     assert "== spam to demo@example.com (spam=FAIL)" in result.stdout
     # the round trip through the local AWS: the stored message, SES's notification and the

@@ -83,19 +83,23 @@ def test_the_example_app_deploys_and_destroys(
     ses = aws.client("ses")
     (rule_set,) = stack_rule_sets(aws, "InboundMail")
     rules = ses.describe_receipt_rule_set(RuleSetName=rule_set)["Rules"]
-    assert [rule["Name"] for rule in rules] == ["Filter", "Support"]  # After: Filter first
-    filter_rule, support = rules
+    assert [rule["Name"] for rule in rules] == ["Filter", "Leads", "Support"]  # in After order
+    filter_rule, leads, support = rules
     assert filter_rule["Enabled"] and filter_rule["Recipients"] == ["example.com"]
     (filter_action,) = filter_rule["Actions"]
     assert filter_action["LambdaAction"]["InvocationType"] == "RequestResponse"
+    (leads_action,) = leads["Actions"]
     stored, handed_on = support["Actions"]
     assert stored["S3Action"]["ObjectKeyPrefix"] == "support/"
     functions = aws.client("lambda").list_functions()["Functions"]
     arns = {function["FunctionArn"] for function in functions}
     assert {
         filter_action["LambdaAction"]["FunctionArn"],
+        leads_action["LambdaAction"]["FunctionArn"],
         handed_on["LambdaAction"]["FunctionArn"],
     } <= arns
+    runtimes = {function["FunctionArn"]: function["Runtime"] for function in functions}
+    assert runtimes[leads_action["LambdaAction"]["FunctionArn"]] == "nodejs24.x"
     buckets = [bucket["Name"] for bucket in aws.client("s3").list_buckets()["Buckets"]]
     assert stored["S3Action"]["BucketName"] in buckets
     topics = [topic["TopicArn"] for topic in aws.client("sns").list_topics()["Topics"]]
@@ -104,13 +108,14 @@ def test_the_example_app_deploys_and_destroys(
     printed_rules = [line for line in lines if line.startswith("rule ") and " set " not in line]
     assert printed_rules == [
         "rule Filter (enabled) for example.com",
+        "rule Leads (enabled) for sales@example.com",
         "rule Support (enabled) for support@example.com",
     ]
     assert any(
         line.startswith("S3: BucketName=") and "ObjectKeyPrefix=support/" in line for line in lines
     )
     permissions = [line for line in lines if line.startswith("permission: ")]
-    assert len(permissions) == 2
+    assert len(permissions) == 3  # the filter's, the leads' and the tickets' functions
     assert all('"Principal": {"Service": "ses.amazonaws.com"}' in line for line in permissions)
     assert all(f'"AWS:SourceAccount": "{ACCOUNT}"' in line for line in permissions)  # the stack's
     assert not any('"FunctionName"' in line for line in permissions)  # as Lambda's GetPolicy
