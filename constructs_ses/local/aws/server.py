@@ -9,7 +9,9 @@ live in this process only: a caller's own in-process moto (``mock_aws``) never s
 it. Its CloudFormation has the models of ``cloudformation.models`` besides moto's own, runs stack
 operations as ``cloudformation.operations`` describes, and runs
 Lambda-backed custom resources in the local Lambda runtime
-(``constructs_ses.local.aws.cloudformation.custom_resources``), whose functions reach this server.
+(``constructs_ses.local.aws.cloudformation.custom_resources``), whose functions reach this server;
+its Lambda's ``Invoke`` runs functions there too (``lambda_service``), and its Step Functions
+runs state machines (``step_functions``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ logging.getLogger("werkzeug").setLevel(logging.ERROR)
 def main() -> None:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer  # noqa: PLC0415
 
+    from constructs_ses.local.aws import lambda_service, step_functions  # noqa: PLC0415
     from constructs_ses.local.aws.cloudformation import (  # noqa: PLC0415
         custom_resources,
         models,
@@ -42,9 +45,10 @@ def main() -> None:
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.get_host_and_port()[1]}"
         },
     )
-    custom_resources.install(runtime, scratch / "code")
+    custom_resources.install(lambda_service.install(runtime, scratch / "code"))
     server.start()
     _, port = server.get_host_and_port()
+    step_functions.install(port)
     sys.stdout.write(f"LISTENING {port}\n")
     sys.stdout.flush()
     try:

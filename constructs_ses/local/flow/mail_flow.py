@@ -77,7 +77,9 @@ class MailFlow:
         (``sns/<topic>.jsonl``). Default: a new temporary directory, removed by ``close()``.
     :param aws: the local AWS that holds the stack's buckets and topics, for the rule set's
         account. Default: one of the flow's own, stopped by ``close()``.
-    :param python: the interpreter that runs the functions. Default: this one.
+    :param python: the interpreter that runs the Python functions. Default: this one.
+    :param node: the ``node`` that runs the Node.js functions. Default: the one installed with
+        this package.
     :param concurrency: workers per function that reserves no concurrency. Default:
         ``DEFAULT_CONCURRENCY`` (10).
     :param event_retry_delays: seconds before each retry of a failed Event invocation.
@@ -93,6 +95,7 @@ class MailFlow:
         *,
         store_dir: str | Path | None = None,
         python: str | None = None,
+        node: str | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         event_retry_delays: Sequence[float] = EVENT_RETRY_DELAYS,
         aws: LocalAws | None = None,
@@ -117,6 +120,7 @@ class MailFlow:
             self.runtime = LambdaRuntime(
                 self._scratch,
                 python=python,
+                node=node,
                 default_concurrency=concurrency,
                 event_retry_delays=event_retry_delays,
                 aws_environment=self._stack.environment,
@@ -169,8 +173,8 @@ class MailFlow:
 
         :param rule_set: its name; may be left out when the assembly has one rule set.
         :param stack: the stack to read; default: every stack of the assembly.
-        :param options: ``store_dir``, ``python``, ``concurrency``, ``event_retry_delays``,
-            ``aws`` as for ``MailFlow``.
+        :param options: ``store_dir``, ``python``, ``node``, ``concurrency``,
+            ``event_retry_delays``, ``aws`` as for ``MailFlow``.
         """
         return cls(_choose(load_assembly(directory, stack=stack), rule_set), **options)
 

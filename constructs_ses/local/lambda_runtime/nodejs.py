@@ -9,12 +9,14 @@ its own (``install``, or ``python -m constructs_ses.local install-nodejs-runtime
 does it), pinned by the ``package.json`` and ``package-lock.json`` beside this module. The client
 takes the handler from ``_HANDLER`` and is started as ``node index.mjs``, working directory the
 task root; ``NODE_PATH`` is Lambda's, and an import hook (``node-path-hook.mjs``) gives ES
-modules the same search.
+modules the same search. A preload (``cfn-response-receiver.cjs``) sends the CloudFormation
+answers of a local AWS's custom resources to its receiver (see the file).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import shutil
 import subprocess
@@ -25,13 +27,28 @@ from pathlib import Path
 
 from constructs_ses.local.lambda_runtime.environment import Paths
 
-__all__ = ["RUNTIME_VARIABLE", "SPEC_DIR", "NodeRuntime", "default_runtime_dir", "install"]
+__all__ = [
+    "RESPONSE_RECEIVER_VARIABLE",
+    "RUNTIME_VARIABLE",
+    "SPEC_DIR",
+    "NodeRuntime",
+    "default_runtime_dir",
+    "install",
+]
 
 SPEC_DIR = Path(__file__).with_name("nodejs")
 """What the runtime is installed from: its ``package.json``, lock file and import hook."""
 RUNTIME_VARIABLE = "CONSTRUCTS_SES_NODEJS_RUNTIME"
 """Names the directory the runtime is installed in, instead of ``default_runtime_dir()``."""
+RESPONSE_RECEIVER_VARIABLE = "_CONSTRUCTS_SES_CFN_RESPONSE"
+"""``host:port`` of a local AWS's custom resource answer receiver, for ``cfn-response-receiver``
+(set for the local AWS's custom resource functions only)."""
 _HOOK = "node-path-hook.mjs"
+_RECEIVER = "cfn-response-receiver.cjs"
+_PACKAGES = ("package.json", "package-lock.json")
+"""What npm installs from."""
+_PRELOADS = (_HOOK, _RECEIVER)
+"""Files of ours that node loads before the client."""
 _CLIENT = Path("node_modules", "aws-lambda-ric", "index.mjs")
 _NATIVE = Path("node_modules", "aws-lambda-ric", "rapid-client.node")
 _STAMP = ".installed"
@@ -78,10 +95,11 @@ class NodeRuntime:
         LookupError saying how to install what is missing."""
         executable = Path(os.path.realpath(node or str(default_node())))
         packages_dir = runtime_dir or default_runtime_dir()
-        if not (packages_dir / _STAMP).is_file():
+        if not _current(packages_dir):
+            state = "another version of it is" if (packages_dir / _STAMP).is_file() else "it is not"
             raise LookupError(
-                f"the Node.js runtime is not installed in {packages_dir}: run python -m "
-                "constructs_ses.local install-nodejs-runtime (make setup does)"
+                f"the Node.js runtime is needed, and {state} installed in {packages_dir}: run "
+                "python -m constructs_ses.local install-nodejs-runtime (make setup does)"
             )
         return cls(
             version=_major_version(str(executable)),
@@ -93,7 +111,8 @@ class NodeRuntime:
     def command(self, interpreter: str, handler: str, paths: Paths) -> list[str]:
         """How the runtime client starts (it reads the handler from ``_HANDLER``)."""
         runtime = paths.runtime_dir
-        return [interpreter, "--import", f"{runtime}/{_HOOK}", f"{runtime}/{_CLIENT}"]
+        preloads = ["--require", f"{runtime}/{_RECEIVER}", "--import", f"{runtime}/{_HOOK}"]
+        return [interpreter, *preloads, f"{runtime}/{_CLIENT}"]
 
     def interpreter_in(self, lang: str) -> str:
         """``node``'s path when its installation is seen at ``lang``."""
@@ -143,13 +162,35 @@ def _major_version(node: str) -> str:
     return version[1:].split(".")[0]
 
 
+def spec_digest() -> str:
+    """What npm installs from, as one digest (kept in the installation's stamp)."""
+    digest = hashlib.sha256()
+    for name in _PACKAGES:
+        digest.update(name.encode() + b"\0" + (SPEC_DIR / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _current(where: Path) -> bool:
+    """Whether ``where`` holds the runtime as this package installs it."""
+    stamp = where / _STAMP
+    if not stamp.is_file() or stamp.read_text() != spec_digest():
+        return False
+    return all(
+        (where / name).is_file() and (where / name).read_bytes() == (SPEC_DIR / name).read_bytes()
+        for name in _PRELOADS
+    )
+
+
 def install(runtime_dir: Path | None = None, node: str | None = None) -> Path:
     """Install the runtime (the client, which builds native code, and the SDK clients) into
     ``runtime_dir`` (default: ``default_runtime_dir()``) with ``node``'s npm; returns the
-    directory. Does nothing when the same lock file is installed there already."""
+    directory. Only the preloads are copied when the packages are installed there already."""
     where = runtime_dir or default_runtime_dir()
-    lock = (SPEC_DIR / "package-lock.json").read_bytes()
-    if (where / _STAMP).is_file() and (where / "package-lock.json").read_bytes() == lock:
+    digest = spec_digest()
+    if (where / _STAMP).is_file() and (where / _STAMP).read_text() == digest:
+        for name in _PRELOADS:
+            shutil.copy(SPEC_DIR / name, where / name)
+        (where / _STAMP).write_text(digest)  # newer than what it was installed from
         return where
     missing = [tool for tool in _BUILD_TOOLS if shutil.which(tool) is None]
     if missing:
@@ -169,7 +210,7 @@ def install(runtime_dir: Path | None = None, node: str | None = None) -> Path:
     if (prefix / "include" / "node").is_dir():  # node-gyp would download them from nodejs.org
         environment["npm_config_nodedir"] = str(prefix)
     try:
-        for name in ("package.json", "package-lock.json", _HOOK):
+        for name in (*_PACKAGES, *_PRELOADS):
             shutil.copy(SPEC_DIR / name, building / name)
         ran = subprocess.run(
             [str(executable), str(npm), "ci", "--no-audit", "--no-fund", "--loglevel=error"],
@@ -182,7 +223,7 @@ def install(runtime_dir: Path | None = None, node: str | None = None) -> Path:
         if ran.returncode != 0 or not (building / _NATIVE).is_file():
             tail = "\n".join((ran.stdout + ran.stderr).strip().splitlines()[-20:])
             raise LookupError(f"npm ci of the Node.js runtime failed ({ran.returncode}):\n{tail}")
-        (building / _STAMP).write_text("")
+        (building / _STAMP).write_text(digest)
         shutil.rmtree(where, ignore_errors=True)
         building.rename(where)
     finally:

@@ -7,35 +7,36 @@ response objects", CloudFormation User Guide). moto 5.2 sends ``Create`` only, t
 can run only in Docker, and ignores a ``FAILED`` answer. Here (``install()``):
 
 - each request runs the function's own code (the zip moto's Lambda holds) in ``LambdaRuntime``,
-  the runtime of the local mail flow, with the AWS variables of this local AWS; property values
-  arrive as strings, as CloudFormation sends them;
-- the ``ResponseURL`` is on a receiver of this process (127.0.0.1); ``SUCCESS`` gives the
+  the runtime of the local mail flow (``lambda_service``), with the AWS variables of this local
+  AWS; property values arrive as strings, as CloudFormation sends them;
+- the ``ResponseURL`` is on a receiver of this process (127.0.0.1; aws-cdk-lib's Node.js
+  handlers, which answer over HTTPS on port 443 whatever the URL says, are sent to it by the
+  Node.js runtime's ``cfn-response-receiver``); ``SUCCESS`` gives the
   resource its physical id and the ``Data`` that ``Fn::GetAtt`` reads, ``FAILED`` fails the
   operation with CloudFormation's wording (``Received response status [FAILED] from custom
   resource. Message returned: <Reason>``);
 - an ``Update`` answered with another physical id is followed, in the update's cleanup phase, by
   a ``Delete`` of the old one;
-- a function that ends without answering fails the operation at once, with its error and log
+- a function that fails without answering fails the operation at once, with its error and log
   (CloudFormation would wait for the resource's ``ServiceTimeout``, an hour by default, while
-  Lambda retries the function twice).
+  Lambda retries the function twice); one that ends well without answering may answer later
+  (aws-cdk-lib's Provider framework answers from its waiter state machine), and is waited for
+  up to the resource's ``ServiceTimeout``, or ``DEFAULT_SERVICE_TIMEOUT_SECONDS`` here.
 
-Not emulated: SNS-backed custom resources, and functions of runtimes other than Python (the
-operation fails, saying so).
+Not emulated: SNS-backed custom resources, and functions of runtimes other than Python and
+Node.js (the operation fails, saying so).
 """
 
 from __future__ import annotations
 
 import copy
-import io
 import json
 import threading
 import uuid
-import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, ClassVar
 
 from moto.awslambda.models import LambdaFunction, lambda_backends
@@ -43,14 +44,17 @@ from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import CloudFormationError
 from moto.core.common_models import CloudFormationModel
 
-from constructs_ses.local.lambda_runtime.file_names import store_name
+from constructs_ses.local.aws.lambda_service import LocalFunctions
 from constructs_ses.local.lambda_runtime.function import FunctionSpec
-from constructs_ses.local.lambda_runtime.runtime import LambdaRuntime
+from constructs_ses.local.lambda_runtime.nodejs import RESPONSE_RECEIVER_VARIABLE
 
 __all__ = ["CustomResourceFailedError", "CustomResourceRunner", "LambdaCustomResource", "install"]
 
 ANSWER_GRACE_SECONDS = 2.0
-"""How long an answer may follow the end of the invocation that sends it."""
+"""How long an answer may follow the end of a failed invocation."""
+DEFAULT_SERVICE_TIMEOUT_SECONDS = 300.0
+"""How long an answer may follow the end of an invocation that did not fail, for a resource
+without ``ServiceTimeout`` (CloudFormation waits 3600 seconds)."""
 
 
 class CustomResourceFailedError(CloudFormationError):
@@ -70,9 +74,14 @@ class _Answers(ThreadingHTTPServer):
         self.arrived = threading.Condition()
         threading.Thread(target=self.serve_forever, name="cfn-answers", daemon=True).start()
 
-    def url(self, request_id: str) -> str:
+    @property
+    def address(self) -> str:
+        """``host:port``."""
         host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}/{request_id}"
+        return f"{host!s}:{port}"
+
+    def url(self, request_id: str) -> str:
+        return f"http://{self.address}/{request_id}"
 
     def wait(self, request_id: str, timeout: float) -> dict[str, Any] | None:
         with self.arrived:
@@ -131,10 +140,9 @@ class Request:
 
 @dataclass
 class CustomResourceRunner:
-    """Sends custom resource requests to their functions, run by ``runtime``."""
+    """Sends custom resource requests to their functions, run by ``functions``."""
 
-    runtime: LambdaRuntime
-    code_root: Path
+    functions: LocalFunctions
     answers: _Answers = field(default_factory=_Answers)
 
     def send(self, request: Request) -> dict[str, Any]:
@@ -143,8 +151,8 @@ class CustomResourceRunner:
         request_id = str(uuid.uuid4())
         function = self._function(resource)
         event = request.event(request_id, self.answers.url(request_id))
-        result = self.runtime.invoke(function, event)
-        answer = self.answers.wait(request_id, ANSWER_GRACE_SECONDS)
+        result = self.functions.runtime.invoke(function, event)
+        answer = self.answers.wait(request_id, _answer_wait(resource, failed=bool(result.error)))
         where = f"{resource.logical_id} ({resource.resource_type}, {request.kind})"
         if answer is None:
             raise CustomResourceFailedError(
@@ -169,23 +177,7 @@ class CustomResourceRunner:
                 f"{resource.service_token} is no Lambda function of this local AWS (only "
                 "Lambda-backed custom resources run here)"
             ) from None
-        version = function.code_sha_256[:16]
-        code_dir = self.code_root / f"{store_name(function.function_name)}-{version}"
-        if not code_dir.is_dir():
-            with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
-                archive.extractall(code_dir)
-        return FunctionSpec(
-            name=function.function_name,
-            arn=function.function_arn,
-            code_dir=code_dir,
-            inline_code=None,
-            handler=str(function.handler),
-            timeout=float(function.timeout),
-            environment=dict(function.environment_vars),
-            memory_size=int(function.memory_size),
-            runtime=function.run_time,
-            reserved_concurrency=function.reserved_concurrency,
-        )
+        return self.functions.spec(function)
 
 
 class LambdaCustomResource(CloudFormationModel):
@@ -287,6 +279,16 @@ class LambdaCustomResource(CloudFormationModel):
         self.data = dict(answer.get("Data") or {})
 
 
+def _answer_wait(resource: LambdaCustomResource, *, failed: bool) -> float:
+    """Seconds to wait for the answer once the function ended (``failed``: with an error)."""
+    if failed:
+        return ANSWER_GRACE_SECONDS
+    try:
+        return float(resource.properties.get("ServiceTimeout", DEFAULT_SERVICE_TIMEOUT_SECONDS))
+    except ValueError:
+        return DEFAULT_SERVICE_TIMEOUT_SECONDS
+
+
 def _as_strings(value: Any) -> Any:
     """Property values as a custom resource receives them: scalars become strings."""
     if isinstance(value, Mapping):
@@ -298,9 +300,12 @@ def _as_strings(value: Any) -> Any:
     return value if isinstance(value, str) else str(value)
 
 
-def install(runtime: LambdaRuntime, code_root: Path) -> CustomResourceRunner:
-    """Have custom resources of the local AWS run through ``runtime``; returns the runner."""
-    runner = CustomResourceRunner(runtime, code_root)
+def install(functions: LocalFunctions) -> CustomResourceRunner:
+    """Have custom resources of the local AWS run through ``functions``; returns the runner."""
+    runner = CustomResourceRunner(functions)
+    # aws-cdk-lib's Node.js handlers answer wherever they run: the custom resource's own
+    # function, or one it invokes (the Provider framework's waiter)
+    functions.environment[RESPONSE_RECEIVER_VARIABLE] = runner.answers.address
     bound: type[LambdaCustomResource] = type(
         "BoundLambdaCustomResource", (LambdaCustomResource,), {"runner": runner}
     )
