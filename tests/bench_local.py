@@ -27,7 +27,11 @@ repetition measures, back to back:
   each invocation, awslambdaric's ``SUPPORTED_THREADPOLLING_ENVS``);
 - the awslambdaric floor behind aiosmtpd: a bare server that runs each message's round trips to
   the awslambdaric floor's processes before it accepts the message;
-- the flow over SMTP with 4 concurrent clients.
+- the flow over SMTP with 4 concurrent clients;
+- a Node.js rule set: the same 10 rules, each a function of its own running ``NODE_HANDLER`` (the
+  template's decision, in JavaScript) under AWS's runtime client for Node.js, through the API,
+  against the awslambdaric floor and against its own floor, the same handler in 10 warm
+  ``aws-lambda-ric`` processes behind the same bare Runtime API.
 
 Ratios are of medians and, paired, the median of each repetition's ratio. Run with ``make bench``.
 """
@@ -38,6 +42,7 @@ import json
 import os
 import platform
 import re
+import select
 import shutil
 import smtplib
 import socket
@@ -52,11 +57,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
+from aws_cdk import aws_lambda as lambda_
+
 from constructs_ses import InboundEmail, InvocationType
 from constructs_ses.lambda_src.handler import handler
 from constructs_ses.local import MailFlow
 from constructs_ses.local.flow.smtp import FlowHandler, free_port, serving
+from constructs_ses.local.lambda_runtime.environment import Paths
 from constructs_ses.local.lambda_runtime.function import FunctionSpec
+from constructs_ses.local.lambda_runtime.nodejs import NodeRuntime
 
 from conftest import new_stack
 
@@ -85,6 +94,19 @@ HANDLER_ONLY = (
     "    w.write((json.dumps(handler(json.loads(line), None)) + '\\n').encode())\n"
     "    w.flush()\n"
 )
+
+
+NODE_HANDLER = """
+const VERDICTS = ["spamVerdict", "virusVerdict", "spfVerdict", "dkimVerdict"];
+exports.handler = async (event) => {
+  const { mail, receipt } = event.Records[0].ses;
+  const failed = VERDICTS.some((verdict) => receipt[verdict]?.status === "FAIL");
+  const disposition = failed ? "STOP_RULE_SET" : "CONTINUE";
+  console.log(JSON.stringify({ messageId: mail.messageId, disposition }));
+  return { disposition };
+};
+"""
+"""The template's decision in JavaScript: stop the rule set for a failed verdict."""
 
 
 def rate(run: Callable[[], None], messages: int) -> float:
@@ -147,17 +169,19 @@ _ACCEPTED += b'{"status":"OK"}'
 
 
 class BareRuntimeApi:
-    """A bare Lambda Runtime API for one process: one listening socket, one keep-alive
-    connection, ``next`` answered with the event (``Content-Type`` and the four
-    ``Lambda-Runtime-*`` headers the client needs, the request id a counter) and ``response``
-    read and answered 202; nothing else (no other path, no error, no timeout, no log)."""
+    """A bare Lambda Runtime API for one process: one listening socket, ``next`` answered with
+    the event (``Content-Type`` and the four ``Lambda-Runtime-*`` headers the client needs, the
+    request id a counter) and ``response`` read and answered 202; nothing else (no other path,
+    no error, no timeout, no log). Python's client keeps one keep-alive connection, read with
+    blocking ``recv`` alone; with ``connections=True`` (Node.js's client, which posts its
+    response on a connection of its own) every connection is watched with ``select``."""
 
-    def __init__(self, function_arn: str) -> None:
+    def __init__(self, function_arn: str, *, connections: bool = False) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.listener.settimeout(60)
         self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
-        self.sock: socket.socket | None = None
-        self.buffer = bytearray()
+        self.many = connections
+        self.buffers: dict[socket.socket, bytearray] = {}
         self.count = 0
         deadline_ms = int((time.time() + 86400) * 1000)
         self.head = (
@@ -169,46 +193,70 @@ class BareRuntimeApi:
             "Content-Length: {}\r\n\r\n"
         )
 
-    def _receive(self) -> None:
-        assert self.sock is not None
-        data = self.sock.recv(1 << 16)
-        if not data:
-            raise ConnectionError("the runtime client closed its connection")
-        self.buffer += data
+    def _accept(self) -> None:
+        sock, _ = self.listener.accept()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffers[sock] = bytearray()
 
-    def _request(self) -> tuple[bytes, bytes]:
-        """The next request's head and body."""
-        if self.sock is None:
-            self.sock, _ = self.listener.accept()
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
-            self._receive()
-        head = bytes(self.buffer[: end + 2])
+    def _receive(self, sock: socket.socket) -> None:
+        data = sock.recv(1 << 16)
+        if not data:
+            del self.buffers[sock]
+            sock.close()
+            if not self.many:
+                raise ConnectionError("the runtime client closed its connection")
+            return
+        self.buffers[sock] += data
+
+    @staticmethod
+    def _complete(buffer: bytearray) -> tuple[bytes, bytes] | None:
+        end = buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return None
+        head = bytes(buffer[: end + 2])
         found = _LENGTH.search(head)
         total = end + 4 + (int(found.group(1)) if found else 0)
-        while len(self.buffer) < total:
-            self._receive()
-        body = bytes(self.buffer[end + 4 : total])
-        del self.buffer[:total]
+        if len(buffer) < total:
+            return None
+        body = bytes(buffer[end + 4 : total])
+        del buffer[:total]
         return head, body
+
+    def _request(self) -> tuple[socket.socket, bytes, bytes]:
+        """The next request's connection, head and body."""
+        if not self.buffers:
+            self._accept()
+        while True:
+            for sock, buffer in list(self.buffers.items()):
+                if (complete := self._complete(buffer)) is not None:
+                    return sock, *complete
+            if not self.many:
+                (sock,) = self.buffers
+                self._receive(sock)
+                continue
+            readable, _, _ = select.select([self.listener, *self.buffers], [], [], 60)
+            for ready in readable:
+                if ready is self.listener:
+                    self._accept()
+                else:
+                    self._receive(ready)
 
     def invoke(self, event: bytes) -> bytes:
         """One invocation: the held ``next`` answered with ``event``; the response's body."""
-        head, _ = self._request()
+        sock, head, _ = self._request()
         assert head.startswith(_NEXT_HEAD), head
         self.count += 1
         request_id = f"00000000-0000-4000-8000-{self.count:012x}"
-        assert self.sock is not None
-        self.sock.sendall(self.head.format(request_id, len(event)).encode() + event)
-        head, body = self._request()
+        sock.sendall(self.head.format(request_id, len(event)).encode() + event)
+        sock, head, body = self._request()
         expected = f"POST /2018-06-01/runtime/invocation/{request_id}/response "
         assert head.startswith(expected.encode()), head
-        self.sock.sendall(_ACCEPTED)
+        sock.sendall(_ACCEPTED)
         return body
 
     def close(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
+        for sock in self.buffers:
+            sock.close()
         self.listener.close()
 
 
@@ -235,6 +283,39 @@ def ric_processes(
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                 "AWS_LAMBDA_RUNTIME_API": api.address,
                 "AWS_EXECUTION_ENV": execution_env,
+                "AWS_LAMBDA_FUNCTION_NAME": name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+                "AWS_LAMBDA_LOG_STREAM_NAME": "2026/01/01/[$LATEST]" + "0" * 32,
+            },
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
+        for api, name in zip(apis, names, strict=True)
+    ]
+
+
+def node_ric_processes(
+    task_root: str, apis: list[BareRuntimeApi], names: list[str]
+) -> list[subprocess.Popen[bytes]]:
+    """One ``aws-lambda-ric`` a Runtime API, in ``task_root``, started as the flow starts it."""
+    node = NodeRuntime.find()
+    paths = node.paths(
+        Paths(task_root=task_root, runtime_dir=str(node.packages_dir), opt="/opt", lang="")
+    )
+    command = node.command(str(node.executable), "index.handler", paths)
+    return [
+        subprocess.Popen(
+            command,
+            cwd=task_root,
+            env={
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                **dict(paths.language_variables),
+                "_HANDLER": "index.handler",
+                "LAMBDA_TASK_ROOT": task_root,
+                "AWS_LAMBDA_RUNTIME_API": api.address,
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{node.name}",
                 "AWS_LAMBDA_FUNCTION_NAME": name,
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -325,6 +406,25 @@ def stack_of_rules() -> Any:
     return stack
 
 
+def stack_of_node_rules() -> Any:
+    stack = new_stack(construct_id="NodeMail")
+    mail = InboundEmail(stack, "Inbound", rule_set_name="bench-node")
+    for index in range(RULES):
+        mail.add_lambda_rule(
+            f"Rule{index}",
+            recipients=["example.com"],
+            function=lambda_.Function(
+                stack,
+                f"Node{index}",
+                runtime=lambda_.Runtime.NODEJS_24_X,
+                handler="index.handler",
+                code=lambda_.Code.from_inline(NODE_HANDLER),
+            ),
+            invocation_type=InvocationType.REQUEST_RESPONSE,
+        )
+    return stack
+
+
 def main() -> None:
     runs: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as store:
@@ -360,6 +460,21 @@ def main() -> None:
         )
         ric_message = ric_round_trips_of(events, apis)
         ric_message()  # each client's first invocation: its connection and init
+        node_flow = MailFlow.from_stack(stack_of_node_rules(), store_dir=Path(store) / "node")
+        node_warm = node_flow.deliver(RAW, recipients=["to@example.com"])
+        node_root = Path(store) / "node-task"
+        node_root.mkdir()
+        (node_root / "index.js").write_text(NODE_HANDLER)
+        node_apis = [
+            BareRuntimeApi(invocation.function_arn, connections=True)
+            for invocation in node_warm.invocations
+        ]
+        node_rics = node_ric_processes(
+            str(node_root), node_apis, [invocation.function for invocation in node_warm.invocations]
+        )
+        node_events = [invocation.event for invocation in node_warm.invocations]
+        node_message = ric_round_trips_of(node_events, node_apis)
+        node_message()
         bare = bare_port()
         bare_isolated = bare_port(RoundTrips(round_trips_of(events, isolated)))
         bare_ric = bare_port(RoundTrips(ric_message))
@@ -378,6 +493,8 @@ def main() -> None:
                 ("bare-ric10", lambda: smtp(bare_ric.port)),
                 ("smtp4", lambda: smtp(port, CLIENTS)),
                 ("bare4", lambda: smtp(bare.port, CLIENTS)),
+                ("node-api", lambda: flow_api(node_flow)),
+                ("node-ric10", lambda: ric_floor(node_message)),
             ]
             for _ in range(REPETITIONS):
                 for name, measure in measures:
@@ -385,11 +502,12 @@ def main() -> None:
         bare.stop()
         bare_isolated.stop()
         bare_ric.stop()
-        for ric in rics:
+        for ric in rics + node_rics:
             ric.terminate()
             ric.wait()
-        for api in apis:
+        for api in apis + node_apis:
             api.close()
+        node_flow.close()
         for echo in echoes + isolated:
             assert echo.stdin is not None
             echo.stdin.close()
@@ -481,6 +599,27 @@ def report(runs: dict[str, list[float]]) -> None:
             "smtp4",
             f"bare aiosmtpd, {CLIENTS} clients",
             "bare4",
+            None,
+        ),
+        (
+            f"aws-lambda-ric floor, {RULES} Node.js processes",
+            "node-ric10",
+            f"awslambdaric floor, {RULES} processes",
+            "ric10",
+            None,
+        ),
+        (
+            "Node.js flow, Python API",
+            "node-api",
+            f"awslambdaric floor, {RULES} processes",
+            "ric10",
+            None,
+        ),
+        (
+            "Node.js flow, Python API",
+            "node-api",
+            f"aws-lambda-ric floor, {RULES} Node.js processes",
+            "node-ric10",
             None,
         ),
     )
