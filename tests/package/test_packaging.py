@@ -54,6 +54,9 @@ def test_wheel_contains_the_handler_template_and_data(wheel: Path) -> None:
         "constructs_ses/local/lambda_runtime/reaper.py",
     ):
         assert name in names
+    runtime_spec = REPO / "constructs_ses" / "local" / "lambda_runtime" / "nodejs"
+    spec_files = {path.relative_to(REPO).as_posix() for path in runtime_spec.iterdir()}
+    assert spec_files - names == set(), "install-nodejs-runtime needs them in the wheel"
     modules = {
         path.relative_to(REPO).as_posix()
         for path in (REPO / "constructs_ses").rglob("*.py")
