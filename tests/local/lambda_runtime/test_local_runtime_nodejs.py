@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from constructs_ses.local.lambda_runtime.function import FunctionSpec
-from constructs_ses.local.lambda_runtime.nodejs import NodeRuntime
+from constructs_ses.local.lambda_runtime.nodejs import SPEC_DIR, NodeRuntime
 from constructs_ses.local.lambda_runtime.runtime import LambdaRuntime
 
 REGION, ACCOUNT = "eu-west-1", "123456789012"
@@ -31,6 +32,7 @@ def nodejs(
     *,
     runtime: str = "nodejs24.x",
     timeout: float = 5.0,
+    reserved: int | None = None,
     **environment: str,
 ) -> FunctionSpec:
     name = f"Mail-Node{code_dir.name}"
@@ -43,6 +45,7 @@ def nodejs(
         timeout=timeout,
         environment=environment,
         runtime=runtime,
+        reserved_concurrency=reserved,
     )
 
 
@@ -123,6 +126,22 @@ def test_es_modules_and_commonjs_find_the_sdk_the_runtime_includes(
     assert required.answer == {"ses": "function"}, required.logs
 
 
+def test_every_sdk_package_the_runtime_pins_is_found(
+    runtime: LambdaRuntime, tmp_path: Path
+) -> None:
+    """Each SDK package of the runtime's ``package.json`` (the README lists them) resolves
+    from a function's code."""
+    pinned = json.loads((SPEC_DIR / "package.json").read_text())["dependencies"]
+    names = [name for name in pinned if name.startswith("@aws-sdk/")]
+    handler = (
+        "const missing = (name) => { try { require.resolve(name); return false; } "
+        "catch { return true; } };\n"
+        "exports.handler = async (event) => event.names.filter(missing);\n"
+    )
+    result = runtime.invoke(nodejs(code(tmp_path, "sdk", {"index.js": handler})), {"names": names})
+    assert len(names) >= 15 and result.answer == [], result.logs
+
+
 def test_a_package_the_asset_lacks_cannot_be_imported(
     runtime: LambdaRuntime, tmp_path: Path
 ) -> None:
@@ -169,12 +188,44 @@ def test_init_errors_and_handler_names_are_the_clients(
         assert result.answer == 1
 
 
+CALLBACK = """
+exports.handler = (event, context, callback) => {
+  console.log("called back for", event.n);
+  if (event.fail) {
+    callback(new TypeError(`no ${event.n}`));
+  } else {
+    setTimeout(() => callback(null, { disposition: "CONTINUE", n: event.n }), 10);
+  }
+};
+"""
+
+
 def test_callback_handlers_are_refused_on_node_24(runtime: LambdaRuntime, tmp_path: Path) -> None:
     """Lambda removed callback handlers in its Node.js 24 runtime, and AWS's client refuses
-    them at init (``Runtime.CallbackHandlerDeprecated``)."""
-    handler = "exports.handler = (event, context, callback) => callback(null, 1);\n"
-    result = runtime.invoke(nodejs(code(tmp_path, "callback", {"index.js": handler})), {})
+    them at init (``Runtime.CallbackHandlerDeprecated``: "Define Lambda function handler in
+    Node.js")."""
+    result = runtime.invoke(nodejs(code(tmp_path, "callback", {"index.js": CALLBACK})), {})
     assert result.error_type == "Runtime.CallbackHandlerDeprecated"
+    assert "starting with Node.js 24" in str(result.error)
+
+
+@pytest.mark.parametrize("lambda_runtime", ["nodejs22.x", "nodejs20.x"])
+def test_callback_handlers_run_on_node_22_and_older(
+    either: LambdaRuntime, tmp_path: Path, lambda_runtime: str
+) -> None:
+    """Lambda's Node.js 22 and older runtimes still run callback handlers; their client,
+    aws-lambda-ric 3, answers with what the callback is given, and an error given to it is
+    the function's error payload."""
+    function = nodejs(code(tmp_path, "callback", {"index.js": CALLBACK}), runtime=lambda_runtime)
+    answered = either.invoke(function, {"n": 4})
+    assert answered.error is None, answered.logs
+    assert answered.answer == {"disposition": "CONTINUE", "n": 4}
+    assert "\tINFO\tcalled back for 4" in answered.logs
+    failed = either.invoke(function, {"n": 5, "fail": True})
+    assert failed.error_payload is not None, failed.logs
+    assert failed.error_payload["errorType"] == "TypeError"
+    assert failed.error_payload["errorMessage"] == "no 5"
+    assert isinstance(failed.error_payload["trace"], list)
 
 
 def test_a_timeout_ends_the_environment(runtime: LambdaRuntime, tmp_path: Path) -> None:
@@ -183,6 +234,27 @@ def test_a_timeout_ends_the_environment(runtime: LambdaRuntime, tmp_path: Path) 
     result = runtime.invoke(function, {})
     assert result.error_type == "Sandbox.Timedout"
     assert result.error == "Task timed out after 0.50 seconds"
+
+
+def test_reserved_concurrency_keeps_a_node_function_to_its_environments(
+    runtime: LambdaRuntime, tmp_path: Path
+) -> None:
+    """A reserved concurrency of 1 ("Configuring reserved concurrency") holds a Node.js
+    function to one environment, as a Python one: of two invocations at once, the second
+    waits for it (the README's execution environments)."""
+    handler = (
+        "exports.handler = async () => {\n"
+        "  const started = Date.now();\n"
+        "  await new Promise((done) => setTimeout(done, 300));\n"
+        "  return { pid: process.pid, started, ended: Date.now() };\n"
+        "};\n"
+    )
+    function = nodejs(code(tmp_path, "reserved", {"index.js": handler}), reserved=1)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: runtime.invoke(function, {}), range(2)))
+    first, second = sorted((result.answer for result in results), key=lambda a: a["started"])
+    assert first["pid"] == second["pid"]
+    assert second["started"] >= first["ended"]
 
 
 def test_the_environment_is_lambdas_node_environment(
@@ -214,6 +286,19 @@ def test_older_node_runtimes_run_with_this_node_and_a_warning(
     assert result.error is None, result.logs
     (warning,) = [r.getMessage() for r in caplog.records if "nodejs22.x" in r.getMessage()]
     assert "run locally as nodejs24.x" in warning and "node=" in warning
+    assert "\tINFO\tgot 1 for" in result.logs
+
+
+def test_a_functions_layers_are_searched_for_its_own_node_version(
+    runtime: LambdaRuntime, tmp_path: Path
+) -> None:
+    """``NODE_PATH`` names the layer directory of the function's runtime
+    (``/opt/nodejs/node22/node_modules`` for nodejs22.x: "Working with layers for Node.js
+    Lambda functions"), whichever Node.js runs it here."""
+    handler = "exports.handler = async () => process.env.NODE_PATH;\n"
+    function = nodejs(code(tmp_path, "path", {"index.js": handler}), runtime="nodejs22.x")
+    result = runtime.invoke(function, {})
+    assert str(result.answer).startswith("/opt/nodejs/node22/node_modules:"), result.logs
 
 
 def test_fails_without_the_nodejs_runtime_installed(tmp_path: Path) -> None:
@@ -230,10 +315,14 @@ def test_fails_without_the_nodejs_runtime_installed(tmp_path: Path) -> None:
 
 
 def test_the_installed_runtime_is_the_pinned_one() -> None:
-    """The client and SDK versions come from the lock file shipped with the package."""
+    """The clients' and SDK's versions come from the lock file shipped with the package, and
+    the build trees the version 3 client's install leaves are gone."""
     installed = NodeRuntime.find()
     lock = json.loads((installed.packages_dir / "package-lock.json").read_text())
-    client = lock["packages"]["node_modules/aws-lambda-ric"]["version"]
-    package = installed.packages_dir / "node_modules" / "aws-lambda-ric" / "package.json"
-    assert json.loads(package.read_text())["version"] == client
+    for client in ("aws-lambda-ric", "aws-lambda-ric-3"):
+        pinned = lock["packages"][f"node_modules/{client}"]["version"]
+        package = installed.packages_dir / "node_modules" / client / "package.json"
+        assert json.loads(package.read_text())["version"] == pinned
+    deps = installed.packages_dir / "node_modules" / "aws-lambda-ric-3" / "deps"
+    assert [path.name for path in deps.iterdir() if path.is_dir()] == ["patches"]
     assert installed.name == f"nodejs{installed.version}.x"
