@@ -18,8 +18,10 @@ AWS's custom resources to its receiver (see the file).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -71,14 +73,14 @@ _BUILD_TREES = (
 """What aws-lambda-ric 3's build leaves (149 MB; its own clean-up removes the source archives
 instead)."""
 _STAMP = ".installed"
-_BUILD_TOOLS = {
-    "cmake": "cmake",
-    "make": "make",
-    "g++": "g++",
-    "autoreconf": "autoconf",
-    "automake": "automake",
-    "libtoolize": "libtool",
-}
+_BUILD_TOOLS = (
+    ("cmake", "cmake"),
+    ("make", "make"),
+    ("g++", "g++"),
+    ("autoreconf", "autoconf"),
+    ("automake", "automake"),
+    ("libtoolize", "libtool"),
+)
 """The commands the clients' builds run, and the Debian packages that have them."""
 
 
@@ -224,6 +226,36 @@ def _current(where: Path) -> bool:
     )
 
 
+def _with_install_scripts(where: Path) -> list[str]:
+    """The packages of the lock file in ``where`` that build something when installed."""
+    lock = json.loads((where / "package-lock.json").read_text())
+    packages: dict[str, dict[str, object]] = lock["packages"]
+    return [
+        path.removeprefix("node_modules/")
+        for path, package in packages.items()
+        if package.get("hasInstallScript") and path.count("node_modules/") == 1
+    ]
+
+
+def _run_all(commands: list[list[str]], cwd: Path, environment: dict[str, str]) -> None:
+    """Run ``commands`` side by side; LookupError with the end of a failing one's output."""
+    with contextlib.ExitStack() as outputs:
+        running = []
+        for command in commands:
+            output = outputs.enter_context(tempfile.TemporaryFile("w+"))
+            started = subprocess.Popen(
+                command, cwd=cwd, env=environment, stdout=output, stderr=subprocess.STDOUT
+            )
+            running.append((command, started, output))
+        ended = [(command, process.wait(), output) for command, process, output in running]
+        for command, code, output in ended:
+            if code != 0:
+                output.seek(0)
+                tail = "\n".join(output.read().strip().splitlines()[-20:])
+                step = " ".join(command[2:4])
+                raise LookupError(f"npm {step} of the Node.js runtime failed ({code}):\n{tail}")
+
+
 def install(runtime_dir: Path | None = None, node: str | None = None) -> Path:
     """Install the runtime (the clients, which build native code, and the SDK clients) into
     ``runtime_dir`` (default: ``default_runtime_dir()``) with ``node``'s npm; returns the
@@ -236,11 +268,11 @@ def install(runtime_dir: Path | None = None, node: str | None = None) -> Path:
             shutil.copy(SPEC_DIR / name, where / name)
         (where / _STAMP).write_text(digest)  # newer than what it was installed from
         return where
-    missing = [tool for tool in _BUILD_TOOLS if shutil.which(tool) is None]
+    missing = [(tool, package) for tool, package in _BUILD_TOOLS if shutil.which(tool) is None]
     if missing:
-        packages = sorted({_BUILD_TOOLS[tool] for tool in missing})
+        commands, packages = zip(*missing, strict=True)
         raise LookupError(
-            f"AWS's runtime clients for Node.js build native code and need {', '.join(missing)}"
+            f"AWS's runtime clients for Node.js build native code and need {', '.join(commands)}"
             f": apt-get install {' '.join(packages)}"
         )
     executable = Path(os.path.realpath(node or str(default_node())))
@@ -258,17 +290,15 @@ def install(runtime_dir: Path | None = None, node: str | None = None) -> Path:
     try:
         for name in (*_PACKAGES, *_OURS):
             shutil.copy(SPEC_DIR / name, building / name)
-        ran = subprocess.run(
-            [str(executable), str(npm), "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=building,
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if ran.returncode != 0 or not all((building / native).is_file() for native in _NATIVE):
-            tail = "\n".join((ran.stdout + ran.stderr).strip().splitlines()[-20:])
-            raise LookupError(f"npm ci of the Node.js runtime failed ({ran.returncode}):\n{tail}")
+        npm_run = [str(executable), str(npm)]
+        quiet = ["--no-audit", "--no-fund", "--loglevel=error"]
+        _run_all([[*npm_run, "ci", "--ignore-scripts", *quiet]], building, environment)
+        # npm runs packages' install scripts one after another: the clients' builds, each in
+        # an npm of its own, run side by side
+        builds = [[*npm_run, "rebuild", name, *quiet] for name in _with_install_scripts(building)]
+        _run_all(builds, building, environment)
+        if not all((building / native).is_file() for native in _NATIVE):
+            raise LookupError("npm built no runtime interface client for Node.js")
         for pattern in _BUILD_TREES:
             for tree in building.glob(pattern):
                 if tree.is_dir():

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from constructs_ses.local.lambda_runtime.function import FunctionSpec
-from constructs_ses.local.lambda_runtime.nodejs import SPEC_DIR, NodeRuntime
+from constructs_ses.local.lambda_runtime.nodejs import SPEC_DIR, NodeRuntime, install
 from constructs_ses.local.lambda_runtime.runtime import LambdaRuntime
 
 REGION, ACCOUNT = "eu-west-1", "123456789012"
@@ -312,6 +312,19 @@ def test_fails_without_the_nodejs_runtime_installed(tmp_path: Path) -> None:
     assert result.error_type == "Runtime.InvalidRuntime"
     assert "install-nodejs-runtime" in str(result.error)
     assert str(tmp_path / "none") in str(result.error)
+
+
+def test_fails_to_install_without_the_build_tools(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clients build native code: without the tools, the install says which Debian
+    packages have them, before npm runs."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(
+        LookupError, match="apt-get install cmake make g\\+\\+ autoconf automake libtool$"
+    ):
+        install(tmp_path / "runtime")
+    assert not (tmp_path / "runtime").exists()
 
 
 def test_the_installed_runtime_is_the_pinned_one() -> None:
