@@ -42,7 +42,8 @@ __all__ = [
 ]
 
 SPEC_DIR = Path(__file__).with_name("nodejs")
-"""What the runtime is installed from: its ``package.json``, lock file and import hook."""
+"""What the runtime is installed from: its ``package.json`` and lock file, and the files of
+ours (the import hook, the answer preload, version 3's bootstrap)."""
 RUNTIME_VARIABLE = "CONSTRUCTS_SES_NODEJS_RUNTIME"
 """Names the directory the runtime is installed in, instead of ``default_runtime_dir()``."""
 RESPONSE_RECEIVER_VARIABLE = "_CONSTRUCTS_SES_CFN_RESPONSE"

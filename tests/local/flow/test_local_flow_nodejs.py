@@ -55,23 +55,26 @@ def message(subject: str, to: str = "support@example.com") -> str:
 def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailFlow]:
     """A Node.js triage function (RequestResponse) before the packaged Python template; audit@
     handed to a Node.js 22 callback handler (Event)."""
-    asset = tmp_path_factory.mktemp("triage")
-    (asset / "index.mjs").write_text(TRIAGE)
-    audit_asset = tmp_path_factory.mktemp("audit")
-    (audit_asset / "index.js").write_text(AUDIT)
+
+    def node_function(
+        name: str, runtime: lambda_.Runtime, file: str, code: str
+    ) -> lambda_.Function:
+        asset = tmp_path_factory.mktemp(name.lower())
+        (asset / file).write_text(code)
+        return lambda_.Function(
+            stack,
+            name,
+            runtime=runtime,
+            handler="index.handler",
+            code=lambda_.Code.from_asset(str(asset)),
+        )
+
     stack = new_stack()
     mail = InboundEmail(stack, "Inbound", rule_set_name="inbound")
-    triage = lambda_.Function(
-        stack,
-        "Triage",
-        runtime=lambda_.Runtime.NODEJS_24_X,
-        handler="index.handler",
-        code=lambda_.Code.from_asset(str(asset)),
-    )
     mail.add_lambda_rule(
         "Triage",
         recipients=["support@example.com"],
-        function=triage,
+        function=node_function("Triage", lambda_.Runtime.NODEJS_24_X, "index.mjs", TRIAGE),
         invocation_type=InvocationType.REQUEST_RESPONSE,
     )
     mail.add_lambda_rule(
@@ -79,13 +82,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailFlow]:
         recipients=["support@example.com"],
         invocation_type=InvocationType.REQUEST_RESPONSE,
     )
-    audit = lambda_.Function(
-        stack,
-        "Audit",
-        runtime=lambda_.Runtime.NODEJS_22_X,
-        handler="index.handler",
-        code=lambda_.Code.from_asset(str(audit_asset)),
-    )
+    audit = node_function("Audit", lambda_.Runtime.NODEJS_22_X, "index.js", AUDIT)
     mail.add_lambda_rule("Audit", recipients=["audit@example.com"], function=audit)
     with MailFlow.from_stack(
         stack, store_dir=tmp_path_factory.mktemp("store"), event_retry_delays=(0.1, 0.1)
