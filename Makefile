@@ -53,11 +53,13 @@ demo: synth
 synth: setup
 	cdk synth --quiet
 
-## test: set up, lint, type-check and run the test suite
-test: setup lint
+## test: set up, lint, type-check and run the test suite (the lint runs beside the setup's
+## builds)
+test:
+	@$(MAKE) --no-print-directory -j2 setup lint
 	$(BIN)/pytest
 
-lint: setup
+lint: $(VENV)/.installed
 	$(BIN)/ruff check constructs_ses lambda_src app.py tests
 	$(BIN)/ruff format --check constructs_ses lambda_src app.py tests
 	$(BIN)/mypy

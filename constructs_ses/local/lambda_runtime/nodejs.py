@@ -285,7 +285,8 @@ def install(runtime_dir: Path | None = None, node: str | None = None) -> Path:
     (tools / "node").symlink_to(executable)  # the build's scripts run node and npm
     (tools / "npm").symlink_to(npm)
     environment = dict(os.environ, PATH=f"{tools}{os.pathsep}{os.environ.get('PATH', '')}")
-    environment.setdefault("MAKEFLAGS", f"-j{os.cpu_count() or 1}")  # the builds run make
+    # the builds run make: on every core, and never as a job of a make that runs this command
+    environment["MAKEFLAGS"] = f"-j{os.cpu_count() or 1}"
     if (prefix / "include" / "node").is_dir():  # node-gyp would download them from nodejs.org
         environment["npm_config_nodedir"] = str(prefix)
     try:
